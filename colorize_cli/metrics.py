@@ -1,0 +1,465 @@
+"""Measures of colourisation quality (issue #3).
+
+Colourisation has no single right answer, so no single number is trusted; these functions
+are meant to be read side by side, always with the gray baseline beside them.
+
+Conventions used by every function here:
+
+* An image is an ``H×W×3`` **RGB** array, either ``uint8`` (0..255) or float in ``[0, 1]``.
+  Anything else is refused rather than guessed at.
+* CIE Lab comes from scikit-image (sRGB with its gamma, D65 white), so L is 0..100 and a, b
+  are in Lab units.  The runtime's own conversion is deliberately *not* used: an evaluation
+  that shared the runtime's converter would hide a bug in it.
+* Nothing here downloads weights; everything is numpy / scikit-image / OpenCV.
+* A perfect score that is infinite (PSNR of identical images) is returned as ``math.inf``,
+  never NaN and never an exception.  :func:`summarise` keeps infinities out of the mean and
+  counts them instead.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Iterable, Sequence
+
+import cv2
+import numpy as np
+from skimage.color import deltaE_ciede2000, lab2xyz, rgb2hsv, rgb2lab
+from skimage.metrics import peak_signal_noise_ratio, structural_similarity
+
+__all__ = [
+    "AB_PEAK",
+    "AB_SSIM_C1",
+    "AB_SSIM_C2",
+    "CDC_DILATIONS",
+    "HUE_BINS",
+    "METRIC_KEYS",
+    "TRUTH_KEYS",
+    "to_float01",
+    "to_uint8",
+    "to_lab",
+    "gray_baseline",
+    "psnr_rgb",
+    "ssim_rgb",
+    "ab_rmse",
+    "ab_psnr",
+    "ab_ssim",
+    "colourfulness",
+    "harmony",
+    "hue_balance",
+    "delta_e2000",
+    "image_scores",
+    "truth_scores",
+    "channel_histograms",
+    "cdc_from_histograms",
+    "cdc",
+    "consistent_flow",
+    "consistent_flows",
+    "pair_warp_error",
+    "warp_error",
+    "summarise",
+]
+
+# a and b are scored on the 8-bit Lab encoding (a + 128, b + 128, as OpenCV and most
+# colourisation code store them), whose dynamic range is 255.  That is also the range the
+# Araújo & Veloso SSIM constants assume: c1 = (0.01·255)² = 6.5025, c2 = (0.03·255)² =
+# 58.5225.  Using one peak for both keeps ab PSNR and ab SSIM on the same footing.
+AB_PEAK = 255.0
+AB_OFFSET = 128.0
+AB_SSIM_WINDOW = 5
+AB_SSIM_C1 = 6.5025
+AB_SSIM_C2 = 58.5225
+
+# Hue is scikit-image's HSV hue, a fraction of a turn in [0, 1); 36 bins = 10° each.
+HUE_BINS = 36
+
+# TCVC's colour distribution consistency: frame gaps and their weights.
+CDC_DILATIONS: tuple[tuple[int, float], ...] = ((1, 1 / 3), (2, 1 / 3), (4, 1 / 3))
+
+# Forward–backward flow consistency test of Sundaram et al. (as used by Lai et al.'s warp
+# error): |f + b|² < α(|f|² + |b|²) + β.
+FLOW_ALPHA = 0.01
+FLOW_BETA = 0.5
+
+# Keys of image_scores() in table order, and those that describe the truth on its own.
+METRIC_KEYS: tuple[str, ...] = (
+    "psnr",
+    "ssim",
+    "ab_rmse",
+    "ab_psnr",
+    "ab_ssim",
+    "ci",
+    "ci_ratio",
+    "harmony",
+    "balance",
+    "delta_e",
+)
+TRUTH_KEYS: tuple[str, ...] = ("ci", "harmony", "balance")
+
+
+# --------------------------------------------------------------------------- conversions
+
+
+def _check_rgb(img: np.ndarray) -> np.ndarray:
+    img = np.asarray(img)
+    if img.ndim != 3 or img.shape[2] != 3:
+        raise ValueError(f"expected an H×W×3 RGB image, got shape {img.shape}")
+    return img
+
+
+def to_float01(img: np.ndarray) -> np.ndarray:
+    """RGB ``uint8`` or float in [0, 1] → float64 in [0, 1]."""
+    img = _check_rgb(img)
+    if img.dtype == np.uint8:
+        return img.astype(np.float64) / 255.0
+    if np.issubdtype(img.dtype, np.floating):
+        return img.astype(np.float64, copy=False)
+    raise TypeError(f"expected uint8 or float RGB, got dtype {img.dtype}")
+
+
+def to_uint8(img: np.ndarray) -> np.ndarray:
+    """RGB ``uint8`` or float in [0, 1] → ``uint8`` (rounded, clipped)."""
+    img = _check_rgb(img)
+    if img.dtype == np.uint8:
+        return img
+    return np.clip(np.rint(to_float01(img) * 255.0), 0, 255).astype(np.uint8)
+
+
+def to_lab(img: np.ndarray) -> np.ndarray:
+    """RGB → CIE Lab (scikit-image, D65), float64 ``H×W×3``."""
+    return rgb2lab(to_float01(img))
+
+
+def gray_baseline(truth: np.ndarray) -> np.ndarray:
+    """The floor every model is shown beside: the truth's L with a = b = 0, as float RGB.
+
+    Built as an exactly neutral sRGB value (R = G = B) from L's luminance Y rather than
+    through ``lab2rgb``, whose D65 matrix leaves R, G, B a hair apart; that way its CI is
+    exactly 0 and ``to_lab(gray)[..., 0]`` equals the truth's L to float precision.  It is
+    kept in float, not rounded to 8 bits, so the baseline carries no quantisation of its own.
+    """
+    L = to_lab(truth)[..., 0]
+    lab0 = np.stack([L, np.zeros_like(L), np.zeros_like(L)], axis=-1)
+    y = lab2xyz(lab0)[..., 1]  # relative luminance; linear sRGB of a neutral is (Y, Y, Y)
+    # The sRGB transfer function exactly as scikit-image's rgb2lab inverts it.
+    v = np.where(y > 0.0031308, 1.055 * np.power(np.maximum(y, 0), 1 / 2.4) - 0.055, 12.92 * y)
+    v = np.clip(v, 0.0, 1.0)
+    return np.repeat(v[..., None], 3, axis=-1)
+
+
+def _same_shape(pred: np.ndarray, truth: np.ndarray) -> None:
+    if pred.shape != truth.shape:
+        raise ValueError(f"prediction {pred.shape} and truth {truth.shape} differ in shape")
+
+
+def _win_size(shape: tuple[int, ...], wanted: int) -> int:
+    # SSIM needs an odd window no larger than the image; tiny test images still score.
+    side = min(shape[0], shape[1], wanted)
+    return side if side % 2 == 1 else side - 1
+
+
+# ----------------------------------------------------------------------------- RGB scores
+
+
+def psnr_rgb(pred: np.ndarray, truth: np.ndarray) -> float:
+    """PSNR in dB on RGB in [0, 1] (peak 1, i.e. 255 for 8-bit).  Identical → ``inf``."""
+    p, t = to_float01(pred), to_float01(truth)
+    _same_shape(p, t)
+    if not np.any(p != t):
+        return math.inf
+    return float(peak_signal_noise_ratio(t, p, data_range=1.0))
+
+
+def ssim_rgb(pred: np.ndarray, truth: np.ndarray) -> float:
+    """Mean SSIM over R, G, B (scikit-image defaults: 7×7 uniform window, K1 0.01, K2 0.03)."""
+    p, t = to_float01(pred), to_float01(truth)
+    _same_shape(p, t)
+    win = _win_size(p.shape, 7)
+    return float(structural_similarity(t, p, channel_axis=-1, data_range=1.0, win_size=win))
+
+
+# ------------------------------------------------------------------------------ ab scores
+
+
+def _ab_rmse_lab(lab_p: np.ndarray, lab_t: np.ndarray) -> float:
+    # Root of the mean over every a and b value, i.e. both channels pooled.
+    diff = lab_p[..., 1:] - lab_t[..., 1:]
+    return float(np.sqrt(np.mean(diff * diff)))
+
+
+def _ab_psnr_lab(lab_p: np.ndarray, lab_t: np.ndarray) -> float:
+    rmse = _ab_rmse_lab(lab_p, lab_t)
+    if rmse == 0.0:
+        return math.inf
+    return float(20.0 * np.log10(AB_PEAK / rmse))
+
+
+def _ab_ssim_lab(lab_p: np.ndarray, lab_t: np.ndarray) -> float:
+    win = _win_size(lab_p.shape, AB_SSIM_WINDOW)
+    # K1, K2 with data_range 255 give exactly c1 = 6.5025 and c2 = 58.5225.  The offset
+    # matters: SSIM's luminance term is not shift-invariant, and around a = b = 0 it would
+    # divide by numbers near zero and swing wildly.  Population covariance (not N-1)
+    # because a uniform window's statistics are plain window means.
+    k1 = math.sqrt(AB_SSIM_C1) / AB_PEAK
+    k2 = math.sqrt(AB_SSIM_C2) / AB_PEAK
+    scores = [
+        structural_similarity(
+            lab_t[..., c] + AB_OFFSET,
+            lab_p[..., c] + AB_OFFSET,
+            win_size=win,
+            data_range=AB_PEAK,
+            K1=k1,
+            K2=k2,
+            gaussian_weights=False,
+            use_sample_covariance=False,
+        )
+        for c in (1, 2)
+    ]
+    return float(np.mean(scores))
+
+
+def ab_rmse(pred: np.ndarray, truth: np.ndarray) -> float:
+    """RMSE of a and b (Lab units), pooled over both channels."""
+    _same_shape(_check_rgb(pred), _check_rgb(truth))
+    return _ab_rmse_lab(to_lab(pred), to_lab(truth))
+
+
+def ab_psnr(pred: np.ndarray, truth: np.ndarray) -> float:
+    """PSNR of a and b with peak :data:`AB_PEAK` = 255 (8-bit Lab range).  Identical → ``inf``."""
+    _same_shape(_check_rgb(pred), _check_rgb(truth))
+    return _ab_psnr_lab(to_lab(pred), to_lab(truth))
+
+
+def ab_ssim(pred: np.ndarray, truth: np.ndarray) -> float:
+    """SSIM on a and b (5×5 uniform window, c1 6.5025, c2 58.5225), mean of the two channels."""
+    _same_shape(_check_rgb(pred), _check_rgb(truth))
+    return _ab_ssim_lab(to_lab(pred), to_lab(truth))
+
+
+# ------------------------------------------------------------------- no-reference scores
+
+
+def colourfulness(img: np.ndarray) -> float:
+    """Hasler & Süsstrunk colourfulness on the 0..255 scale; a gray image scores 0.
+
+    CI = √(σ_rg² + σ_yb²) + 0.3·√(μ_rg² + μ_yb²), rg = R − G, yb = ½(R + G) − B.
+    """
+    x = to_float01(img) * 255.0
+    r, g, b = x[..., 0], x[..., 1], x[..., 2]
+    rg = r - g
+    yb = 0.5 * (r + g) - b
+    return float(
+        np.sqrt(rg.var() + yb.var()) + 0.3 * np.sqrt(rg.mean() ** 2 + yb.mean() ** 2)
+    )
+
+
+def _hue(img: np.ndarray) -> np.ndarray:
+    # scikit-image's HSV hue is a fraction of a turn in [0, 1); achromatic pixels get 0.
+    return rgb2hsv(to_float01(img))[..., 0]
+
+
+def harmony(img: np.ndarray) -> float:
+    """Colour harmony 1 / (1 + σ_h²), σ_h² the variance of HSV hue in turns ([0, 1)).
+
+    Hue is treated as a plain number, not an angle (as the definition does), and gray
+    pixels count as hue 0, so a gray image scores 1.  Read it beside the truth's value;
+    higher is not better.
+    """
+    return float(1.0 / (1.0 + _hue(img).var()))
+
+
+def hue_balance(img: np.ndarray, bins: int = HUE_BINS) -> float:
+    """Colour distribution balance: entropy in bits of the HSV hue histogram.
+
+    :data:`HUE_BINS` = 36 bins of 10° over [0, 1) turns, all pixels (gray pixels fall in
+    the first bin).  One hue → 0; uniform over all bins → log2(36) ≈ 5.17.
+    """
+    hist, _ = np.histogram(_hue(img), bins=bins, range=(0.0, 1.0))
+    p = hist[hist > 0] / hist.sum()
+    # Adding 0.0 turns the -0.0 of a single full bin into a plain 0.0.
+    return float(-(p * np.log2(p)).sum()) + 0.0
+
+
+# ---------------------------------------------------------------------------- ΔE and all
+
+
+def delta_e2000(pred: np.ndarray, truth: np.ndarray) -> float:
+    """Mean CIEDE2000 ΔE (scikit-image).  Identical → 0."""
+    _same_shape(_check_rgb(pred), _check_rgb(truth))
+    return float(deltaE_ciede2000(to_lab(truth), to_lab(pred)).mean())
+
+
+def truth_scores(truth: np.ndarray) -> dict[str, float]:
+    """The no-reference measures of the truth itself: ``ci``, ``harmony``, ``balance``."""
+    return {"ci": colourfulness(truth), "harmony": harmony(truth), "balance": hue_balance(truth)}
+
+
+def image_scores(
+    pred: np.ndarray,
+    truth: np.ndarray,
+    *,
+    truth_lab: np.ndarray | None = None,
+    truth_ci: float | None = None,
+) -> dict[str, float]:
+    """Every per-image measure of ``pred`` against ``truth``, keyed as :data:`METRIC_KEYS`.
+
+    ``truth_lab`` and ``truth_ci`` may be passed when one truth is scored against many
+    predictions, so its Lab conversion is done once.  ``ci_ratio`` is CI(pred) / CI(truth),
+    NaN when the truth has no colour (the ratio is undefined, not infinite).
+    """
+    pred, truth = _check_rgb(pred), _check_rgb(truth)
+    _same_shape(pred, truth)
+    lab_p = to_lab(pred)
+    lab_t = to_lab(truth) if truth_lab is None else truth_lab
+    ci_t = colourfulness(truth) if truth_ci is None else truth_ci
+    ci_p = colourfulness(pred)
+    return {
+        "psnr": psnr_rgb(pred, truth),
+        "ssim": ssim_rgb(pred, truth),
+        "ab_rmse": _ab_rmse_lab(lab_p, lab_t),
+        "ab_psnr": _ab_psnr_lab(lab_p, lab_t),
+        "ab_ssim": _ab_ssim_lab(lab_p, lab_t),
+        "ci": ci_p,
+        "ci_ratio": ci_p / ci_t if ci_t > 0 else math.nan,
+        "harmony": harmony(pred),
+        "balance": hue_balance(pred),
+        "delta_e": float(deltaE_ciede2000(lab_t, lab_p).mean()),
+    }
+
+
+# -------------------------------------------------------------------------------- videos
+
+
+def channel_histograms(frame: np.ndarray) -> np.ndarray:
+    """``3×256`` per-channel histograms of one frame's 8-bit values, each summing to 1."""
+    f8 = to_uint8(frame)
+    # One bincount over channel-offset values fills all three histograms at once.
+    flat = f8.reshape(-1, 3).astype(np.int64) + np.array([0, 256, 512])
+    return np.bincount(flat.ravel(), minlength=768).reshape(3, 256) / (f8.shape[0] * f8.shape[1])
+
+
+def _js_divergence(p: np.ndarray, q: np.ndarray) -> np.ndarray:
+    # Natural-log Jensen–Shannon divergence along the last axis (scipy.stats.entropy's base,
+    # which TCVC uses).  0·log 0 terms are dropped.
+    m = 0.5 * (p + q)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        kp = np.where(p > 0, p * np.log(p / m), 0.0).sum(-1)
+        kq = np.where(q > 0, q * np.log(q / m), 0.0).sum(-1)
+    return 0.5 * kp + 0.5 * kq
+
+
+def cdc_from_histograms(hists: Sequence[np.ndarray] | np.ndarray) -> float:
+    """:func:`cdc` from per-frame :func:`channel_histograms` (lets a clip be streamed)."""
+    h = np.asarray(hists, dtype=np.float64)
+    if h.ndim != 3 or len(h) < 2:
+        raise ValueError("CDC needs at least two frames")
+    total, weight = 0.0, 0.0
+    for d, w in CDC_DILATIONS:
+        if d >= len(h):
+            continue
+        total += w * float(_js_divergence(h[:-d], h[d:]).mean())
+        weight += w
+    return total / weight
+
+
+def cdc(frames: Sequence[np.ndarray]) -> float:
+    """Colour distribution consistency (TCVC): lower is steadier; a static clip scores 0.
+
+    For each gap d in 1, 2, 4: the Jensen–Shannon divergence (nats) between the 256-bin
+    histograms of each channel of frames t and t + d, averaged over t and the channels; the
+    three gaps are weighted ⅓ each.  A clip too short for a gap drops that gap and the
+    remaining weights are renormalised; fewer than two frames is an error.
+    """
+    if len(frames) < 2:
+        raise ValueError("CDC needs at least two frames")
+    return cdc_from_histograms([channel_histograms(f) for f in frames])
+
+
+def _gray8(img: np.ndarray) -> np.ndarray:
+    return cv2.cvtColor(to_uint8(img), cv2.COLOR_RGB2GRAY)
+
+
+Flow = tuple[np.ndarray, np.ndarray]
+
+
+def consistent_flow(f0: np.ndarray, f1: np.ndarray, dis: cv2.DISOpticalFlow | None = None) -> Flow:
+    """(sampling map of frame 1 onto frame 0, mask of flow-consistent pixels).
+
+    DIS optical flow (OpenCV, medium preset) forward 0→1 and backward 1→0 on the luminance;
+    a pixel is kept when the round trip returns near its start (Sundaram et al., α 0.01,
+    β 0.5) and its target lies inside the frame.
+    """
+    if dis is None:
+        dis = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_MEDIUM)
+    g0, g1 = _gray8(f0), _gray8(f1)
+    h, w = g0.shape
+    gx, gy = np.meshgrid(np.arange(w, dtype=np.float32), np.arange(h, dtype=np.float32))
+    fwd = dis.calc(g0, g1, None)
+    bwd = dis.calc(g1, g0, None)
+    mx, my = gx + fwd[..., 0], gy + fwd[..., 1]
+    # The backward flow looked up where the forward flow lands.
+    bwd_at = cv2.remap(bwd, mx, my, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    round_trip = ((fwd + bwd_at) ** 2).sum(-1)
+    bound = FLOW_ALPHA * ((fwd**2).sum(-1) + (bwd_at**2).sum(-1)) + FLOW_BETA
+    inside = (mx >= 0) & (mx <= w - 1) & (my >= 0) & (my <= h - 1)
+    return np.dstack([mx, my]), (round_trip < bound) & inside
+
+
+def consistent_flows(frames: Sequence[np.ndarray]) -> list[Flow]:
+    """:func:`consistent_flow` for every pair (t, t+1) of a clip.
+
+    Computed once per clip so every model is warped with the same flow (evaluate computes
+    it on the truth, whose motion is the real one).
+    """
+    if len(frames) < 2:
+        raise ValueError("warp error needs at least two frames")
+    dis = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_MEDIUM)
+    return [consistent_flow(a, b, dis) for a, b in zip(frames[:-1], frames[1:])]
+
+
+def pair_warp_error(f0: np.ndarray, f1: np.ndarray, flow: Flow) -> float:
+    """Mean squared RGB difference ([0, 1] scale) of frame 0 and frame 1 warped onto it, over
+    the consistent pixels and all channels; NaN when no pixel is consistent."""
+    maps, mask = flow
+    if not mask.any():
+        return math.nan
+    a = to_float01(f0).astype(np.float32)
+    b = to_float01(f1).astype(np.float32)
+    warped = cv2.remap(b, maps[..., 0], maps[..., 1], cv2.INTER_LINEAR)
+    d = (a - warped)[mask].astype(np.float64)
+    return float(np.mean(d * d))
+
+
+def warp_error(frames: Sequence[np.ndarray], flows: Sequence[Flow] | None = None) -> float:
+    """Warp error of a clip: :func:`pair_warp_error` averaged over t.
+
+    ``flows`` defaults to :func:`consistent_flows` of ``frames`` themselves.  Pairs with no
+    consistent pixel are skipped; NaN if every pair is skipped.  A static clip scores 0.
+    """
+    if flows is None:
+        flows = consistent_flows(frames)
+    if len(flows) != len(frames) - 1:
+        raise ValueError(f"{len(frames)} frames need {len(frames) - 1} flows, got {len(flows)}")
+    errs = [pair_warp_error(a, b, fl) for fl, a, b in zip(flows, frames[:-1], frames[1:])]
+    errs = [e for e in errs if not math.isnan(e)]
+    return float(np.mean(errs)) if errs else math.nan
+
+
+# ----------------------------------------------------------------------------- summaries
+
+
+def summarise(values: Iterable[float | None]) -> dict[str, float | int]:
+    """Mean ± std (population, ddof 0) of the finite values; infinities counted, not averaged.
+
+    Returns ``{"mean", "std", "n", "n_inf"}``: ``n`` finite values went into the mean,
+    ``n_inf`` were +inf (e.g. PSNR of a perfect image).  ``None`` and NaN (undefined, e.g.
+    CI ratio against a colourless truth) are dropped.  With no finite value the mean is
+    ``inf`` if any value was +inf, else NaN; std is then NaN.
+    """
+    arr = np.array([v for v in values if v is not None], dtype=np.float64)
+    finite = arr[np.isfinite(arr)]
+    n_inf = int(np.sum(np.isposinf(arr)))
+    if finite.size:
+        mean, std = float(finite.mean()), float(finite.std())
+    else:
+        mean, std = (math.inf if n_inf else math.nan), math.nan
+    return {"mean": mean, "std": std, "n": int(finite.size), "n_inf": n_inf}
