@@ -1,0 +1,3 @@
+from colorize_cli.cli import main
+
+main()

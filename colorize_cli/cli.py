@@ -1,0 +1,260 @@
+"""The ``colorize`` command: a thin Typer layer over the library.
+
+Commands: ``colorize images`` (photos) and ``colorize models`` (what is installed, where it
+would run). Other commands (video, evaluate) register on :data:`app` the same way.
+
+Exit codes: 0 all done (skipped files count as done); 1 some inputs failed; 2 usage error —
+bad options, an unusable model, or no valid input at all (every path named was missing).
+Per-file problems are one line each on stderr: ``colorize: error: <path>: <reason>``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from enum import Enum
+
+from colorize_cli import __version__
+from colorize_cli.errors import ColorizeError
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
+                  help="Colourise black-and-white photos and films with self-describing ONNX models.")
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+DEFAULT_MAX_PIXELS = 100_000_000
+
+
+def error(message: str) -> None:
+    sys.stderr.write(f"colorize: error: {message}\n")
+    sys.stderr.flush()
+
+
+def note(message: str, quiet: bool = False) -> None:
+    if not quiet:
+        sys.stderr.write(f"colorize: {message}\n")
+        sys.stderr.flush()
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"colorize {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
+                                                help="Print the version and exit.")] = False) -> None:
+    pass
+
+
+ModelOpt = Annotated[Optional[str], typer.Option("--model", "-m", help="Model name or path to an .onnx file "
+                                                 "(default: weights/default.txt, else the first installed).")]
+ModelsDirOpt = Annotated[Optional[list[Path]], typer.Option("--models-dir", help="Extra folder of models "
+                         "(repeatable; searched before COLORIZE_MODEL_PATH and the installed weights).")]
+
+
+class Device(str, Enum):
+    auto = "auto"
+    cuda = "cuda"
+    cpu = "cpu"
+
+
+class Format(str, Enum):
+    png = "png"
+    jpg = "jpg"
+    tif = "tif"
+    webp = "webp"
+    bmp = "bmp"
+
+
+DeviceOpt = Annotated[Device, typer.Option("--device", help="auto: CUDA when it really initialises, else CPU.")]
+
+
+def make_pipeline(model: str | None, models_dir: list[Path] | None, device: str, threads: int | None,
+                  batch_size: int, render_size: int | None = None, temperature: float | None = None,
+                  jbu: bool = True):
+    """Resolve the model and build the engine and pipeline (shared by every command)."""
+    from colorize_cli.engine import Engine
+    from colorize_cli.pipeline import Pipeline
+    from colorize_cli.registry import find_model
+
+    path = find_model(model, models_dir or [])
+    engine = Engine(path, device=device, threads=threads, batch_size=batch_size)
+    return Pipeline(engine, render_size=render_size, temperature=temperature, jbu=jbu)
+
+
+@app.command()
+def images(
+    inputs: Annotated[list[str], typer.Argument(help="Files, folders (recursive), globs, or - for paths on stdin.")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="Output folder; mirrors the input tree.")],
+    model: ModelOpt = None,
+    models_dir: ModelsDirOpt = None,
+    device: DeviceOpt = Device.auto,
+    batch_size: Annotated[int, typer.Option("--batch-size", min=1, help="Images per model batch.")] = 4,
+    threads: Annotated[Optional[int], typer.Option("--threads", min=1, help="CPU threads (default: all available).")] = None,
+    render_size: Annotated[Optional[int], typer.Option("--render-size", min=1, help="Short side the model sees, "
+                           "rounded to its stride (default: the model's working_size).")] = None,
+    temperature: Annotated[Optional[float], typer.Option("--temperature", min=0.0, help="Annealed-mean temperature "
+                           "for bins models (default: the model's).")] = None,
+    jbu: Annotated[bool, typer.Option("--jbu/--no-jbu", help="Joint bilateral upsampling of colour (else bilinear).")] = True,
+    fmt: Annotated[Optional[Format], typer.Option("--format", help="Output format (default: the input's).")] = None,
+    overwrite: Annotated[bool, typer.Option("--overwrite", help="Redo outputs that exist (default: skip them).")] = False,
+    max_pixels: Annotated[int, typer.Option("--max-pixels", min=0, help="Refuse inputs with more pixels (0: no limit).")] = DEFAULT_MAX_PIXELS,
+    confidence: Annotated[Optional[Path], typer.Option("--confidence", help="Folder for confidence maps "
+                          "(bins models): <name>_top.png and <name>_ratio.png.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON line per file on stdout.")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar or notes; errors only.")] = False,
+) -> None:
+    """Colourise photos."""
+    from colorize_cli.batch import BatchOptions, Result, colorize_files
+    from colorize_cli.inputs import discover
+
+    if inputs.count("-") > 1:
+        raise typer.BadParameter("'-' (paths on stdin) may be given once", param_hint="INPUTS")
+    exclude = [output] + ([confidence] if confidence else [])
+    # An output folder inside an input folder must not be read back as input, but one that *is*
+    # the input folder still lets us reach the inputs (and refuse to overwrite them).
+    found = discover(inputs, stdin=sys.stdin if "-" in inputs else None,
+                     exclude=[e for e in exclude if not any(Path(a).is_dir() and Path(a).resolve() == e.resolve()
+                                                             for a in inputs)])
+    for path, reason in found.errors:
+        error(f"{path}: {reason}")
+    if not found.jobs:
+        if found.errors:
+            raise typer.Exit(EXIT_USAGE)
+        note("no images found", quiet)
+        raise typer.Exit(EXIT_OK)
+    try:
+        pipeline = make_pipeline(model, models_dir, device.value, threads, batch_size, render_size, temperature, jbu)
+    except (ColorizeError, ValueError) as err:
+        error(str(err))
+        raise typer.Exit(EXIT_USAGE) from None
+    note(pipeline.engine.describe(), quiet)
+
+    show_bar = not quiet and not as_json and sys.stdout.isatty()
+    counts = {"ok": 0, "skipped": 0, "error": 0}
+    progress = task = None
+
+    def on_result(res: Result) -> None:
+        counts[res.status] += 1
+        if res.status == "error":
+            error(f"{res.input}: {res.error}")
+        if as_json:
+            sys.stdout.write(json.dumps(res.as_dict()) + "\n")
+            sys.stdout.flush()
+        if progress is not None:
+            progress.advance(task)
+
+    options = BatchOptions(out_dir=output, fmt=fmt.value if fmt else None, overwrite=overwrite, max_pixels=max_pixels or None,
+                           confidence_dir=confidence)
+    t0 = time.perf_counter()
+    try:
+        if show_bar:
+            from colorize_cli.progress import make_progress
+
+            progress = make_progress()
+            with progress:
+                task = progress.add_task("colourising", total=len(found.jobs))
+                colorize_files(pipeline, found.jobs, options, on_result)
+        else:
+            colorize_files(pipeline, found.jobs, options, on_result)
+    except ColorizeError as err:
+        error(str(err))
+        raise typer.Exit(EXIT_USAGE) from None
+    except KeyboardInterrupt:
+        error("interrupted")
+        raise typer.Exit(130) from None
+    elapsed = time.perf_counter() - t0
+    failed = counts["error"] + len(found.errors)
+    rate = counts["ok"] / elapsed if elapsed > 0 else 0.0
+    note(f"{counts['ok']} colourised, {counts['skipped']} skipped (already done), {failed} failed "
+         f"in {elapsed:.1f} s ({rate:.2f} images/s)", quiet)
+    raise typer.Exit(EXIT_FAILED if failed else EXIT_OK)
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+@app.command()
+def models(
+    models_dir: ModelsDirOpt = None,
+    device: DeviceOpt = Device.auto,
+    as_json: Annotated[bool, typer.Option("--json", help="A JSON list on stdout, for scripts.")] = False,
+) -> None:
+    """List installed models and the provider each would run on."""
+    from colorize_cli.engine import CPU, open_session
+    from colorize_cli.registry import ENV_VAR, find_model, list_models, search_dirs
+
+    dev = device.value
+    found = list_models(models_dir or [])
+    try:
+        default = find_model(None, models_dir or []).resolve()
+    except ColorizeError:
+        default = None
+    provider_cache: dict[str, str] = {}
+    rows = []
+    for m in found:
+        row = {"path": str(m.path), "name": m.name, "default": m.path.resolve() == default,
+               "size_bytes": m.path.stat().st_size, "sha256": _sha256(m.path), "error": m.error}
+        if m.info is not None:
+            if dev not in provider_cache:  # one real session tells where this machine runs models
+                try:
+                    session, _ = open_session(m.path, device=dev)
+                    provider_cache[dev] = session.get_providers()[0]
+                except ColorizeError as err:
+                    provider_cache[dev] = f"unavailable ({err})" if dev == "cuda" else CPU
+            info = m.info
+            row.update(version=info.version, kind=info.kind, bins=info.num_bins, working_size=info.working_size,
+                       stride=info.stride, output_stride=info.output_stride, temperature=info.temperature,
+                       description=info.description, license=info.license, provider=provider_cache[dev])
+        rows.append(row)
+    for row in rows:
+        if row["error"]:
+            error(f"{row['path']}: {row['error']}")
+    if as_json:
+        sys.stdout.write(json.dumps(rows, indent=2) + "\n")
+    elif not rows:
+        dirs = ", ".join(str(d) for d in search_dirs(models_dir or [])) or "(none)"
+        typer.echo(f"No models installed. Looked in: {dirs}. Add .onnx files (docs/models.md) to weights/, "
+                   f"set {ENV_VAR}, or pass --models-dir.")
+    else:
+        from rich.console import Console
+        from rich.table import Table
+
+        table = Table(title="colorize models")
+        for col in ("name", "version", "kind", "bins", "working size", "size", "sha256", "provider", "path"):
+            table.add_column(col, overflow="fold")
+        for r in rows:
+            name = r["name"] + (" (default)" if r["default"] else "")
+            if r["error"]:
+                table.add_row(name, "-", "invalid", "-", "-", f"{r['size_bytes'] / 1e6:.1f} MB", r["sha256"][:12],
+                              "-", r["path"], style="red")
+                continue
+            table.add_row(name, r["version"], r["kind"], str(r["bins"] or "-"), str(r["working_size"]),
+                          f"{r['size_bytes'] / 1e6:.1f} MB", r["sha256"][:12], r["provider"], r["path"])
+        Console().print(table)
+    raise typer.Exit(EXIT_FAILED if any(r["error"] for r in rows) else EXIT_OK)
+
+
+def main() -> None:
+    # Click's own usage errors already exit 2; everything else we raise is typer.Exit.
+    try:
+        app(prog_name="colorize")
+    except BrokenPipeError:  # `colorize ... | head`
+        os._exit(EXIT_OK)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,200 @@
+"""The model contract (docs/models.md): read a model file's self-description and check it.
+
+Public API::
+
+    read_model_info(path) -> ModelInfo              # opens the file with onnxruntime (CPU)
+    model_info_from_session(session, path) -> ModelInfo
+    parse_metadata(meta: Mapping[str, str], path) -> dict   # metadata only, no graph
+    ModelInfo                                          # everything the pipeline needs
+
+Every failure is a :class:`~colorize_cli.errors.ModelError` naming the file and the problem.
+Only onnxruntime is used (lazily), never the ``onnx`` package, so the runtime stays small.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from colorize_cli.errors import ModelError
+
+CONTRACT_VERSIONS = ("1",)
+INPUT_NAME = "L"
+INPUT_CONVENTION = "L:0..100"
+OUTPUT_NAMES = {"bins": "probs", "ab": "ab"}
+REQUIRED_KEYS = (
+    "colorize.contract",
+    "name",
+    "version",
+    "kind",
+    "input",
+    "working_size",
+    "stride",
+    "output_stride",
+)
+BINS_KEYS = ("bins", "temperature")
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    """A model file's validated self-description."""
+
+    path: Path
+    name: str
+    version: str
+    kind: str  # "bins" or "ab"
+    working_size: int
+    stride: int
+    output_stride: int
+    contract: str = "1"
+    input: str = INPUT_CONVENTION
+    bins: np.ndarray | None = field(default=None, repr=False)  # (Q, 2) float32, kind bins
+    temperature: float | None = None  # default annealed-mean temperature, kind bins
+    description: str = ""
+    license: str = ""
+
+    @property
+    def output_name(self) -> str:
+        return OUTPUT_NAMES[self.kind]
+
+    @property
+    def num_bins(self) -> int | None:
+        return None if self.bins is None else int(self.bins.shape[0])
+
+    @property
+    def out_channels(self) -> int:
+        return self.num_bins if self.kind == "bins" else 2  # type: ignore[return-value]
+
+
+def _positive_int(meta: Mapping[str, str], key: str, path: str | Path) -> int:
+    raw = meta[key]
+    try:
+        value = int(str(raw).strip())
+    except ValueError:
+        raise ModelError(path, f"metadata '{key}' must be a positive integer, got {raw!r}") from None
+    if value <= 0:
+        raise ModelError(path, f"metadata '{key}' must be a positive integer, got {raw!r}")
+    return value
+
+
+def _parse_bins(raw: str, path: str | Path) -> np.ndarray:
+    try:
+        value: Any = json.loads(raw)
+    except (json.JSONDecodeError, TypeError):
+        raise ModelError(path, "metadata 'bins' is not valid JSON (expected [[a, b], ...])") from None
+    try:
+        bins = np.asarray(value, dtype=np.float32)
+    except (TypeError, ValueError):
+        bins = np.zeros((0,), np.float32)
+    if bins.ndim != 2 or bins.shape[1] != 2 or bins.shape[0] < 2:
+        raise ModelError(path, "metadata 'bins' must be a JSON list of at least two [a, b] pairs")
+    if not np.all(np.isfinite(bins)):
+        raise ModelError(path, "metadata 'bins' contains a non-finite number")
+    return bins
+
+
+def parse_metadata(meta: Mapping[str, str], path: str | Path) -> dict[str, Any]:
+    """Check the ``metadata_props`` of a model; return the typed fields of :class:`ModelInfo`."""
+    missing = [k for k in REQUIRED_KEYS if not str(meta.get(k, "")).strip()]
+    if missing:
+        raise ModelError(path, f"not a colorize model: missing metadata {', '.join(repr(k) for k in missing)} "
+                               "(see docs/models.md)")
+    contract = str(meta["colorize.contract"]).strip()
+    if contract not in CONTRACT_VERSIONS:
+        raise ModelError(path, f"model contract version {contract!r} is not supported "
+                               f"(this colorize understands {', '.join(CONTRACT_VERSIONS)})")
+    kind = str(meta["kind"]).strip()
+    if kind not in OUTPUT_NAMES:
+        raise ModelError(path, f"metadata 'kind' must be 'bins' or 'ab', got {kind!r}")
+    convention = str(meta["input"]).strip()
+    if convention != INPUT_CONVENTION:
+        raise ModelError(path, f"metadata 'input' must be {INPUT_CONVENTION!r}, got {convention!r}")
+    name = str(meta["name"]).strip()
+    if any(c in name for c in "/\\") or any(c.isspace() for c in name):
+        raise ModelError(path, f"metadata 'name' must be one word without slashes, got {name!r}")
+    fields: dict[str, Any] = {
+        "contract": contract,
+        "name": name,
+        "version": str(meta["version"]).strip(),
+        "kind": kind,
+        "input": convention,
+        "working_size": _positive_int(meta, "working_size", path),
+        "stride": _positive_int(meta, "stride", path),
+        "output_stride": _positive_int(meta, "output_stride", path),
+        "description": str(meta.get("description", "")).strip(),
+        "license": str(meta.get("license", "")).strip(),
+    }
+    if fields["stride"] % fields["output_stride"]:
+        raise ModelError(path, f"metadata 'stride' ({fields['stride']}) must be a multiple of "
+                               f"'output_stride' ({fields['output_stride']})")
+    if kind == "bins":
+        missing = [k for k in BINS_KEYS if not str(meta.get(k, "")).strip()]
+        if missing:
+            raise ModelError(path, f"a 'bins' model needs metadata {', '.join(repr(k) for k in missing)}")
+        fields["bins"] = _parse_bins(meta["bins"], path)
+        try:
+            temperature = float(meta["temperature"])
+        except ValueError:
+            temperature = math.nan
+        if not (math.isfinite(temperature) and temperature > 0):
+            raise ModelError(path, f"metadata 'temperature' must be a positive number, got {meta['temperature']!r}")
+        fields["temperature"] = temperature
+    return fields
+
+
+def _dims(arg: Any) -> list[Any]:
+    shape = getattr(arg, "shape", None)
+    return list(shape) if shape is not None else []
+
+
+def check_graph(inputs: Sequence[Any], outputs: Sequence[Any], fields: Mapping[str, Any],
+                path: str | Path) -> None:
+    """Check onnxruntime ``NodeArg`` lists (name, type, shape) against the contract."""
+    names = [i.name for i in inputs]
+    if names != [INPUT_NAME]:
+        raise ModelError(path, f"graph must have exactly one input named {INPUT_NAME!r}, has {names}")
+    (inp,) = inputs
+    if inp.type != "tensor(float)":
+        raise ModelError(path, f"input 'L' must be float32, is {inp.type}")
+    dims = _dims(inp)
+    if len(dims) != 4:
+        raise ModelError(path, f"input 'L' must be 4-D [N, 1, H, W], has shape {dims}")
+    if isinstance(dims[1], int) and dims[1] != 1:
+        raise ModelError(path, f"input 'L' must have 1 channel, has {dims[1]}")
+    want = OUTPUT_NAMES[fields["kind"]]
+    out_names = [o.name for o in outputs]
+    if out_names != [want]:
+        raise ModelError(path, f"a {fields['kind']!r} model must have exactly one output named {want!r}, "
+                               f"has {out_names}")
+    (out,) = outputs
+    if out.type != "tensor(float)":
+        raise ModelError(path, f"output {want!r} must be float32, is {out.type}")
+    odims = _dims(out)
+    if len(odims) != 4:
+        raise ModelError(path, f"output {want!r} must be 4-D [N, C, H/s, W/s], has shape {odims}")
+    channels = len(fields["bins"]) if fields["kind"] == "bins" else 2
+    if isinstance(odims[1], int) and odims[1] != channels:
+        what = f"the {channels} bins listed in metadata" if fields["kind"] == "bins" else "2 (a, b)"
+        raise ModelError(path, f"output {want!r} has {odims[1]} channels, expected {what}")
+
+
+def model_info_from_session(session: Any, path: str | Path) -> ModelInfo:
+    """Validate an open ``onnxruntime.InferenceSession`` and describe it."""
+    meta = session.get_modelmeta().custom_metadata_map
+    fields = parse_metadata(meta, path)
+    check_graph(session.get_inputs(), session.get_outputs(), fields, path)
+    return ModelInfo(path=Path(path), **fields)
+
+
+def read_model_info(path: str | Path) -> ModelInfo:
+    """Open ``path`` just far enough to read and check its contract (cheap CPU session)."""
+    from colorize_cli.engine import open_session  # engine owns every onnxruntime session
+
+    session, _ = open_session(path, device="cpu", optimize=False)
+    return model_info_from_session(session, path)

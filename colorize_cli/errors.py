@@ -1,0 +1,27 @@
+"""Errors whose message is meant for the user as is: the CLI prints them, never a traceback."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+class ColorizeError(Exception):
+    """Base class; ``str(err)`` is a complete, user-facing sentence."""
+
+
+class ModelError(ColorizeError):
+    """A model file that cannot be used: unreadable, not ONNX, or off the contract."""
+
+    def __init__(self, path: str | Path, reason: str) -> None:
+        self.path = str(path)
+        self.reason = reason
+        super().__init__(f"{self.path}: {reason}")
+
+
+class InputError(ColorizeError):
+    """One input image that cannot be processed; the batch goes on without it."""
+
+    def __init__(self, path: str | Path, reason: str) -> None:
+        self.path = str(path)
+        self.reason = reason
+        super().__init__(f"{self.path}: {reason}")

@@ -1,0 +1,130 @@
+"""Turning command-line inputs into (source file, output path) jobs.
+
+Inputs are files, directories (walked recursively, image extensions only, hidden entries
+skipped), glob patterns (``'scans/**/*.tif'``), or ``-`` for paths on standard input, one a line.
+Each job keeps its path relative to the root it came from, so the output directory mirrors the
+input tree: a directory's files are relative to the directory, a glob's to its fixed prefix,
+stdin paths to their common parent, a plain file is just its name.
+
+Public API::
+
+    discover(args, stdin=None, exclude=()) -> Discovery      # .jobs, .errors [(path, reason)]
+    output_path(job, out_dir, fmt=None) -> Path
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TextIO
+
+from colorize_cli.image_io import IMAGE_EXTENSIONS
+
+
+@dataclass(frozen=True)
+class Job:
+    src: Path
+    rel: Path  # where the output goes, relative to the output directory (source suffix kept)
+
+
+@dataclass
+class Discovery:
+    jobs: list[Job] = field(default_factory=list)
+    errors: list[tuple[str, str]] = field(default_factory=list)
+
+
+def _is_image_name(name: str) -> bool:
+    return Path(name).suffix.lower() in IMAGE_EXTENSIONS
+
+
+def _inside(path: Path, roots: Sequence[Path]) -> bool:
+    rp = path.resolve()
+    return any(rp == r or r in rp.parents for r in roots)
+
+
+def _walk(root: Path, exclude: Sequence[Path], errors: list[tuple[str, str]]) -> Iterable[Path]:
+    def onerror(err: OSError) -> None:
+        reason = "permission denied" if isinstance(err, PermissionError) else (err.strerror or str(err))
+        errors.append((str(err.filename or root), f"cannot list directory ({reason})"))
+
+    for dirpath, dirnames, filenames in os.walk(root, onerror=onerror, followlinks=False):
+        here = Path(dirpath)
+        dirnames[:] = sorted(d for d in dirnames if not d.startswith(".")
+                             and not (exclude and _inside(here / d, exclude)))
+        for name in sorted(filenames):
+            if not name.startswith(".") and _is_image_name(name):
+                yield here / name
+
+
+def _glob_base(pattern: str) -> Path:
+    parts = Path(pattern).parts
+    fixed = []
+    for part in parts:
+        if glob.has_magic(part):
+            break
+        fixed.append(part)
+    return Path(*fixed) if fixed else Path(".")
+
+
+def _add_root(arg: str, out: Discovery, exclude: Sequence[Path]) -> None:
+    path = Path(arg).expanduser()
+    if path.is_dir():
+        for f in _walk(path, exclude, out.errors):
+            out.jobs.append(Job(f, f.relative_to(path)))
+    elif path.exists():
+        out.jobs.append(Job(path, Path(path.name)))
+    elif os.path.lexists(path):
+        out.errors.append((arg, "broken symbolic link"))
+    else:
+        out.errors.append((arg, "no such file or directory"))
+
+
+def discover(args: Sequence[str], stdin: TextIO | None = None, exclude: Sequence[Path] = ()) -> Discovery:
+    """Expand ``args``; ``exclude`` are directories never to descend into (the output folders)."""
+    exclude = [Path(e).resolve() for e in exclude]
+    found = Discovery()
+    for arg in args:
+        if arg == "-":
+            lines = [ln.rstrip("\r\n") for ln in (stdin.read().splitlines() if stdin else [])]
+            paths = [ln for ln in lines if ln.strip()]
+            files = [Path(p).expanduser() for p in paths]
+            parents = [str(p.parent.resolve()) for p in files if p.is_file()]
+            base = Path(os.path.commonpath(parents)) if parents else None
+            for p in files:
+                if base is not None and p.is_file():
+                    full = p.parent.resolve() / p.name
+                    found.jobs.append(Job(p, full.relative_to(base)))
+                else:
+                    _add_root(str(p), found, exclude)
+        elif not Path(arg).exists() and glob.has_magic(arg):
+            matches = sorted(glob.glob(os.path.expanduser(arg), recursive=True))
+            if not matches:
+                found.errors.append((arg, "no file matches this pattern"))
+            base = _glob_base(os.path.expanduser(arg))
+            for m in matches:
+                mp = Path(m)
+                if mp.is_dir():
+                    for f in _walk(mp, exclude, found.errors):
+                        found.jobs.append(Job(f, f.relative_to(base)))
+                elif not (exclude and _inside(mp, exclude)):
+                    found.jobs.append(Job(mp, mp.relative_to(base)))
+        else:
+            _add_root(arg, found, exclude)
+    # The same file named twice (a folder and a glob inside it, say) is done once.
+    seen: set[Path] = set()
+    unique = []
+    for job in found.jobs:
+        key = job.src.resolve()
+        if key not in seen:
+            seen.add(key)
+            unique.append(job)
+    found.jobs = unique
+    return found
+
+
+def output_path(job: Job, out_dir: Path, fmt: str | None = None) -> Path:
+    rel = job.rel.with_suffix("." + fmt) if fmt else job.rel
+    return out_dir / rel

@@ -1,0 +1,153 @@
+"""Upsampling the low-resolution ab to full resolution, guided by the full-resolution L.
+
+Joint bilateral upsampling (Kopf et al. 2007): each full-resolution pixel p takes a weighted
+mean of the low-resolution ab samples q around it, with weight
+
+    exp(-|p - q|² / 2σs²) · exp(-(L_full(p) - L_low(q))² / 2σr²)
+
+where |p - q| is measured in low-resolution pixels (σs = 3) and L_low is L resampled to the
+low-resolution grid (σr = 15 L units). Colour therefore stops at edges of the photo's own L,
+where bilinear upsampling would bleed across them.
+
+Two implementations, both vectorised (no per-pixel Python):
+
+* ``method="direct"``: the definition above, looping over the (2r)² neighbourhood offsets
+  (r = ceil(2σs)) with whole-tile numpy operations, in row tiles to bound memory. It is the
+  reference, and costs O(pixels · r²).
+* ``method="grid"`` (default): the same weights factored through a bilateral grid (Chen et al.
+  2007): the range axis is sampled at levels σr/2 apart, the spatial Gaussian is applied on the
+  low-resolution grid (cheap), and each full-resolution pixel interpolates (trilinearly) between
+  the two levels around its own L. It matches ``direct`` to a few tenths of an ab unit (tested)
+  at a fraction of the cost, because the full-resolution work no longer depends on r.
+
+Samples outside the image get weight 0 (never clamped copies), so borders are unbiased.
+
+Public API (ab maps are H×W×2 float32, L maps H×W float32)::
+
+    joint_bilateral_upsample(ab_low, L_full, sigma_s=3.0, sigma_r=15.0, method="grid",
+                             radius=None, L_low=None) -> ab_full
+    bilinear_upsample(ab_low, size=(W, H)) -> ab_full
+"""
+
+from __future__ import annotations
+
+import math
+
+import cv2
+import numpy as np
+
+# Rows per tile: keeps each temporary under a few tens of MB even for 20-megapixel images.
+_TILE_PIXELS = 1 << 20
+
+
+def bilinear_upsample(ab_low: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """``size`` is (W, H), as OpenCV takes it."""
+    return cv2.resize(ab_low.astype(np.float32, copy=False), size, interpolation=cv2.INTER_LINEAR)
+
+
+def _grid_coords(n_full: int, n_low: int) -> np.ndarray:
+    """Position of each full-resolution pixel centre on the low-resolution grid (pixel units)."""
+    return ((np.arange(n_full, dtype=np.float64) + 0.5) * (n_low / n_full) - 0.5).astype(np.float32)
+
+
+def joint_bilateral_upsample(ab_low: np.ndarray, L_full: np.ndarray, sigma_s: float = 3.0,
+                             sigma_r: float = 15.0, method: str = "grid", radius: int | None = None,
+                             L_low: np.ndarray | None = None) -> np.ndarray:
+    h, w = ab_low.shape[:2]
+    H, W = L_full.shape
+    L_full = L_full.astype(np.float32, copy=False)
+    if L_low is None:
+        L_low = cv2.resize(L_full, (w, h), interpolation=cv2.INTER_AREA) if (h, w) != (H, W) else L_full
+    L_low = L_low.astype(np.float32, copy=False)
+    ab_low = ab_low.astype(np.float32, copy=False)
+    r = radius if radius is not None else max(1, math.ceil(2 * sigma_s))
+    if method == "direct":
+        return _jbu_direct(ab_low, L_low, L_full, sigma_s, sigma_r, r)
+    if method == "grid":
+        return _jbu_grid(ab_low, L_low, L_full, sigma_s, sigma_r, r)
+    raise ValueError(f"method must be 'grid' or 'direct', got {method!r}")
+
+
+def _jbu_direct(ab_low: np.ndarray, L_low: np.ndarray, L_full: np.ndarray, sigma_s: float, sigma_r: float,
+                r: int) -> np.ndarray:
+    h, w = L_low.shape
+    H, W = L_full.shape
+    u, v = _grid_coords(W, w), _grid_coords(H, h)
+    # Samples are the (2r)² grid points nearest to each pixel: r on each side of its position.
+    cx, cy = np.floor(u).astype(np.int64), np.floor(v).astype(np.int64)
+    cs, cr = np.float32(0.5 / sigma_s ** 2), np.float32(0.5 / sigma_r ** 2)
+    stack = np.dstack([L_low, ab_low])  # (h, w, 3): gathered together, one index pass per offset
+    out = np.empty((H, W, 2), np.float32)
+    tile = max(1, _TILE_PIXELS // max(W, 1))
+    offsets = range(-r + 1, r + 1)
+    col = []  # per horizontal offset: clipped sample column and its spatial exponent (inf outside)
+    for dx in offsets:
+        ix = cx + dx
+        sx = ((ix - u) ** 2 * cs).astype(np.float32)
+        sx[(ix < 0) | (ix >= w)] = np.inf
+        col.append((np.clip(ix, 0, w - 1), sx))
+    for y0 in range(0, H, tile):
+        y1 = min(H, y0 + tile)
+        Lf = L_full[y0:y1]
+        acc = np.zeros((y1 - y0, W, 3), np.float32)  # Σw, Σw·a, Σw·b
+        for dy in offsets:
+            iy = cy[y0:y1] + dy
+            sy = ((iy - v[y0:y1]) ** 2 * cs).astype(np.float32)
+            sy[(iy < 0) | (iy >= h)] = np.inf
+            rows = stack[np.clip(iy, 0, h - 1)]  # (th, w, 3)
+            for ixc, sx in col:
+                g = rows[:, ixc]  # (th, W, 3)
+                d = Lf - g[:, :, 0]
+                d *= d
+                d *= cr
+                d += sy[:, None]
+                d += sx[None, :]
+                np.exp(-d, out=d)
+                acc[:, :, 0] += d
+                acc[:, :, 1:] += d[:, :, None] * g[:, :, 1:]
+        np.divide(acc[:, :, 1:], np.maximum(acc[:, :, :1], np.float32(1e-20)), out=out[y0:y1])
+    return out
+
+
+def _jbu_grid(ab_low: np.ndarray, L_low: np.ndarray, L_full: np.ndarray, sigma_s: float, sigma_r: float,
+              r: int) -> np.ndarray:
+    h, w = L_low.shape
+    H, W = L_full.shape
+    lo = float(min(L_low.min(), L_full.min()))
+    hi = float(max(L_low.max(), L_full.max()))
+    step = sigma_r / 2.0
+    n_levels = max(2, int(math.ceil((hi - lo) / step)) + 1)
+    levels = lo + step * np.arange(n_levels, dtype=np.float32)
+    cr = 0.5 / sigma_r ** 2
+    ksize = 2 * r + 1
+    # Low-resolution grid: for each level, Gaussian-blurred (weight, weight·a, weight·b).
+    # BORDER_CONSTANT pads with zeros, i.e. samples outside the image carry no weight.
+    grid = np.empty((n_levels, h, w, 3), np.float32)
+    for k, level in enumerate(levels):
+        wr = np.exp(-((L_low - level) ** 2) * np.float32(cr)).astype(np.float32)
+        slab = np.dstack([wr, wr * ab_low[:, :, 0], wr * ab_low[:, :, 1]])
+        grid[k] = cv2.GaussianBlur(slab, (ksize, ksize), sigmaX=sigma_s, sigmaY=sigma_s,
+                                   borderType=cv2.BORDER_CONSTANT)
+    u, v = _grid_coords(W, w), _grid_coords(H, h)
+    out = np.empty((H, W, 2), np.float32)
+    tile = max(1, _TILE_PIXELS // max(W, 1))
+    for y0 in range(0, H, tile):
+        y1 = min(H, y0 + tile)
+        map_x = np.broadcast_to(u[None, :], (y1 - y0, W)).copy()
+        map_y = np.broadcast_to(v[y0:y1, None], (y1 - y0, W)).copy()
+        t = (L_full[y0:y1] - np.float32(lo)) * np.float32(1.0 / step)  # fractional level of each pixel
+        acc = np.zeros((y1 - y0, W, 3), np.float32)
+        for k in range(n_levels):
+            # Linear "hat" interpolation along the range axis: non-zero for the two levels
+            # around each pixel's own L.
+            hat = np.abs(t - np.float32(k))
+            np.subtract(np.float32(1.0), hat, out=hat)
+            np.maximum(hat, np.float32(0.0), out=hat)
+            if not hat.any():
+                continue
+            sl = cv2.remap(grid[k], map_x, map_y, interpolation=cv2.INTER_LINEAR,
+                           borderMode=cv2.BORDER_REPLICATE)
+            sl *= hat[:, :, None]
+            acc += sl
+        np.divide(acc[:, :, 1:], np.maximum(acc[:, :, :1], np.float32(1e-20)), out=out[y0:y1])
+    return out
