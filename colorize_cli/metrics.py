@@ -23,7 +23,7 @@ from typing import Iterable, Sequence
 
 import cv2
 import numpy as np
-from skimage.color import deltaE_ciede2000, lab2xyz, rgb2hsv, rgb2lab
+from skimage.color import deltaE_ciede2000, lab2xyz, rgb2lab
 from skimage.metrics import peak_signal_noise_ratio, structural_similarity
 
 __all__ = [
@@ -69,7 +69,7 @@ AB_SSIM_WINDOW = 5
 AB_SSIM_C1 = 6.5025
 AB_SSIM_C2 = 58.5225
 
-# Hue is scikit-image's HSV hue, a fraction of a turn in [0, 1); 36 bins = 10° each.
+# Hue is HSV hue as a fraction of a turn in [0, 1); 36 bins = 10° each.
 HUE_BINS = 36
 
 # TCVC's colour distribution consistency: frame gaps and their weights.
@@ -253,8 +253,21 @@ def colourfulness(img: np.ndarray) -> float:
 
 
 def _hue(img: np.ndarray) -> np.ndarray:
-    # scikit-image's HSV hue is a fraction of a turn in [0, 1); achromatic pixels get 0.
-    return rgb2hsv(to_float01(img))[..., 0]
+    # HSV hue as a fraction of a turn in [0, 1); achromatic pixels get 0.  OpenCV's float
+    # conversion agrees with scikit-image's rgb2hsv to ~1e-5 and is several times faster.
+    hsv = cv2.cvtColor(to_float01(img).astype(np.float32), cv2.COLOR_RGB2HSV)
+    return np.mod(hsv[..., 0].astype(np.float64) / 360.0, 1.0)
+
+
+def _harmony_of(hue: np.ndarray) -> float:
+    return float(1.0 / (1.0 + hue.var()))
+
+
+def _balance_of(hue: np.ndarray, bins: int = HUE_BINS) -> float:
+    hist, _ = np.histogram(hue, bins=bins, range=(0.0, 1.0))
+    p = hist[hist > 0] / hist.sum()
+    # Adding 0.0 turns the -0.0 of a single full bin into a plain 0.0.
+    return float(-(p * np.log2(p)).sum()) + 0.0
 
 
 def harmony(img: np.ndarray) -> float:
@@ -264,7 +277,7 @@ def harmony(img: np.ndarray) -> float:
     pixels count as hue 0, so a gray image scores 1.  Read it beside the truth's value;
     higher is not better.
     """
-    return float(1.0 / (1.0 + _hue(img).var()))
+    return _harmony_of(_hue(img))
 
 
 def hue_balance(img: np.ndarray, bins: int = HUE_BINS) -> float:
@@ -273,10 +286,7 @@ def hue_balance(img: np.ndarray, bins: int = HUE_BINS) -> float:
     :data:`HUE_BINS` = 36 bins of 10° over [0, 1) turns, all pixels (gray pixels fall in
     the first bin).  One hue → 0; uniform over all bins → log2(36) ≈ 5.17.
     """
-    hist, _ = np.histogram(_hue(img), bins=bins, range=(0.0, 1.0))
-    p = hist[hist > 0] / hist.sum()
-    # Adding 0.0 turns the -0.0 of a single full bin into a plain 0.0.
-    return float(-(p * np.log2(p)).sum()) + 0.0
+    return _balance_of(_hue(img), bins)
 
 
 # ---------------------------------------------------------------------------- ΔE and all
@@ -290,7 +300,8 @@ def delta_e2000(pred: np.ndarray, truth: np.ndarray) -> float:
 
 def truth_scores(truth: np.ndarray) -> dict[str, float]:
     """The no-reference measures of the truth itself: ``ci``, ``harmony``, ``balance``."""
-    return {"ci": colourfulness(truth), "harmony": harmony(truth), "balance": hue_balance(truth)}
+    hue = _hue(truth)
+    return {"ci": colourfulness(truth), "harmony": _harmony_of(hue), "balance": _balance_of(hue)}
 
 
 def image_scores(
@@ -312,6 +323,7 @@ def image_scores(
     lab_t = to_lab(truth) if truth_lab is None else truth_lab
     ci_t = colourfulness(truth) if truth_ci is None else truth_ci
     ci_p = colourfulness(pred)
+    hue = _hue(pred)
     return {
         "psnr": psnr_rgb(pred, truth),
         "ssim": ssim_rgb(pred, truth),
@@ -320,8 +332,8 @@ def image_scores(
         "ab_ssim": _ab_ssim_lab(lab_p, lab_t),
         "ci": ci_p,
         "ci_ratio": ci_p / ci_t if ci_t > 0 else math.nan,
-        "harmony": harmony(pred),
-        "balance": hue_balance(pred),
+        "harmony": _harmony_of(hue),
+        "balance": _balance_of(hue),
         "delta_e": float(deltaE_ciede2000(lab_t, lab_p).mean()),
     }
 
