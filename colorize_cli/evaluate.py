@@ -54,6 +54,7 @@ __all__ = [
     "discover",
     "match_pairs",
     "load_colorizer",
+    "colorizer_from_pipeline",
     "read_rgb",
     "read_video",
     "evaluate_dataset",
@@ -250,7 +251,6 @@ def load_colorizer(
             "--smooth on videos needs the video command's temporal kernel, which is not "
             "in this version yet; run without --smooth to score frame by frame")
     from colorize_cli.engine import Engine
-    from colorize_cli.lab import from_float, image_to_L
     from colorize_cli.pipeline import Pipeline
     from colorize_cli.registry import find_model
 
@@ -259,12 +259,19 @@ def load_colorizer(
         pipe = Pipeline(engine, render_size=render_size, temperature=temperature)
     except ValueError as err:
         raise EvaluateError(str(err)) from err
+    return colorizer_from_pipeline(pipe)
+
+
+def colorizer_from_pipeline(pipeline: Any) -> Colorizer:
+    """Wrap a runtime ``Pipeline`` (e.g. the CLI's ``make_pipeline``) as a :class:`Colorizer`
+    labelled with the model's name."""
+    from colorize_cli.lab import from_float, image_to_L
 
     def image(rgb: np.ndarray) -> np.ndarray:
         # Only the lightness goes in: the colour original cannot leak into the prediction.
-        return from_float(pipe.colorize_L(image_to_L(rgb)), np.uint8)
+        return from_float(pipeline.colorize_L(image_to_L(rgb)), np.uint8)
 
-    return Colorizer(name=engine.info.name, image=image)
+    return Colorizer(name=pipeline.info.name, image=image)
 
 
 # ---------------------------------------------------------------------------- the report
@@ -442,12 +449,15 @@ def evaluate_dataset(
     sheet_count: int = 0,
     sheet_height: int = 160,
     max_frames: int | None = None,
+    smooth: bool = False,
     progress: ProgressFn | None = None,
 ) -> Report:
     """Dataset mode: gray every original, colourise it with each colorizer, score all.
 
-    Files that cannot be read or colourised are listed in ``report.skipped`` and the run goes
-    on; a bad model (wrong output size) is not skipped but raised, since every file would fail.
+    Files that cannot be read or colourised are listed in ``report.skipped`` with the reason
+    and the run goes on.  ``smooth`` (the video command's temporal kernel) is refused up
+    front when the data set has clips, since that kernel does not exist yet; on photos it
+    changes nothing.
     """
     _require_metrics()
     names = [c.name for c in colorizers]
@@ -457,6 +467,8 @@ def evaluate_dataset(
     if not items:
         raise EvaluateError(f"{root}: no images or videos found")
     items = items[:limit] if limit else items
+    if smooth and any(it.kind == "video" for it in items):
+        load_colorizer(None, smooth=True, video=True)  # raises the one message for this
     report = Report("dataset", {"dataset": str(root)}, [GRAY, *names, TRUTH])
     report.sheet_columns = [GRAY, *names, TRUTH]
     for i, it in enumerate(items):

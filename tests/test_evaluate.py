@@ -258,3 +258,37 @@ def test_sheet_layout_and_file(tmp_path: Path) -> None:
     written = cv2.imread(str(path))
     assert written is not None and (written.shape[1], written.shape[0]) == size
     assert size == E.sheet_size([112], 3, 80)  # 56×40 shown 80 px high is 112 px wide
+
+
+def test_smooth_is_refused_before_scoring_a_clip_dataset(tmp_path: Path) -> None:
+    _write_clip(tmp_path / "clips" / "c.mkv", [_colour_image(48, 64)] * 2)
+    with pytest.raises(E.EvaluateError, match="--smooth"):
+        E.evaluate_dataset(tmp_path / "clips", [_tint_colorizer()], smooth=True)
+
+
+def test_pipeline_adapter_passes_only_L() -> None:
+    from types import SimpleNamespace
+
+    from colorize_cli.lab import image_to_L
+
+    seen = []
+
+    def colorize_L(L: np.ndarray) -> np.ndarray:
+        seen.append(L)
+        return np.full(L.shape + (3,), 0.5, np.float32)
+
+    c = E.colorizer_from_pipeline(SimpleNamespace(info=SimpleNamespace(name="stub"),
+                                                  colorize_L=colorize_L))
+    img = _colour_image()
+    out = c.image(img)
+    assert c.name == "stub" and out.dtype == np.uint8 and out.shape == img.shape
+    assert seen[0].ndim == 2 and np.array_equal(seen[0], image_to_L(img))
+
+
+def test_real_model_through_the_runtime(tmp_path: Path, bins_model: Path) -> None:
+    c = E.load_colorizer(str(bins_model), device="cpu")
+    assert c.name == "fixture-bins"
+    _write(tmp_path / "data" / "a.png", _colour_image(48, 64))
+    rep = E.evaluate_dataset(tmp_path / "data", [c])
+    assert rep.models == [E.GRAY, "fixture-bins", E.TRUTH] and not rep.skipped
+    assert rep.summary["fixture-bins"]["ci"]["mean"] > 0
