@@ -1,0 +1,97 @@
+"""Shared fixtures: tiny ONNX models (tests/onnx_fixtures.py), sample images, and a CLI runner.
+
+Nothing here needs ../shared or trained weights: every model is built on the fly.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+from onnx_fixtures import make_ab_model, make_bins_model  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def models_dir(tmp_path_factory) -> Path:
+    d = tmp_path_factory.mktemp("models")
+    make_bins_model(d / "fixture-bins.onnx")
+    make_ab_model(d / "fixture-ab.onnx")
+    make_bins_model(d / "fixture-bins4.onnx", name="fixture-bins4", output_stride=4, stride=16)
+    return d
+
+
+@pytest.fixture(scope="session")
+def bins_model(models_dir) -> Path:
+    return models_dir / "fixture-bins.onnx"
+
+
+@pytest.fixture(scope="session")
+def ab_model(models_dir) -> Path:
+    return models_dir / "fixture-ab.onnx"
+
+
+@pytest.fixture(autouse=True)
+def _isolated_models(monkeypatch, tmp_path):
+    """No test sees models installed on the machine (weights/ or the user's env var)."""
+    empty = tmp_path / "_no_models"
+    empty.mkdir()
+    monkeypatch.setenv("COLORIZE_MODEL_PATH", "")
+    monkeypatch.setattr("colorize_cli.registry.package_weights_dir", lambda: empty)
+
+
+def gradient(h: int = 48, w: int = 64, dtype=np.uint8, channels: int = 1) -> np.ndarray:
+    """A smooth gray ramp with a bright square: L varies, so fixture models give varied colour."""
+    top = 65535 if dtype == np.uint16 else 255
+    y, x = np.mgrid[0:h, 0:w]
+    g = (x / max(w - 1, 1) * 0.7 + y / max(h - 1, 1) * 0.2) * top
+    g[h // 4:h // 2, w // 4:w // 2] = top
+    g = g.astype(dtype)
+    if channels == 1:
+        return g
+    planes = [g] * 3
+    if channels == 4:
+        planes.append(np.tile(np.linspace(0, top, w).astype(dtype), (h, 1)))
+    return np.dstack(planes)
+
+
+def write(path: Path, pixels: np.ndarray) -> Path:
+    """Write RGB(A)/gray pixels with OpenCV (which wants BGR)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if pixels.ndim == 3:
+        pixels = cv2.cvtColor(pixels, cv2.COLOR_RGB2BGR if pixels.shape[2] == 3 else cv2.COLOR_RGBA2BGRA)
+    assert cv2.imwrite(str(path), pixels)
+    return path
+
+
+class CLIResult:
+    def __init__(self, exit_code: int, stdout: str, stderr: str) -> None:
+        self.exit_code, self.stdout, self.stderr = exit_code, stdout, stderr
+
+    def __repr__(self) -> str:
+        return f"exit {self.exit_code}\n--- stdout\n{self.stdout}\n--- stderr\n{self.stderr}"
+
+
+@pytest.fixture
+def cli():
+    """Run ``colorize ARGS`` in-process; returns exit code, stdout and stderr."""
+    from typer.testing import CliRunner
+
+    from colorize_cli.cli import app
+
+    def run(*args: str, input: str | None = None) -> CLIResult:
+        res = CliRunner().invoke(app, [str(a) for a in args], input=input, catch_exceptions=False)
+        return CLIResult(res.exit_code, res.stdout, res.stderr)
+
+    return run
+
+
+@pytest.fixture
+def as_root() -> bool:
+    return hasattr(os, "geteuid") and os.geteuid() == 0
