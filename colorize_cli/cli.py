@@ -1,7 +1,8 @@
 """The ``colorize`` command: a thin Typer layer over the library.
 
-Commands: ``colorize images`` (photos) and ``colorize models`` (what is installed, where it
-would run). Other commands (video, evaluate) register on :data:`app` the same way.
+Commands: ``colorize images`` (photos), ``colorize models`` (what is installed, where it
+would run) and ``colorize evaluate`` (scores against colour originals, see evaluate.py). Other
+commands (video) register on :data:`app` the same way.
 
 Exit codes: 0 all done (skipped files count as done); 1 some inputs failed; 2 usage error —
 bad options, an unusable model, or no valid input at all (every path named was missing).
@@ -246,6 +247,109 @@ def models(
                           f"{r['size_bytes'] / 1e6:.1f} MB", r["sha256"][:12], r["provider"], r["path"])
         Console().print(table)
     raise typer.Exit(EXIT_FAILED if any(r["error"] for r in rows) else EXIT_OK)
+
+
+@app.command()
+def evaluate(
+    dataset: Annotated[Optional[Path], typer.Argument(help="Folder of colour photos or clips: each is made gray, "
+                       "colourised by every --model and scored against the original.")] = None,
+    model: Annotated[Optional[list[str]], typer.Option("--model", "-m", help="Model to score (repeatable; "
+                     "default: the default model, or the gray baseline alone if none is installed).")] = None,
+    models_dir: ModelsDirOpt = None,
+    pred: Annotated[Optional[Path], typer.Option("--pred", help="Pairs mode: folder of outputs made by anything.")] = None,
+    truth: Annotated[Optional[Path], typer.Option("--truth", help="Pairs mode: folder of the colour originals.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Per-file rows and the summary as JSON on stdout "
+                       "(inf written as \"inf\") instead of the table.")] = False,
+    csv_path: Annotated[Optional[Path], typer.Option("--csv", help="Write per-file rows and the summary to this CSV.")] = None,
+    sheet: Annotated[Optional[Path], typer.Option("--sheet", help="Write a contact sheet (gray | models | truth) "
+                     "to this PNG.")] = None,
+    sheet_count: Annotated[int, typer.Option("--sheet-count", min=1, help="Images on the contact sheet.")] = 12,
+    limit: Annotated[Optional[int], typer.Option("--limit", min=1, help="Score only the first N files.")] = None,
+    render_size: Annotated[Optional[int], typer.Option("--render-size", min=1, help="Short side the model sees "
+                           "(default: the model's working_size).")] = None,
+    temperature: Annotated[Optional[float], typer.Option("--temperature", min=0.0, help="Annealed-mean temperature "
+                           "for bins models (default: the model's).")] = None,
+    device: DeviceOpt = Device.auto,
+    smooth: Annotated[bool, typer.Option("--smooth", help="Videos: the video command's temporal kernel.")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar or notes; errors only.")] = False,
+) -> None:
+    """Score colourisations: PSNR, SSIM, ab errors, colourfulness, hue harmony/balance, CIEDE2000
+    (and CDC / warp error for clips), always beside the gray baseline."""
+    from colorize_cli import evaluate as ev
+
+    pairs = pred is not None or truth is not None
+    if pairs and (pred is None or truth is None):
+        raise typer.BadParameter("pairs mode needs both --pred and --truth", param_hint="--pred/--truth")
+    if pairs and (dataset is not None or model):
+        raise typer.BadParameter("give either DATASET (with --model) or --pred/--truth, not both")
+    if not pairs and dataset is None:
+        raise typer.BadParameter("give a DATASET folder, or --pred and --truth", param_hint="DATASET")
+    show_bar = not quiet and not as_json and sys.stdout.isatty()
+    progress = task = None
+
+    def on_progress(i: int, n: int, _rel: str) -> None:
+        if progress is not None:
+            progress.update(task, completed=i, total=n)
+
+    try:
+        if pairs:
+            label = pred.name if pred.name not in ("", ev.GRAY, ev.TRUTH) else "pred"
+            run = lambda: ev.evaluate_pairs(pred, truth, label=label, limit=limit,  # noqa: E731
+                                            sheet_count=sheet_count if sheet else 0, progress=on_progress)
+        else:
+            specs: list[str | None] = list(model) if model else [None]
+            if not model:
+                from colorize_cli.registry import find_model
+
+                try:
+                    find_model(None, models_dir or [])
+                except ColorizeError:
+                    note("no model installed: scoring the gray baseline only", quiet)
+                    specs = []
+            colorizers = []
+            for spec in specs:
+                try:
+                    pipe = make_pipeline(spec, models_dir, device.value, None, 1, render_size, temperature)
+                except ValueError as err:
+                    raise ColorizeError(str(err)) from None
+                note(pipe.engine.describe(), quiet)
+                colorizers.append(ev.colorizer_from_pipeline(pipe))
+            run = lambda: ev.evaluate_dataset(dataset, colorizers, limit=limit, smooth=smooth,  # noqa: E731
+                                              sheet_count=sheet_count if sheet else 0, progress=on_progress)
+        if show_bar:
+            from colorize_cli.progress import make_progress
+
+            progress = make_progress()
+            with progress:
+                task = progress.add_task("scoring", total=None)
+                report = run()
+        else:
+            report = run()
+        for line in ev.report_notes(report):
+            note(line, quiet)
+        if not report.rows:
+            error("nothing was scored")
+            raise typer.Exit(EXIT_FAILED)
+        if as_json:
+            ev.write_json(report)
+        else:
+            from rich.console import Console
+
+            console = Console()
+            console.print(ev.summary_table(report, width=console.width))
+        if csv_path:
+            ev.write_csv(report, csv_path)
+            note(f"wrote {csv_path}", quiet)
+        if sheet:
+            w, h = ev.write_sheet(report, sheet)
+            note(f"wrote {sheet} ({w}×{h})", quiet)
+    except ColorizeError as err:
+        error(str(err))
+        raise typer.Exit(EXIT_USAGE) from None
+    except KeyboardInterrupt:
+        error("interrupted")
+        raise typer.Exit(130) from None
+    raise typer.Exit(EXIT_FAILED if report.skipped else EXIT_OK)
 
 
 def main() -> None:

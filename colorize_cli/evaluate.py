@@ -601,24 +601,41 @@ def format_stat(st: Mapping[str, float | int] | None, decimals: int) -> str:
     return f"{text} (+{n_inf} inf)" if n_inf else text
 
 
-def summary_table(report: Report) -> Any:
-    """The summary as a :class:`rich.table.Table` (gray, each model, truth)."""
+def summary_table(report: Report, width: int | None = None) -> Any:
+    """The summary as a :class:`rich.table.Table`: a row per column of the report (gray, each
+    model, truth) and a column per measure.  Given the terminal ``width``, a table that would
+    not fit is transposed (a row per measure) rather than squeezed into unreadable cells."""
+    from rich.console import Console
+    from rich.measure import Measurement
     from rich.table import Table
 
     summ = report.summary
     cols = TABLE_COLUMNS + (VIDEO_COLUMNS if report.has_video else ())
     n_files = len({r["file"] for r in report.rows})
-    table = Table(title=f"colorize evaluate — {n_files} file(s), mean ± std",
-                  caption="gray = the original L with no colour (the floor); "
-                          "truth = the originals' own CI, harmony and balance")
+    title = f"colorize evaluate — {n_files} file(s), mean ± std"
+    caption = ("gray = the original L with no colour (the floor); "
+               "truth = the originals' own CI, harmony and balance")
+    cells = {m: [format_stat(summ.get(m, {}).get(k), d) for k, _, d in cols] for m in report.models}
+
+    table = Table(title=title, caption=caption)
     table.add_column("model", no_wrap=True)
-    for _, title, _ in cols:
-        table.add_column(title, justify="right")
+    for _, name, _ in cols:
+        table.add_column(name, justify="right", no_wrap=True)
     for model in report.models:
-        stats = summ.get(model, {})
-        style = "dim" if model in (GRAY, TRUTH) else None
-        table.add_row(model, *(format_stat(stats.get(k), d) for k, _, d in cols), style=style)
-    return table
+        table.add_row(model, *cells[model], style="dim" if model in (GRAY, TRUTH) else None)
+    if width is None:
+        return table
+    wide = Console(width=100_000)
+    if Measurement.get(wide, wide.options, table).maximum <= width:
+        return table
+
+    tall = Table(title=title, caption=caption)
+    tall.add_column("measure", no_wrap=True)
+    for model in report.models:
+        tall.add_column(model, justify="right", style="dim" if model in (GRAY, TRUTH) else None)
+    for i, (_, name, _) in enumerate(cols):
+        tall.add_row(name, *(cells[m][i] for m in report.models))
+    return tall
 
 
 def report_notes(report: Report) -> list[str]:

@@ -292,3 +292,42 @@ def test_real_model_through_the_runtime(tmp_path: Path, bins_model: Path) -> Non
     rep = E.evaluate_dataset(tmp_path / "data", [c])
     assert rep.models == [E.GRAY, "fixture-bins", E.TRUTH] and not rep.skipped
     assert rep.summary["fixture-bins"]["ci"]["mean"] > 0
+
+
+# ---------------------------------------------------------------------------------- CLI
+
+
+def test_cli_dataset_mode_table_csv_and_sheet(tmp_path: Path, cli, models_dir: Path) -> None:
+    _write(tmp_path / "data" / "a.png", _colour_image(48, 64))
+    _write(tmp_path / "data" / "b.png", _colour_image(48, 64, seed=1))
+    res = cli("evaluate", tmp_path / "data", "--models-dir", models_dir, "-m", "fixture-bins",
+              "-m", "fixture-ab", "--device", "cpu", "--csv", tmp_path / "r.csv",
+              "--sheet", tmp_path / "s.png", "--sheet-count", "1")
+    assert res.exit_code == 0, res
+    for word in ("gray", "fixture-bins", "fixture-ab", "truth", "PSNR", "ΔE2000"):
+        assert word in res.stdout
+    assert (tmp_path / "r.csv").is_file()
+    sheet = cv2.imread(str(tmp_path / "s.png"))
+    assert sheet is not None
+    assert (sheet.shape[1], sheet.shape[0]) == E.sheet_size([round(64 * 160 / 48)], 4, 160)
+
+
+def test_cli_pairs_mode_json(tmp_path: Path, cli) -> None:
+    img = _colour_image()
+    _write(tmp_path / "truth/a.png", img)
+    _write(tmp_path / "out/a.png", img)
+    _write(tmp_path / "out/stray.png", img)
+    res = cli("evaluate", "--pred", tmp_path / "out", "--truth", tmp_path / "truth", "--json")
+    assert res.exit_code == 0, res
+    data = E.from_jsonable(json.loads(res.stdout))
+    assert data["models"] == [E.GRAY, "out", E.TRUTH]
+    assert data["summary"]["out"]["psnr"]["mean"] == math.inf
+    assert data["unmatched_pred"] == ["stray.png"] and "stray.png" in res.stderr
+
+
+def test_cli_usage_errors(tmp_path: Path, cli) -> None:
+    assert cli("evaluate").exit_code == 2
+    assert cli("evaluate", "--pred", tmp_path).exit_code == 2
+    assert cli("evaluate", tmp_path, "--pred", tmp_path, "--truth", tmp_path).exit_code == 2
+    res = cli("evaluate", tmp_path / "missing")  # no model installed: baseline only, then the error
+    assert res.exit_code == 2 and "no such folder" in res.stderr
