@@ -234,18 +234,23 @@ def models(
         from rich.console import Console
         from rich.table import Table
 
-        table = Table(title="colorize models")
-        for col in ("name", "version", "kind", "bins", "working size", "size", "sha256", "provider", "path"):
-            table.add_column(col, overflow="fold")
+        table = Table(title="colorize models", title_justify="left")
+        for col in ("name", "version", "kind", "bins", "working size", "file size", "sha256", "provider", "path"):
+            table.add_column(col, no_wrap=col not in ("path",), overflow="fold")
         for r in rows:
-            name = r["name"] + (" (default)" if r["default"] else "")
+            name = r["name"] + (" *" if r["default"] else "")
+            size = f"{r['size_bytes'] / 1e6:.1f} MB" if r["size_bytes"] >= 1e5 else f"{r['size_bytes'] / 1e3:.1f} kB"
             if r["error"]:
-                table.add_row(name, "-", "invalid", "-", "-", f"{r['size_bytes'] / 1e6:.1f} MB", r["sha256"][:12],
-                              "-", r["path"], style="red")
+                table.add_row(name, "-", "invalid", "-", "-", size, r["sha256"][:12], "-", r["path"], style="red")
                 continue
+            provider = r["provider"].replace("ExecutionProvider", "")
             table.add_row(name, r["version"], r["kind"], str(r["bins"] or "-"), str(r["working_size"]),
-                          f"{r['size_bytes'] / 1e6:.1f} MB", r["sha256"][:12], r["provider"], r["path"])
-        Console().print(table)
+                          size, r["sha256"][:12], provider, r["path"])
+        table.caption = "* default model; --json gives full sha256 and every field"
+        console = Console()
+        if not console.is_terminal:
+            console.width = 200  # piped output: one row per model, not folded
+        console.print(table)
     raise typer.Exit(EXIT_FAILED if any(r["error"] for r in rows) else EXIT_OK)
 
 

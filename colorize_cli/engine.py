@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import os
 import re
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -88,7 +89,8 @@ def open_session(path: str | Path, device: str = "auto", threads: int | None = N
         raise ColorizeError("--device cuda: this onnxruntime build has no CUDA provider "
                             f"(it has {', '.join(ort.get_available_providers())})")
     providers = [CUDA, CPU] if want_cuda else [CPU]
-    with capture_fd2() as spam:
+    with capture_fd2() as spam, warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # onnxruntime also warns through Python about providers
         try:
             session = ort.InferenceSession(str(path), sess_options=so, providers=providers)
         except Exception as exc:  # onnxruntime raises several unrelated types

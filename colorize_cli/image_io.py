@@ -88,6 +88,20 @@ def _clean_exif(raw: bytes | None) -> bytes | None:
     return raw if raw[:4] in (b"II*\x00", b"MM\x00*") else None
 
 
+_MAGIC = ((b"\x89PNG\r\n\x1a\n", "png"), (b"\xff\xd8\xff", "jpeg"), (b"II*\x00", "tiff"), (b"MM\x00*", "tiff"),
+          (b"BM", "bmp"), (b"GIF8", "gif"), (b"\x00\x00\x00\x0cjP  ", "jpeg2000"))
+
+
+def _sniff(data: bytes) -> str | None:
+    """The format a file claims by its first bytes, even when too little follows to parse."""
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "webp"
+    for magic, name in _MAGIC:
+        if data.startswith(magic):
+            return name
+    return None
+
+
 def _read_metadata(data: bytes) -> tuple[tuple[int, int] | None, str | None, bytes | None, bytes | None]:
     """(size, format, exif, icc) from the header via Pillow; Nones where Pillow cannot tell."""
     from PIL import Image as PILImage
@@ -124,8 +138,9 @@ def decode_image(data: bytes, name: str | Path, max_pixels: int | None = None) -
         except cv2.error:
             pixels = None
     if pixels is None or pixels.size == 0:
-        if pil_format:
-            raise InputError(name, f"truncated or corrupt {pil_format.upper()} file")
+        claimed = pil_format or _sniff(data)
+        if claimed:
+            raise InputError(name, f"truncated or corrupt {claimed.upper()} file")
         raise InputError(name, "not an image (unrecognised or damaged file)")
     if max_pixels and pixels.shape[0] * pixels.shape[1] > max_pixels:
         h, w = pixels.shape[:2]

@@ -37,11 +37,15 @@ def ab_model(models_dir) -> Path:
     return models_dir / "fixture-ab.onnx"
 
 
+@pytest.fixture(scope="session")
+def _empty_dir(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("no_models")
+
+
 @pytest.fixture(autouse=True)
-def _isolated_models(monkeypatch, tmp_path):
+def _isolated_models(monkeypatch, _empty_dir):
     """No test sees models installed on the machine (weights/ or the user's env var)."""
-    empty = tmp_path / "_no_models"
-    empty.mkdir()
+    empty = _empty_dir
     monkeypatch.setenv("COLORIZE_MODEL_PATH", "")
     monkeypatch.setattr("colorize_cli.registry.package_weights_dir", lambda: empty)
 
