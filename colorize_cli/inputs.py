@@ -1,14 +1,15 @@
 """Turning command-line inputs into (source file, output path) jobs.
 
-Inputs are files, directories (walked recursively, image extensions only, hidden entries
-skipped), glob patterns (``'scans/**/*.tif'``), or ``-`` for paths on standard input, one a line.
+Inputs are files, directories (walked recursively, image extensions only unless the caller
+names others, hidden entries skipped), glob patterns (``'scans/**/*.tif'``), or ``-`` for paths
+on standard input, one a line.
 Each job keeps its path relative to the root it came from, so the output directory mirrors the
 input tree: a directory's files are relative to the directory, a glob's to its fixed prefix,
 stdin paths to their common parent, a plain file is just its name.
 
 Public API::
 
-    discover(args, stdin=None, exclude=()) -> Discovery      # .jobs, .errors [(path, reason)]
+    discover(args, stdin=None, exclude=(), extensions=IMAGE_EXTENSIONS) -> Discovery   # .jobs, .errors
     output_path(job, out_dir, fmt=None) -> Path
 """
 
@@ -16,7 +17,7 @@ from __future__ import annotations
 
 import glob
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TextIO
@@ -36,16 +37,13 @@ class Discovery:
     errors: list[tuple[str, str]] = field(default_factory=list)
 
 
-def _is_image_name(name: str) -> bool:
-    return Path(name).suffix.lower() in IMAGE_EXTENSIONS
-
-
 def _inside(path: Path, roots: Sequence[Path]) -> bool:
     rp = path.resolve()
     return any(rp == r or r in rp.parents for r in roots)
 
 
-def _walk(root: Path, exclude: Sequence[Path], errors: list[tuple[str, str]]) -> Iterable[Path]:
+def _walk(root: Path, exclude: Sequence[Path], errors: list[tuple[str, str]],
+          extensions: Collection[str] = IMAGE_EXTENSIONS) -> Iterable[Path]:
     def onerror(err: OSError) -> None:
         reason = "permission denied" if isinstance(err, PermissionError) else (err.strerror or str(err))
         errors.append((str(err.filename or root), f"cannot list directory ({reason})"))
@@ -55,7 +53,7 @@ def _walk(root: Path, exclude: Sequence[Path], errors: list[tuple[str, str]]) ->
         dirnames[:] = sorted(d for d in dirnames if not d.startswith(".")
                              and not (exclude and _inside(here / d, exclude)))
         for name in sorted(filenames):
-            if not name.startswith(".") and _is_image_name(name):
+            if not name.startswith(".") and Path(name).suffix.lower() in extensions:
                 yield here / name
 
 
@@ -69,10 +67,10 @@ def _glob_base(pattern: str) -> Path:
     return Path(*fixed) if fixed else Path(".")
 
 
-def _add_root(arg: str, out: Discovery, exclude: Sequence[Path]) -> None:
+def _add_root(arg: str, out: Discovery, exclude: Sequence[Path], extensions: Collection[str]) -> None:
     path = Path(arg).expanduser()
     if path.is_dir():
-        for f in _walk(path, exclude, out.errors):
+        for f in _walk(path, exclude, out.errors, extensions):
             out.jobs.append(Job(f, f.relative_to(path)))
     elif path.exists():
         out.jobs.append(Job(path, Path(path.name)))
@@ -82,8 +80,10 @@ def _add_root(arg: str, out: Discovery, exclude: Sequence[Path]) -> None:
         out.errors.append((arg, "no such file or directory"))
 
 
-def discover(args: Sequence[str], stdin: TextIO | None = None, exclude: Sequence[Path] = ()) -> Discovery:
-    """Expand ``args``; ``exclude`` are directories never to descend into (the output folders)."""
+def discover(args: Sequence[str], stdin: TextIO | None = None, exclude: Sequence[Path] = (),
+             extensions: Collection[str] = IMAGE_EXTENSIONS) -> Discovery:
+    """Expand ``args``; ``exclude`` are directories never to descend into (the output folders);
+    folders are searched for files with these (lower-case, dotted) ``extensions``."""
     exclude = [Path(e).resolve() for e in exclude]
     found = Discovery()
     for arg in args:
@@ -98,7 +98,7 @@ def discover(args: Sequence[str], stdin: TextIO | None = None, exclude: Sequence
                     full = p.parent.resolve() / p.name
                     found.jobs.append(Job(p, full.relative_to(base)))
                 else:
-                    _add_root(str(p), found, exclude)
+                    _add_root(str(p), found, exclude, extensions)
         elif not Path(arg).exists() and glob.has_magic(arg):
             matches = sorted(glob.glob(os.path.expanduser(arg), recursive=True))
             if not matches:
@@ -107,12 +107,12 @@ def discover(args: Sequence[str], stdin: TextIO | None = None, exclude: Sequence
             for m in matches:
                 mp = Path(m)
                 if mp.is_dir():
-                    for f in _walk(mp, exclude, found.errors):
+                    for f in _walk(mp, exclude, found.errors, extensions):
                         found.jobs.append(Job(f, f.relative_to(base)))
                 elif not (exclude and _inside(mp, exclude)):
                     found.jobs.append(Job(mp, mp.relative_to(base)))
         else:
-            _add_root(arg, found, exclude)
+            _add_root(arg, found, exclude, extensions)
     # The same file named twice (a folder and a glob inside it, say) is done once.
     seen: set[Path] = set()
     unique = []
