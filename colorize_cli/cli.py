@@ -75,6 +75,10 @@ class Format(str, Enum):
     bmp = "bmp"
 
 
+RenderSizeOpt = Annotated[Optional[int], typer.Option("--render-size", min=1, help="Short side the model sees, "
+                          "rounded to its stride (default: the model's working_size).")]
+TemperatureOpt = Annotated[Optional[float], typer.Option("--temperature", min=0.0, help="Annealed-mean temperature "
+                           "for bins models (default: the model's).")]
 DeviceOpt = Annotated[Device, typer.Option("--device", help="auto: CUDA when it really initialises, else CPU.")]
 
 
@@ -100,10 +104,8 @@ def images(
     device: DeviceOpt = Device.auto,
     batch_size: Annotated[int, typer.Option("--batch-size", min=1, help="Images per model batch.")] = 4,
     threads: Annotated[Optional[int], typer.Option("--threads", min=1, help="CPU threads (default: all available).")] = None,
-    render_size: Annotated[Optional[int], typer.Option("--render-size", min=1, help="Short side the model sees, "
-                           "rounded to its stride (default: the model's working_size).")] = None,
-    temperature: Annotated[Optional[float], typer.Option("--temperature", min=0.0, help="Annealed-mean temperature "
-                           "for bins models (default: the model's).")] = None,
+    render_size: RenderSizeOpt = None,
+    temperature: TemperatureOpt = None,
     jbu: Annotated[bool, typer.Option("--jbu/--no-jbu", help="Joint bilateral upsampling of colour (else bilinear).")] = True,
     fmt: Annotated[Optional[Format], typer.Option("--format", help="Output format (default: the input's).")] = None,
     overwrite: Annotated[bool, typer.Option("--overwrite", help="Redo outputs that exist (default: skip them).")] = False,
@@ -270,10 +272,8 @@ def evaluate(
                      "to this PNG.")] = None,
     sheet_count: Annotated[int, typer.Option("--sheet-count", min=1, help="Images on the contact sheet.")] = 12,
     limit: Annotated[Optional[int], typer.Option("--limit", min=1, help="Score only the first N files.")] = None,
-    render_size: Annotated[Optional[int], typer.Option("--render-size", min=1, help="Short side the model sees "
-                           "(default: the model's working_size).")] = None,
-    temperature: Annotated[Optional[float], typer.Option("--temperature", min=0.0, help="Annealed-mean temperature "
-                           "for bins models (default: the model's).")] = None,
+    render_size: RenderSizeOpt = None,
+    temperature: TemperatureOpt = None,
     device: DeviceOpt = Device.auto,
     smooth: Annotated[bool, typer.Option("--smooth", help="Videos: the video command's temporal kernel.")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar or notes; errors only.")] = False,

@@ -153,34 +153,32 @@ def _dims(arg: Any) -> list[Any]:
     return list(shape) if shape is not None else []
 
 
+def _check_tensor(args: Sequence[Any], name: str, role: str, layout: str, path: str | Path) -> list[Any]:
+    """One float32 4-D tensor called ``name``; returns its dims (ints or symbolic names)."""
+    names = [a.name for a in args]
+    if names != [name]:
+        raise ModelError(path, f"graph must have exactly one {role} named {name!r}, has {names}")
+    (arg,) = args
+    if arg.type != "tensor(float)":
+        raise ModelError(path, f"{role} {name!r} must be float32, is {arg.type}")
+    dims = _dims(arg)
+    if len(dims) != 4:
+        raise ModelError(path, f"{role} {name!r} must be 4-D {layout}, has shape {dims}")
+    return dims
+
+
 def check_graph(inputs: Sequence[Any], outputs: Sequence[Any], fields: Mapping[str, Any],
                 path: str | Path) -> None:
     """Check onnxruntime ``NodeArg`` lists (name, type, shape) against the contract."""
-    names = [i.name for i in inputs]
-    if names != [INPUT_NAME]:
-        raise ModelError(path, f"graph must have exactly one input named {INPUT_NAME!r}, has {names}")
-    (inp,) = inputs
-    if inp.type != "tensor(float)":
-        raise ModelError(path, f"input 'L' must be float32, is {inp.type}")
-    dims = _dims(inp)
-    if len(dims) != 4:
-        raise ModelError(path, f"input 'L' must be 4-D [N, 1, H, W], has shape {dims}")
+    dims = _check_tensor(inputs, INPUT_NAME, "input", "[N, 1, H, W]", path)
     if isinstance(dims[1], int) and dims[1] != 1:
         raise ModelError(path, f"input 'L' must have 1 channel, has {dims[1]}")
-    want = OUTPUT_NAMES[fields["kind"]]
-    out_names = [o.name for o in outputs]
-    if out_names != [want]:
-        raise ModelError(path, f"a {fields['kind']!r} model must have exactly one output named {want!r}, "
-                               f"has {out_names}")
-    (out,) = outputs
-    if out.type != "tensor(float)":
-        raise ModelError(path, f"output {want!r} must be float32, is {out.type}")
-    odims = _dims(out)
-    if len(odims) != 4:
-        raise ModelError(path, f"output {want!r} must be 4-D [N, C, H/s, W/s], has shape {odims}")
-    channels = len(fields["bins"]) if fields["kind"] == "bins" else 2
+    kind = fields["kind"]
+    want = OUTPUT_NAMES[kind]
+    odims = _check_tensor(outputs, want, f"output (kind {kind!r})", "[N, C, H/s, W/s]", path)
+    channels = len(fields["bins"]) if kind == "bins" else 2
     if isinstance(odims[1], int) and odims[1] != channels:
-        what = f"the {channels} bins listed in metadata" if fields["kind"] == "bins" else "2 (a, b)"
+        what = f"the {channels} bins listed in metadata" if kind == "bins" else "2 (a, b)"
         raise ModelError(path, f"output {want!r} has {odims[1]} channels, expected {what}")
 
 
