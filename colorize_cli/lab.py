@@ -13,6 +13,8 @@ Public API::
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import cv2
 import numpy as np
 
@@ -34,8 +36,18 @@ def to_float_rgb(pixels: np.ndarray) -> np.ndarray:
     return rgb
 
 
+@lru_cache(maxsize=2)
+def _gray_to_L(dtype: str) -> np.ndarray:
+    """L of every gray level of ``dtype``, through the same OpenCV conversion as colour inputs."""
+    levels = np.arange(np.iinfo(dtype).max + 1, dtype=dtype)[None, :]
+    return image_to_L(cv2.merge([levels, levels, levels]))[0]
+
+
 def image_to_L(pixels: np.ndarray) -> np.ndarray:
     """Lightness of the image at full resolution; sepia or tinted inputs keep only their L."""
+    if pixels.ndim == 2 and pixels.dtype in (np.uint8, np.uint16):
+        # A gray image has one L per level: a table lookup instead of a 3-channel conversion.
+        return _gray_to_L(pixels.dtype.name)[pixels]
     lab = cv2.cvtColor(to_float_rgb(pixels), cv2.COLOR_RGB2Lab)
     return np.ascontiguousarray(lab[:, :, 0])
 
@@ -44,8 +56,9 @@ def merge(L_full: np.ndarray, ab_full: np.ndarray) -> np.ndarray:
     """The original full-resolution L with the predicted ab: no detail of the input is lost."""
     if L_full.shape != ab_full.shape[:2]:
         raise ValueError(f"L {L_full.shape} and ab {ab_full.shape} differ in size")
-    lab = cv2.merge([L_full.astype(np.float32, copy=False), ab_full[:, :, 0].astype(np.float32, copy=False),
-                     ab_full[:, :, 1].astype(np.float32, copy=False)])
+    lab = np.empty((*L_full.shape, 3), np.float32)
+    lab[:, :, 0] = L_full
+    lab[:, :, 1:] = ab_full
     rgb = cv2.cvtColor(lab, cv2.COLOR_Lab2RGB)
     return np.clip(rgb, 0.0, 1.0, out=rgb)
 

@@ -109,6 +109,24 @@ def _jbu_direct(ab_low: np.ndarray, L_low: np.ndarray, L_full: np.ndarray, sigma
     return out
 
 
+_MAP_WIDTH = 4096  # cv2.remap wants maps narrower than 32767 columns
+
+
+def _as_map(coords: np.ndarray) -> np.ndarray:
+    """A 1-D list of sample coordinates as a 2-D map that cv2.remap accepts (zero-padded)."""
+    n = coords.size
+    rows = -(-n // _MAP_WIDTH)
+    m = np.zeros(rows * _MAP_WIDTH, np.float32)
+    m[:n] = coords
+    return m.reshape(rows, _MAP_WIDTH)
+
+
+def _sample(img: np.ndarray, mx: np.ndarray, my: np.ndarray, n: int) -> np.ndarray:
+    """Bilinear samples of ``img`` (h×w×3) at the first ``n`` map points: (n, 3)."""
+    out = cv2.remap(img, mx, my, interpolation=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    return out.reshape(-1, img.shape[2])[:n]
+
+
 def _jbu_grid(ab_low: np.ndarray, L_low: np.ndarray, L_full: np.ndarray, sigma_s: float, sigma_r: float,
               r: int) -> np.ndarray:
     h, w = L_low.shape
@@ -133,21 +151,21 @@ def _jbu_grid(ab_low: np.ndarray, L_low: np.ndarray, L_full: np.ndarray, sigma_s
     tile = max(1, _TILE_PIXELS // max(W, 1))
     for y0 in range(0, H, tile):
         y1 = min(H, y0 + tile)
-        map_x = np.broadcast_to(u[None, :], (y1 - y0, W)).copy()
-        map_y = np.broadcast_to(v[y0:y1, None], (y1 - y0, W)).copy()
-        t = (L_full[y0:y1] - np.float32(lo)) * np.float32(1.0 / step)  # fractional level of each pixel
-        acc = np.zeros((y1 - y0, W, 3), np.float32)
-        for k in range(n_levels):
-            # Linear "hat" interpolation along the range axis: non-zero for the two levels
-            # around each pixel's own L.
-            hat = np.abs(t - np.float32(k))
-            np.subtract(np.float32(1.0), hat, out=hat)
-            np.maximum(hat, np.float32(0.0), out=hat)
-            if not hat.any():
-                continue
-            sl = cv2.remap(grid[k], map_x, map_y, interpolation=cv2.INTER_LINEAR,
-                           borderMode=cv2.BORDER_REPLICATE)
-            sl *= hat[:, :, None]
-            acc += sl
-        np.divide(acc[:, :, 1:], np.maximum(acc[:, :, :1], np.float32(1e-20)), out=out[y0:y1])
+        t = (L_full[y0:y1].ravel() - np.float32(lo)) * np.float32(1.0 / step)  # fractional level of each pixel
+        k0 = np.clip(np.floor(t), 0, n_levels - 2).astype(np.int32)
+        frac = np.clip(t - k0, 0.0, 1.0)[:, None]
+        acc = np.empty((t.size, 3), np.float32)
+        # Slicing: each pixel reads only the two levels around its own L, so pixels are grouped
+        # by level and each group is sampled (bilinearly in space) from just those two levels.
+        for k in np.flatnonzero(np.bincount(k0, minlength=n_levels - 1)):
+            idx = np.flatnonzero(k0 == k)
+            rows, cols = np.divmod(idx, W)
+            mx, my = _as_map(u[cols]), _as_map(v[rows + y0])
+            lo_k = _sample(grid[k], mx, my, idx.size)
+            hi_k = _sample(grid[k + 1], mx, my, idx.size)
+            hi_k -= lo_k
+            hi_k *= frac[idx]
+            hi_k += lo_k
+            acc[idx] = hi_k
+        np.divide(acc[:, 1:], np.maximum(acc[:, :1], np.float32(1e-20)), out=out[y0:y1].reshape(-1, 2))
     return out
