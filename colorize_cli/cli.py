@@ -129,6 +129,8 @@ def images(
                                                              for a in inputs)])
     for path, reason in found.errors:
         error(f"{path}: {reason}")
+        if as_json:
+            sys.stdout.write(json.dumps(Result(path, None, "error", 0.0, reason).as_dict()) + "\n")
     if not found.jobs:
         if found.errors:
             raise typer.Exit(EXIT_USAGE)
