@@ -1,4 +1,4 @@
-"""The progress bar of ``colorize images``: count, images/s and ETA (rich)."""
+"""The progress bars of ``colorize images`` and ``colorize video``: count, rate and ETA (rich)."""
 
 from __future__ import annotations
 
@@ -11,13 +11,18 @@ from rich.text import Text
 
 
 class RateColumn(ProgressColumn):
+    def __init__(self, unit: str = "images") -> None:
+        super().__init__()
+        self.unit = unit
+
     def render(self, task: Task) -> Text:
         speed = task.finished_speed or task.speed
-        return Text("-- images/s" if speed is None else f"{speed:.2f} images/s", style="progress.data.speed")
+        return Text(f"-- {self.unit}/s" if speed is None else f"{speed:.2f} {self.unit}/s",
+                    style="progress.data.speed")
 
 
-def make_progress() -> Progress:
+def make_progress(unit: str = "images") -> Progress:
     # Errors go to stderr; when that is the same terminal, rich routes them above the bar.
     return Progress(TextColumn("[progress.description]{task.description}"), BarColumn(), MofNCompleteColumn(),
-                    RateColumn(), TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn(),
+                    RateColumn(unit), TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn(),
                     console=Console(file=sys.stdout), redirect_stdout=False, redirect_stderr=sys.stderr.isatty())
