@@ -71,11 +71,16 @@ def photos(count: int, short: int | None, size: tuple[int, int] | None) -> list[
     return out
 
 
-def rate(fn, items) -> float:
-    t = time.perf_counter()
-    for it in items:
-        fn(it)
-    return len(items) / (time.perf_counter() - t)
+def interleaved_rates(fns: list, items_per_fn: list[list]) -> list[float]:
+    """Images/s of each fn over its items, timed image by image in turn (fn0(i), fn1(i), ...) so
+    that background load drifting during the run hits every variant alike."""
+    spent = [0.0] * len(fns)
+    for i in range(len(items_per_fn[0])):
+        for j, fn in enumerate(fns):
+            t = time.perf_counter()
+            fn(items_per_fn[j][i])
+            spent[j] += time.perf_counter() - t
+    return [len(items_per_fn[0]) / s for s in spent]
 
 
 def main() -> None:
@@ -95,10 +100,9 @@ def main() -> None:
     for label, short, size in (("working_size", engine.info.working_size, None), ("2MP", None, (1632, 1224))):
         imgs = photos(args.count, short, size)
         prepared = [jbu.prepare(image_to_L(im))[None, None] for im in imgs]
-        rate(engine.run, prepared[:1])  # warm-up: first-run allocations are not throughput
-        model_only = rate(engine.run, prepared)
-        with_jbu = rate(jbu.colorize_array, imgs)
-        no_jbu = rate(bil.colorize_array, imgs)
+        engine.run(prepared[0])  # warm-up: first-run allocations are not throughput
+        model_only, with_jbu, no_jbu = interleaved_rates([engine.run, jbu.colorize_array, bil.colorize_array],
+                                                         [prepared, imgs, imgs])
         r = {"input": f"{imgs[0].shape[1]}x{imgs[0].shape[0]}", "working": "x".join(map(str, prepared[0].shape[:1:-1])),
              "model_only_ips": round(model_only, 2), "pipeline_jbu_ips": round(with_jbu, 2),
              "pipeline_bilinear_ips": round(no_jbu, 2),
@@ -116,7 +120,7 @@ def main() -> None:
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(results, indent=2) + "\n")
     w, m = results["sizes"]["working_size"], results["sizes"]["2MP"]
-    line = (f"| {results['date']} | {results['model']} ({'fixture' if 'fixture' in which else 'installed'}) | "
+    line = (f"| {results['date']} | {results['model']} ({'fixture' if 'fixture' in which else 'default' if 'default' in which else 'named'}) | "
             f"{results['provider'].replace('ExecutionProvider', '')} | {w['model_only_ips']} | {w['pipeline_jbu_ips']} | "
             f"{w['pipeline_bilinear_ips']} | {m['model_only_ips']} | {m['pipeline_jbu_ips']} | {m['pipeline_bilinear_ips']} | "
             f"x{m['pipeline_over_model_time']} | x{m['jbu_cost_time_ratio']} | {results['machine']} |\n")

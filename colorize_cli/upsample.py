@@ -17,7 +17,8 @@ Two implementations, both vectorised (no per-pixel Python):
 * ``method="grid"`` (default): the same weights factored through a bilateral grid (Chen et al.
   2007): the range axis is sampled at levels σr/2 apart, the spatial Gaussian is applied on the
   low-resolution grid (cheap), and each full-resolution pixel interpolates (trilinearly) between
-  the two levels around its own L. It matches ``direct`` to a few tenths of an ab unit (tested)
+  the two levels around its own L. The levels are laid side by side in one "atlas" image so
+  that this slicing is two ``cv2.remap`` calls per tile. It matches ``direct`` to a few tenths of an ab unit (tested)
   at a fraction of the cost, because the full-resolution work no longer depends on r.
 
 Samples outside the image get weight 0 (never clamped copies), so borders are unbiased.
@@ -147,16 +148,79 @@ def _jbu_grid(ab_low: np.ndarray, L_low: np.ndarray, L_full: np.ndarray, sigma_s
         grid[k] = cv2.GaussianBlur(slab, (ksize, ksize), sigmaX=sigma_s, sigmaY=sigma_s,
                                    borderType=cv2.BORDER_CONSTANT)
     u, v = _grid_coords(W, w), _grid_coords(H, h)
+    t_of = lambda L: (L - np.float32(lo)) * np.float32(1.0 / step)  # noqa: E731 (fractional level)
+    atlas = _atlas(grid)
+    if atlas is None:
+        return _slice_grouped(grid, L_full, u, v, t_of)
+    return _slice_atlas(atlas, n_levels, h, w, L_full, u, v, t_of)
+
+
+_PAD = 2  # replicated rows/columns around each level in the atlas: bilinear taps never cross levels
+_REMAP_MAX = 32767  # cv2.remap: source and map sides must stay below SHRT_MAX
+
+
+def _atlas(grid: np.ndarray) -> tuple[np.ndarray, int, bool] | None:
+    """All levels side by side in one image (stacked along the shorter side), so that a single
+    remap can read any level: level k of pixel (x, y) is at (x, y + k·block) (or x + k·block)."""
+    n, h, w, _ = grid.shape
+    vertical = h <= w
+    p = _PAD
+    blocks = [cv2.copyMakeBorder(g, p, p, 0, 0, cv2.BORDER_REPLICATE) if vertical else
+              cv2.copyMakeBorder(g, 0, 0, p, p, cv2.BORDER_REPLICATE) for g in grid]
+    atlas = np.concatenate(blocks, axis=0 if vertical else 1)
+    if max(atlas.shape[:2]) >= _REMAP_MAX:
+        return None
+    return atlas, (h if vertical else w) + 2 * p, vertical
+
+
+def _slice_atlas(atlas_info, n_levels: int, h: int, w: int, L_full: np.ndarray, u: np.ndarray, v: np.ndarray,
+                 t_of) -> np.ndarray:
+    """Trilinear slicing: two whole-tile remaps (the levels below and above each pixel's L)."""
+    atlas, block, vertical = atlas_info
+    H, W = L_full.shape
+    out = np.empty((H, W, 2), np.float32)
+    tw = min(W, 8192)
+    th = max(1, min(_TILE_PIXELS // tw, 8192))
+    for y0 in range(0, H, th):
+        y1 = min(H, y0 + th)
+        for x0 in range(0, W, tw):
+            x1 = min(W, x0 + tw)
+            t = t_of(L_full[y0:y1, x0:x1])
+            k0 = np.clip(np.floor(t), 0, n_levels - 2)
+            frac = np.clip(t - k0, 0.0, 1.0)
+            k0 *= np.float32(block)
+            if vertical:
+                mx = np.broadcast_to(u[None, x0:x1], t.shape).astype(np.float32)
+                my = k0 + (v[y0:y1, None] + np.float32(_PAD))
+            else:
+                mx = k0 + (u[None, x0:x1] + np.float32(_PAD))
+                my = np.broadcast_to(v[y0:y1, None], t.shape).astype(np.float32)
+            lo_k = cv2.remap(atlas, mx, my, interpolation=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+            if vertical:
+                my += np.float32(block)
+            else:
+                mx += np.float32(block)
+            hi_k = cv2.remap(atlas, mx, my, interpolation=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+            hi_k -= lo_k
+            hi_k *= frac[:, :, None]
+            hi_k += lo_k
+            np.divide(hi_k[:, :, 1:], np.maximum(hi_k[:, :, :1], np.float32(1e-20)), out=out[y0:y1, x0:x1])
+    return out
+
+
+def _slice_grouped(grid: np.ndarray, L_full: np.ndarray, u: np.ndarray, v: np.ndarray, t_of) -> np.ndarray:
+    """Slicing for grids too large for one atlas: pixels grouped by level, each group sampled
+    from just its two levels."""
+    n_levels = grid.shape[0]
+    H, W = L_full.shape
     out = np.empty((H, W, 2), np.float32)
     tile = max(1, _TILE_PIXELS // max(W, 1))
     for y0 in range(0, H, tile):
         y1 = min(H, y0 + tile)
-        t = (L_full[y0:y1].ravel() - np.float32(lo)) * np.float32(1.0 / step)  # fractional level of each pixel
+        t = t_of(L_full[y0:y1].ravel())
         k0 = np.clip(np.floor(t), 0, n_levels - 2).astype(np.int32)
         frac = np.clip(t - k0, 0.0, 1.0)[:, None]
         acc = np.empty((t.size, 3), np.float32)
-        # Slicing: each pixel reads only the two levels around its own L, so pixels are grouped
-        # by level and each group is sampled (bilinearly in space) from just those two levels.
         for k in np.flatnonzero(np.bincount(k0, minlength=n_levels - 1)):
             idx = np.flatnonzero(k0 == k)
             rows, cols = np.divmod(idx, W)
