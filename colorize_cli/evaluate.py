@@ -19,6 +19,7 @@ JSON, CSV and a contact sheet.  The CLI command is a thin layer over :func:`eval
 from __future__ import annotations
 
 import csv
+import functools
 import io
 import json
 import math
@@ -53,6 +54,7 @@ __all__ = [
     "Report",
     "discover",
     "match_pairs",
+    "SMOOTH_UNAVAILABLE",
     "load_colorizer",
     "colorizer_from_pipeline",
     "read_rgb",
@@ -209,23 +211,32 @@ def read_video(path: str | Path, max_frames: int | None = None) -> Iterator[np.n
 # -------------------------------------------------------------------- colourising (runtime)
 
 
+SMOOTH_UNAVAILABLE = (
+    "--smooth on videos needs the video command's temporal kernel (colorize_cli.video), "
+    "which is not available here; run without --smooth to score frame by frame")
+
+
 @dataclass
 class Colorizer:
-    """A model ready to colourise: ``image(rgb) -> rgb`` for one picture, ``clip(rgbs) -> rgbs``.
+    """A model ready to colourise: ``image(rgb) -> rgb`` for one picture, and optionally
+    ``clip(rgbs, smooth) -> rgbs`` for a whole clip (the video command's path, where the
+    temporal kernel lives).
 
-    It is handed the colour original (``uint8`` RGB) and must use **only its lightness**:
-    :func:`load_colorizer` takes the runtime's own L of it (``lab.image_to_L``, exactly what
-    ``colorize images`` computes for a black-and-white input) and passes nothing else to the
-    model, so no colour can leak into the prediction.  Output: RGB of the same size.
+    It is handed the colour originals (``uint8`` RGB) and must use **only their lightness**:
+    the runtime adapters take the runtime's own L (``lab.image_to_L``, exactly what
+    ``colorize images`` / ``video`` compute for a black-and-white input) and pass nothing else
+    to the model, so no colour can leak into the prediction.  Output: RGB of the same size.
     """
 
     name: str
     image: Callable[[np.ndarray], np.ndarray]
-    clip: Callable[[Iterable[np.ndarray]], Iterator[np.ndarray]] | None = None
+    clip: Callable[[Iterable[np.ndarray], bool], Iterator[np.ndarray]] | None = None
 
-    def frames(self, originals: Iterable[np.ndarray]) -> Iterator[np.ndarray]:
+    def frames(self, originals: Iterable[np.ndarray], smooth: bool = False) -> Iterator[np.ndarray]:
         if self.clip is not None:
-            return self.clip(originals)
+            return self.clip(originals, smooth)
+        if smooth:
+            raise EvaluateError(SMOOTH_UNAVAILABLE)
         return (self.image(f) for f in originals)
 
 
@@ -235,21 +246,10 @@ def load_colorizer(
     render_size: int | None = None,
     temperature: float | None = None,
     device: str = "auto",
-    smooth: bool = False,
-    video: bool = False,
     models_dirs: Sequence[str | Path] = (),
 ) -> Colorizer:
-    """The one place evaluate touches the runtime: a :class:`Colorizer` for ``--model``
-    (a name, a path, or ``None`` for the default model).
-
-    It runs the same stages as ``colorize images`` (registry → Engine → Pipeline, L taken by
-    ``lab.image_to_L``, output quantised like an 8-bit file) so the scores are of what users
-    get.  ``smooth`` asks for the video command's temporal kernel, which does not exist yet.
-    """
-    if smooth and video:
-        raise EvaluateError(
-            "--smooth on videos needs the video command's temporal kernel, which is not "
-            "in this version yet; run without --smooth to score frame by frame")
+    """A :class:`Colorizer` for ``--model`` (a name, a path, or ``None`` for the default model),
+    built with the same stages as ``colorize images`` (registry → Engine → Pipeline)."""
     from colorize_cli.engine import Engine
     from colorize_cli.pipeline import Pipeline
     from colorize_cli.registry import find_model
@@ -263,15 +263,30 @@ def load_colorizer(
 
 
 def colorizer_from_pipeline(pipeline: Any) -> Colorizer:
-    """Wrap a runtime ``Pipeline`` (e.g. the CLI's ``make_pipeline``) as a :class:`Colorizer`
-    labelled with the model's name."""
+    """The one place evaluate touches the runtime: wrap a ``Pipeline`` (e.g. the CLI's
+    ``make_pipeline``) as a :class:`Colorizer` labelled with the model's name.
+
+    Photos go through ``pipeline.colorize_L`` (output quantised like an 8-bit file, as
+    ``colorize images`` writes it); clips through ``video.iter_colorize_frames`` — the
+    ``colorize video`` path with scene detection and, for ``--smooth``, the temporal kernel —
+    when that module is present, else frame by frame.
+    """
     from colorize_cli.lab import from_float, image_to_L
 
     def image(rgb: np.ndarray) -> np.ndarray:
         # Only the lightness goes in: the colour original cannot leak into the prediction.
         return from_float(pipeline.colorize_L(image_to_L(rgb)), np.uint8)
 
-    return Colorizer(name=pipeline.info.name, image=image)
+    try:
+        from colorize_cli.video import iter_colorize_frames
+    except ImportError:
+        clip = None
+    else:
+        def clip(frames: Iterable[np.ndarray], smooth: bool) -> Iterator[np.ndarray]:
+            # uint8 in, uint8 out; the video path also takes only each frame's L.
+            return iter_colorize_frames(frames, pipeline, smooth=smooth)
+
+    return Colorizer(name=pipeline.info.name, image=image, clip=clip)
 
 
 # ---------------------------------------------------------------------------- the report
@@ -455,9 +470,8 @@ def evaluate_dataset(
     """Dataset mode: gray every original, colourise it with each colorizer, score all.
 
     Files that cannot be read or colourised are listed in ``report.skipped`` with the reason
-    and the run goes on.  ``smooth`` (the video command's temporal kernel) is refused up
-    front when the data set has clips, since that kernel does not exist yet; on photos it
-    changes nothing.
+    and the run goes on.  ``smooth`` runs clips through the video command's temporal kernel
+    (refused up front if a colorizer cannot); on photos it changes nothing.
     """
     _require_metrics()
     names = [c.name for c in colorizers]
@@ -467,8 +481,8 @@ def evaluate_dataset(
     if not items:
         raise EvaluateError(f"{root}: no images or videos found")
     items = items[:limit] if limit else items
-    if smooth and any(it.kind == "video" for it in items):
-        load_colorizer(None, smooth=True, video=True)  # raises the one message for this
+    if smooth and any(it.kind == "video" for it in items) and any(c.clip is None for c in colorizers):
+        raise EvaluateError(SMOOTH_UNAVAILABLE)
     report = Report("dataset", {"dataset": str(root)}, [GRAY, *names, TRUTH])
     report.sheet_columns = [GRAY, *names, TRUTH]
     for i, it in enumerate(items):
@@ -482,7 +496,8 @@ def evaluate_dataset(
                     preds[c.name] = _check_out(c.image(truth), truth, c.name, it.rel)
                 _score_image(it.rel, truth, preds, report, sheet_height, want_sheet)
             else:
-                cols = [(GRAY, _gray_stream)] + [(c.name, c.frames) for c in colorizers]
+                cols = [(GRAY, _gray_stream)] + [
+                    (c.name, functools.partial(c.frames, smooth=smooth)) for c in colorizers]
                 _score_clip(it.rel, _opener(it.path, max_frames), cols, report,
                             sheet_height, want_sheet)
         except ColorizeError as err:

@@ -161,9 +161,23 @@ def test_video_dataset_static_clip(tmp_path: Path) -> None:
     assert "cdc" in rep.summary["tint"] and len(rep.sheet_rows) == 1
 
 
-def test_smooth_on_video_is_a_clear_user_error() -> None:
+def test_smooth_needs_a_clip_path() -> None:
     with pytest.raises(E.EvaluateError, match="--smooth"):
-        E.load_colorizer(None, smooth=True, video=True)
+        _tint_colorizer().frames([_colour_image()], smooth=True)
+
+
+def test_smooth_reaches_the_clip_path(tmp_path: Path) -> None:
+    seen = []
+    tint = _tint_colorizer()
+
+    def clip(frames, smooth):
+        seen.append(smooth)
+        return (tint.image(f) for f in frames)
+
+    _write_clip(tmp_path / "clips" / "c.mkv", [_colour_image(48, 64)] * 3)
+    c = E.Colorizer("clipper", tint.image, clip)
+    rep = E.evaluate_dataset(tmp_path / "clips", [c], smooth=True)
+    assert seen == [True] and not rep.skipped
 
 
 # -------------------------------------------------------------------------- pairs mode
@@ -292,6 +306,17 @@ def test_real_model_through_the_runtime(tmp_path: Path, bins_model: Path) -> Non
     rep = E.evaluate_dataset(tmp_path / "data", [c])
     assert rep.models == [E.GRAY, "fixture-bins", E.TRUTH] and not rep.skipped
     assert rep.summary["fixture-bins"]["ci"]["mean"] > 0
+
+
+def test_real_model_on_a_static_clip_with_smooth(tmp_path: Path, bins_model: Path) -> None:
+    pytest.importorskip("colorize_cli.video")
+    c = E.load_colorizer(str(bins_model), device="cpu")
+    assert c.clip is not None
+    _write_clip(tmp_path / "clips" / "static.mkv", [_colour_image(48, 64)] * 4)
+    rep = E.evaluate_dataset(tmp_path / "clips", [c], smooth=True)
+    assert not rep.skipped
+    row = next(r for r in rep.rows if r["model"] == "fixture-bins")
+    assert row["cdc"] == 0.0 and row["warp"] == pytest.approx(0.0, abs=1e-9)
 
 
 # ---------------------------------------------------------------------------------- CLI
