@@ -48,8 +48,10 @@ def pick_model(spec: str | None) -> tuple[Path, str]:
     from onnx_fixtures import make_bins_model
 
     path = Path(tempfile.mkdtemp()) / "fixture-bins.onnx"
-    make_bins_model(path, q=313, working_size=224, stride=32)
-    return path, "no model installed: test fixture (1x1 conv + softmax over 313 bins)"
+    # Shaped like a real bins model (313 bins, output stride 4) so the post-model stages see
+    # realistic sizes; the network itself is a 1x1 conv, so "model only" is a floor.
+    make_bins_model(path, q=313, working_size=224, stride=32, output_stride=4)
+    return path, "no model installed: test fixture (1x1 conv, 4x average pool, softmax over 313 bins)"
 
 
 def photos(count: int, short: int | None, size: tuple[int, int] | None) -> list[np.ndarray]:
