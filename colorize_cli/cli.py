@@ -359,6 +359,132 @@ def evaluate(
     raise typer.Exit(EXIT_FAILED if report.skipped else EXIT_OK)
 
 
+@app.command()
+def video(
+    inputs: Annotated[list[str], typer.Argument(help="Films, folders (recursive), globs, or - for paths on stdin.")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="Output file for one film, else a folder "
+                      "mirroring the input tree.")],
+    model: ModelOpt = None,
+    models_dir: ModelsDirOpt = None,
+    device: DeviceOpt = Device.auto,
+    batch_size: Annotated[int, typer.Option("--batch-size", min=1, help="Frames per model batch.")] = 4,
+    threads: Annotated[Optional[int], typer.Option("--threads", min=1, help="CPU threads (default: all available).")] = None,
+    render_size: RenderSizeOpt = None,
+    temperature: TemperatureOpt = None,
+    jbu: Annotated[bool, typer.Option("--jbu/--no-jbu", help="Joint bilateral upsampling of colour (else bilinear).")] = True,
+    smooth: Annotated[bool, typer.Option("--smooth", help="Temporal kernel: average each frame's colour "
+                      "distribution with the previous ones of the same shot (steadier colour).")] = False,
+    window: Annotated[int, typer.Option("--window", min=0, help="--smooth: frames back the kernel reaches (T).")] = 20,
+    decay: Annotated[float, typer.Option("--decay", min=0.0, help="--smooth: weight e^(-decay*i) for the frame "
+                     "i back (alpha).")] = 0.2,
+    scene_detect: Annotated[bool, typer.Option("--scene-detect/--no-scene-detect", help="Restart the kernel at "
+                            "scene cuts found on the L channel.")] = True,
+    scene_threshold: Annotated[float, typer.Option("--scene-threshold", min=0.0, help="Cut score above which a "
+                               "frame starts a new shot (lower finds more cuts).")] = 0.5,
+    codec: Annotated[str, typer.Option("--codec", help="Video encoder: libx264, libx265, vp9, av1, ffv1...")] = "libx264",
+    crf: Annotated[Optional[int], typer.Option("--crf", min=0, help="Constant quality (default: 18 for libx264, "
+                   "20 libx265, 31 vp9, 30 av1).")] = None,
+    preset: Annotated[Optional[str], typer.Option("--preset", help="Encoder speed preset (libx264: ultrafast.."
+                      "veryslow; default: the encoder's).")] = None,
+    segment_seconds: Annotated[float, typer.Option("--segment-seconds", min=0.01, help="Film seconds per resumable "
+                               "segment: at most this much work is lost on interruption.")] = 10.0,
+    overwrite: Annotated[bool, typer.Option("--overwrite", help="Redo films whose output exists (default: skip "
+                         "them).")] = False,
+    max_pixels: Annotated[int, typer.Option("--max-pixels", min=0, help="Refuse films with more pixels per frame "
+                          "(0: no limit).")] = DEFAULT_MAX_PIXELS,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON summary line per film on stdout.")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar, notes or warnings; errors only.")] = False,
+) -> None:
+    """Colourise films: audio, subtitles, timing and metadata kept; an interrupted run resumes."""
+    from colorize_cli.video import (Interrupted, VideoOptions, VideoReport, colorize_videos, plan_jobs,
+                                    terminate_as_interrupt)
+
+    if inputs.count("-") > 1:
+        raise typer.BadParameter("'-' (paths on stdin) may be given once", param_hint="INPUTS")
+    options = VideoOptions(smooth=smooth, window=window, decay=decay, scene_detect=scene_detect,
+                           scene_threshold=scene_threshold, codec=codec, crf=crf, preset=preset,
+                           max_pixels=max_pixels or None, segment_seconds=segment_seconds, overwrite=overwrite)
+    try:
+        options.check()
+        jobs, missing = plan_jobs(inputs, output, codec, stdin=sys.stdin if "-" in inputs else None)
+    except (ColorizeError, ValueError) as err:
+        error(str(err))
+        raise typer.Exit(EXIT_USAGE) from None
+    for path, reason in missing:
+        error(f"{path}: {reason}")
+        if as_json:
+            sys.stdout.write(json.dumps(VideoReport(path, None, "error", error=reason).as_dict()) + "\n")
+    if not jobs:
+        if missing:
+            raise typer.Exit(EXIT_USAGE)
+        note("no films found", quiet)
+        raise typer.Exit(EXIT_OK)
+    try:
+        pipeline = make_pipeline(model, models_dir, device.value, threads, batch_size, render_size, temperature, jbu)
+    except (ColorizeError, ValueError) as err:
+        error(str(err))
+        raise typer.Exit(EXIT_USAGE) from None
+    note(pipeline.engine.describe(), quiet)
+
+    show_bar = not quiet and not as_json and sys.stdout.isatty()
+    counts = {"ok": 0, "skipped": 0, "error": 0}
+    frames = [0]
+    progress = task = None
+
+    def on_start(job, total: int | None) -> None:
+        nonlocal task
+        if progress is not None:
+            task = progress.add_task(job.src.name, total=total)
+
+    def on_frames(n: int) -> None:
+        if progress is not None and task is not None:
+            progress.advance(task, n)
+
+    def on_warn(job, message: str) -> None:
+        if not quiet and not as_json:
+            sys.stderr.write(f"colorize: warning: {job.src}: {message}\n")
+
+    def on_report(rep: VideoReport) -> None:
+        nonlocal task
+        counts[rep.status] += 1
+        frames[0] += rep.frames if rep.status == "ok" else 0
+        if rep.status == "error":
+            error(f"{rep.input}: {rep.error}")
+        if as_json:
+            sys.stdout.write(json.dumps(rep.as_dict()) + "\n")
+            sys.stdout.flush()
+        if progress is not None and task is not None:  # the estimate was only an estimate: show it complete
+            progress.update(task, total=next(t.completed for t in progress.tasks if t.id == task))
+            task = None
+
+    t0 = time.perf_counter()
+    with terminate_as_interrupt():
+        try:
+            if show_bar:
+                from colorize_cli.progress import make_progress
+
+                progress = make_progress("frames")
+                with progress:
+                    colorize_videos(jobs, pipeline, options, on_report, on_start, on_frames, on_warn)
+            else:
+                colorize_videos(jobs, pipeline, options, on_report, on_start, on_frames, on_warn)
+        except Interrupted as exc:
+            error(f"{exc.src}: interrupted; {exc.frames_kept} finished frames are kept in {exc.work_dir}; "
+                  "run the same command again to resume")
+            raise typer.Exit(130) from None
+        except KeyboardInterrupt:
+            error("interrupted")
+            raise typer.Exit(130) from None
+        except ColorizeError as err:
+            error(str(err))
+            raise typer.Exit(EXIT_USAGE) from None
+    elapsed = time.perf_counter() - t0
+    failed = counts["error"] + len(missing)
+    note(f"{counts['ok']} films colourised ({frames[0]} frames), {counts['skipped']} skipped (already done), "
+         f"{failed} failed in {elapsed:.1f} s", quiet)
+    raise typer.Exit(EXIT_FAILED if failed else EXIT_OK)
+
+
 def main() -> None:
     # Click's own usage errors already exit 2; everything else we raise is typer.Exit.
     try:
