@@ -482,8 +482,6 @@ def colorize_video(src: str | Path, dst: str | Path, pipeline: Pipeline, options
         note(n)
     segment_frames = max(1, int(round(options.segment_seconds * float(source.rate))))
     work = WorkDir(dst)
-    if options.overwrite:
-        work.remove()
     for n in work.start(_identity(source, pipeline, options, settings, segment_frames)):
         note(n)
     segments = work.segments()

@@ -50,7 +50,6 @@ import math
 import os
 import shutil
 import struct
-import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from fractions import Fraction
@@ -686,7 +685,8 @@ def _copy_metadata(dst: Any, src: dict[str, str]) -> None:
                 dst.metadata[k] = v
 
 
-def _video_packets(work: WorkDir, segments: list[dict[str, Any]], tb: Fraction) -> Iterator[tuple[float, int, Any]]:
+def _video_packets(work: WorkDir, segments: list[dict[str, Any]], tb: Fraction,
+                   offset: Fraction = Fraction(0)) -> Iterator[tuple[float, int, Any]]:
     """The segments' packets in decode order with decode timestamps recomputed for the whole
     film: dts_i = (i-th smallest pts) − D, with D the smallest shift keeping dts ≤ pts. That is
     what an encoder with reordering does, and it stays increasing across segment joins."""
@@ -699,11 +699,12 @@ def _video_packets(work: WorkDir, segments: list[dict[str, Any]], tb: Fraction) 
         raise ColorizeError("a segment has packets without timestamps; delete the .partial folder and run again")
     order = sorted(pts_all)  # type: ignore[arg-type]
     shift = max(0, max((order[i] - p for i, p in enumerate(pts_all)), default=0))  # type: ignore[operator]
+    start = int(round(offset / tb))
     i = 0
     for seg in segments:
         for pts, _, dur, key, data in read_packet_log(work.path / f"{_segment_name(seg['segment'])}.pkt"):
             pkt = av.Packet(data)
-            pkt.pts, pkt.dts = pts, order[i] - shift
+            pkt.pts, pkt.dts = pts - start, order[i] - shift - start
             pkt.duration = dur
             pkt.time_base = tb
             pkt.is_keyframe = key
@@ -711,8 +712,8 @@ def _video_packets(work: WorkDir, segments: list[dict[str, Any]], tb: Fraction) 
             yield float(pkt.dts * tb), -1, pkt
 
 
-def _source_packets(container: Any, streams: list[Any],
-                    warn: Callable[[str], None]) -> Iterator[tuple[float, int, Any]]:
+def _source_packets(container: Any, streams: list[Any], warn: Callable[[str], None],
+                    offset: Fraction = Fraction(0)) -> Iterator[tuple[float, int, Any]]:
     import av
 
     if not streams:
@@ -729,6 +730,12 @@ def _source_packets(container: Any, streams: list[Any],
             return
         if pkt.size == 0 and pkt.pts is None and pkt.dts is None:
             continue  # demuxer's end-of-stream marker
+        if offset and pkt.time_base:
+            start = int(round(offset / pkt.time_base))
+            if pkt.pts is not None:
+                pkt.pts -= start
+            if pkt.dts is not None:
+                pkt.dts -= start
         ts = pkt.dts if pkt.dts is not None else pkt.pts
         key = float(ts * pkt.time_base) if ts is not None and pkt.time_base else last
         last = max(last, key)
@@ -787,11 +794,16 @@ def join(work: WorkDir, segments: list[dict[str, Any]], src: Source, dst: Path, 
     for stale in dst.parent.glob(f".{glob.escape(dst.stem)}.*.colorize-tmp{glob.escape(dst.suffix)}"):
         with contextlib.suppress(OSError):  # left by a run killed while joining
             stale.unlink()
-    fd, tmp_name = tempfile.mkstemp(dir=dst.parent, prefix=f".{dst.stem}.", suffix=f".colorize-tmp{dst.suffix}")
-    os.close(fd)
-    tmp = Path(tmp_name)
+    # A hidden name beside the output (same file system, so the final rename is atomic); the
+    # muxer creates it, with the permissions any new file gets.
+    tmp = dst.with_name(f".{dst.stem}.{os.getpid()}.colorize-tmp{dst.suffix}")
     try:
         with _open_input(src.path) as source, av.open(str(tmp), "w", format=fmt) as out:
+            # Like FFmpeg, a film whose clock starts late (MPEG-TS captures start anywhere, even
+            # hours in) is moved to start at 0; every stream moves together, so sync is kept.
+            offset = Fraction(source.start_time, 1_000_000) if (source.start_time or 0) > 0 else Fraction(0)
+            # Whole ticks of the film's clock, rounded down so that no stream goes negative.
+            offset = math.floor(offset / settings.time_base) * settings.time_base
             _copy_metadata(out, source.metadata)
             with contextlib.suppress(Exception):
                 out.set_chapters(source.chapters())
@@ -837,8 +849,8 @@ def join(work: WorkDir, segments: list[dict[str, Any]], src: Source, dst: Path, 
                 raise ColorizeError("the segments' codec headers differ (was the encoder library updated "
                                     f"between runs?); delete {work.path} and run again")
             sources = [source.streams[i] for i in list(copy) + list(reencode)]
-            merged = heapq.merge(_video_packets(work, segments, settings.time_base),
-                                 _source_packets(source, sources, warn), key=lambda kp: kp[0])
+            merged = heapq.merge(_video_packets(work, segments, settings.time_base, offset),
+                                 _source_packets(source, sources, warn, offset), key=lambda kp: kp[0])
             for _, idx, pkt in merged:
                 if idx < 0:
                     pkt.stream = vs

@@ -160,6 +160,23 @@ def test_variable_frame_rate_keeps_every_timestamp(tmp_path, pipe):
     assert frame_times(dst) == [Fraction(p, 1000) for p in pts]
 
 
+def test_a_clock_that_starts_late_is_moved_to_zero_with_sync_kept(tmp_path, pipe):
+    src = make_clip(tmp_path / "cap.ts", n=10, audio="mp2", time_base=Fraction(1, 90000), start=3600.0)
+    with av.open(str(src)) as c:
+        start = Fraction(c.start_time, 1_000_000)
+    assert start > 3590  # a capture whose clock says one hour in
+    dst = tmp_path / "cap.mp4"
+    rep = colorize_video(src, dst, pipe)
+    assert rep.status == "ok" and rep.streams_copied == ["audio#1 mp2 (fra)"]
+    t_in, t_out = frame_times(src), frame_times(dst)
+    shift = t_in[0] - t_out[0]
+    assert abs(shift - start) < Fraction(1, 1000) and t_out == [t - shift for t in t_in]
+    a_in, a_out = packets(src, "audio"), packets(dst, "audio")
+    assert [d for d, _ in a_in] == [d for d, _ in a_out]
+    # In sync to well under a millisecond (an MP4 edit list stores the video's start in ms).
+    assert all(abs(ti - shift - to) < Fraction(1, 10000) for (_, ti), (_, to) in zip(a_in, a_out))
+
+
 def test_streams_copied_where_the_container_takes_them_else_reencoded(tmp_path, pipe):
     src = make_clip(tmp_path / "s.mkv", n=20, audio="pcm_s16le", subtitles=True)
     rep = colorize_video(src, tmp_path / "o.mkv", pipe, VideoOptions(codec="ffv1"))

@@ -45,8 +45,9 @@ def make_clip(path: str | Path, n: int = 30, w: int = 64, h: int = 48, rate: Fra
               codec: str = "libx264", pix_fmt: str = "yuv420p", audio: str | None = "aac", cut_at: int | None = None,
               pts: Sequence[int] | None = None, time_base: Fraction | None = None, frames: Sequence[np.ndarray] | None = None,
               subtitles: bool = False, rotation: int | None = None, sar: Fraction | None = None,
-              metadata: dict | None = None, options: dict | None = None) -> Path:
-    """Write a clip; ``pts``/``time_base`` give variable frame timing, else frames are 1/rate apart."""
+              metadata: dict | None = None, options: dict | None = None, start: float = 0.0) -> Path:
+    """Write a clip; ``pts``/``time_base`` give variable frame timing, else frames are 1/rate apart;
+    ``start`` (seconds) delays every stream's clock, as in a broadcast capture."""
     import av
 
     path = Path(path)
@@ -77,9 +78,10 @@ def make_clip(path: str | Path, n: int = 30, w: int = 64, h: int = 48, rate: Fra
             # one tick of 1/rate per frame, expressed in the stream time base
             step = (1 / rate) / tb
             video_pts = [int(round(i * step)) for i in range(len(pics))]
+        shift = int(round(Fraction(start).limit_denominator(1000) / tb))
         for p, pic in zip(video_pts, pics):
             frame = av.VideoFrame.from_ndarray(pic, format="rgb24")
-            frame.pts = p
+            frame.pts = p + shift
             frame.time_base = tb
             out.mux(vs.encode(frame))
         out.mux(vs.encode())
@@ -91,7 +93,7 @@ def make_clip(path: str | Path, n: int = 30, w: int = 64, h: int = 48, rate: Fra
                 k = min(size, total - t)
                 tone = (0.3 * np.sin(2 * np.pi * 440 * (t + np.arange(k)) / sr)).astype(np.float32)
                 af = av.AudioFrame.from_ndarray(tone[None], format="flt", layout="mono")
-                af.sample_rate, af.pts, af.time_base = sr, t, Fraction(1, sr)
+                af.sample_rate, af.pts, af.time_base = sr, t + int(start * sr), Fraction(1, sr)
                 out.mux(aus.encode(af))
                 t += k
             out.mux(aus.encode())
