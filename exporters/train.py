@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import signal
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -142,12 +143,19 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: all cores)")
     ap.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--precision", choices=["bf16", "fp32"], default="bf16",
+                    help="autocast dtype; bf16 runs ~1.5-4x faster on CPUs with AMX and on GPUs")
+    ap.add_argument("--channels-last", action=argparse.BooleanOptionalAction, default=None,
+                    help="NHWC memory format (default: on for colorunet and unet-gan, where oneDNN is faster with it)")
     args = ap.parse_args(argv)
 
     if args.threads:
         torch.set_num_threads(args.threads)
     device, spec, name = args.device, SPECS[args.model], args.model
-    amp = device.startswith("cuda")
+    amp = args.precision == "bf16"
+    autocast_device = "cuda" if device.startswith("cuda") else "cpu"
+    channels_last = args.channels_last if args.channels_last is not None else name != "classifier-313"
+    memory_format = torch.channels_last if channels_last else torch.contiguous_format
     args.run.mkdir(parents=True, exist_ok=True)
     ckpt_path = args.run / "ckpt.pt"
     ckpt = torch.load(ckpt_path, map_location="cpu", weights_only=False) if ckpt_path.exists() else None
@@ -157,7 +165,7 @@ def main(argv: list[str] | None = None) -> None:
     lab = pack(args.data, args.pack_size, args.cache)
     print(f"data: {len(lab)} photos packed at {args.pack_size}² from {args.data} ({time.time() - t0:.0f} s)", flush=True)
 
-    net = build(name, pretrained=ckpt is None).to(device)
+    net = build(name, pretrained=ckpt is None).to(device, memory_format=memory_format)
     centres_t = weights_t = None
     if spec.kind == "bins":
         if ckpt:
@@ -174,9 +182,8 @@ def main(argv: list[str] | None = None) -> None:
     opt = torch.optim.Adam(groups, betas=(0.9, 0.99))
     disc = opt_d = None
     if name == "unet-gan":
-        disc = PatchDiscriminator().to(device)
+        disc = PatchDiscriminator().to(device, memory_format=memory_format)
         opt_d = torch.optim.Adam(disc.parameters(), lr=2e-4, betas=(0.5, 0.999))
-    scaler = torch.amp.GradScaler(enabled=amp)
 
     step, seconds = 0, 0.0
     if ckpt:
@@ -203,41 +210,54 @@ def main(argv: list[str] | None = None) -> None:
     bce = torch.nn.BCEWithLogitsLoss()
     log = (args.run / "log.jsonl").open("a")
     start, last_ckpt, window_t, window_loss = time.time(), time.time(), time.time(), []
+    stop = {"signal": None}
+
+    def request_stop(signum: int, _frame: object) -> None:
+        # Finish the current step and checkpoint instead of losing the minutes since the last one.
+        stop["signal"] = signum
+
+    signal.signal(signal.SIGTERM, request_stop)
+    signal.signal(signal.SIGINT, request_stop)
     net.train()
-    while time.time() - start < args.minutes * 60 and step < args.max_steps:
+    while time.time() - start < args.minutes * 60 and step < args.max_steps and stop["signal"] is None:
         L_np, ab_np = next(batches)
-        L, ab = torch.from_numpy(L_np).to(device), torch.from_numpy(ab_np).to(device)
+        L = torch.from_numpy(L_np).to(device).contiguous(memory_format=memory_format)
+        ab = torch.from_numpy(ab_np).to(device)
         stats = {}
-        with torch.autocast(device_type="cuda", dtype=torch.bfloat16, enabled=amp):
-            if spec.kind == "bins":
-                logits = net(L).float()
-                s = net.output_stride
-                ab_t = F.avg_pool2d(ab, s) if s > 1 else ab
-                if spec.q == 313:
-                    target = binlib.soft_encode(ab_t, centres_t)
-                    w = weights_t[target.argmax(1)]
-                    loss = -(w * (target * F.log_softmax(logits, 1)).sum(1)).mean()
-                else:
-                    idx = binlib.hard_encode(ab_t, centres_t)
-                    loss = (weights_t[idx] * F.cross_entropy(logits, idx, reduction="none")).mean()
+        if spec.kind == "bins":
+            # Targets in fp32, outside autocast: bin distances in bf16 would blur the encoding.
+            s = net.output_stride
+            ab_t = F.avg_pool2d(ab, s) if s > 1 else ab
+            if spec.q == 313:
+                target = binlib.soft_encode(ab_t, centres_t)
+                w = weights_t[target.argmax(1)]
             else:
+                idx = binlib.hard_encode(ab_t, centres_t)
+                w = weights_t[idx]
+            with torch.autocast(device_type=autocast_device, dtype=torch.bfloat16, enabled=amp):
+                logits = net(L)
+            logp = F.log_softmax(logits.float(), 1)
+            ce = -(target * logp).sum(1) if spec.q == 313 else F.nll_loss(logp, idx, reduction="none")
+            loss = (w * ce).mean()
+        else:
+            with torch.autocast(device_type=autocast_device, dtype=torch.bfloat16, enabled=amp):
                 fake = net(L).float()
                 l1 = F.l1_loss(fake, ab / AB_SCALE)
                 loss = l1
                 stats["l1"] = l1.item()
                 if step >= args.gan_after:
                     d_fake = disc(L, fake)
-                    g_adv = bce(d_fake, torch.ones_like(d_fake))
+                    g_adv = bce(d_fake.float(), torch.ones_like(d_fake, dtype=torch.float32))
                     loss = g_adv + args.l1_weight * l1
                     stats["g_adv"] = g_adv.item()
         opt.zero_grad(set_to_none=True)
-        scaler.scale(loss).backward()
-        scaler.step(opt)
-        scaler.update()
+        loss.backward()
+        opt.step()
         if disc is not None and step >= args.gan_after:
-            with torch.autocast(device_type="cuda", dtype=torch.bfloat16, enabled=amp):
+            with torch.autocast(device_type=autocast_device, dtype=torch.bfloat16, enabled=amp):
                 d_real = disc(L, ab / AB_SCALE)
                 d_fake = disc(L, fake.detach())
+                d_real, d_fake = d_real.float(), d_fake.float()
                 d_loss = 0.5 * (bce(d_real, torch.ones_like(d_real)) + bce(d_fake, torch.zeros_like(d_fake)))
             opt_d.zero_grad(set_to_none=True)
             d_loss.backward()
