@@ -7,7 +7,8 @@ sine tone. Everything is deterministic, so two clips made with the same argument
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import itertools
+from collections.abc import Iterable, Sequence
 from fractions import Fraction
 from pathlib import Path
 
@@ -43,17 +44,24 @@ def clip_frames(n: int, w: int = 64, h: int = 48, cut_at: int | None = None) -> 
 
 def make_clip(path: str | Path, n: int = 30, w: int = 64, h: int = 48, rate: Fraction | int = NTSC,
               codec: str = "libx264", pix_fmt: str = "yuv420p", audio: str | None = "aac", cut_at: int | None = None,
-              pts: Sequence[int] | None = None, time_base: Fraction | None = None, frames: Sequence[np.ndarray] | None = None,
+              pts: Sequence[int] | None = None, time_base: Fraction | None = None, frames: Iterable[np.ndarray] | None = None,
               subtitles: bool = False, rotation: int | None = None, sar: Fraction | None = None,
               metadata: dict | None = None, options: dict | None = None, start: float = 0.0) -> Path:
     """Write a clip; ``pts``/``time_base`` give variable frame timing, else frames are 1/rate apart;
-    ``start`` (seconds) delays every stream's clock, as in a broadcast capture."""
+    ``start`` (seconds) delays every stream's clock, as in a broadcast capture; ``frames`` may be a
+    generator (give ``n``), so long clips never sit in memory."""
     import av
 
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    pics = list(frames) if frames is not None else clip_frames(n, w, h, cut_at)
-    h, w = pics[0].shape[:2]
+    if frames is not None:
+        n = len(frames) if hasattr(frames, "__len__") else n  # a generator needs n
+        it = iter(frames)
+        first = next(it)
+        h, w = first.shape[:2]
+        pics = itertools.chain([first], it)
+    else:
+        pics = (shapes_frame(i, w, h, shot=int(cut_at is not None and i >= cut_at)) for i in range(n))
     rate = Fraction(rate)
     tb = time_base or (1 / rate)
     with av.open(str(path), "w") as out:
@@ -73,11 +81,11 @@ def make_clip(path: str | Path, n: int = 30, w: int = 64, h: int = 48, rate: Fra
             aus = out.add_stream(audio, rate=48000, layout="mono")
             aus.metadata["language"] = "fra"
         subs = out.add_mux_stream("subrip") if subtitles else None
-        video_pts = list(pts) if pts is not None else list(range(len(pics)))
-        if pts is None:
-            # one tick of 1/rate per frame, expressed in the stream time base
+        if pts is not None:
+            video_pts = list(pts)
+        else:  # one tick of 1/rate per frame, expressed in the stream time base
             step = (1 / rate) / tb
-            video_pts = [int(round(i * step)) for i in range(len(pics))]
+            video_pts = [int(round(i * step)) for i in range(n)]
         shift = int(round(Fraction(start).limit_denominator(1000) / tb))
         for p, pic in zip(video_pts, pics):
             frame = av.VideoFrame.from_ndarray(pic, format="rgb24")
