@@ -54,6 +54,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
+import av
 import numpy as np
 
 from colorize_cli.errors import ColorizeError, InputError, ModelError
@@ -563,8 +564,6 @@ def colorize_videos(jobs: Sequence[VideoJob], pipeline: Pipeline, options: Video
                     warn: Callable[[VideoJob, str], None] | None = None) -> list[VideoReport]:
     """Every film in turn; one film's failure is its report and the others go on. Model
     failures (:class:`~colorize_cli.errors.ModelError`) and :class:`Interrupted` propagate."""
-    import av
-
     reports = []
     for job in jobs:
         t0 = time.perf_counter()

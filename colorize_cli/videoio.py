@@ -45,6 +45,7 @@ import contextlib
 import glob
 import hashlib
 import heapq
+import io
 import json
 import math
 import os
@@ -56,6 +57,7 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
+import av
 import cv2
 import numpy as np
 
@@ -112,8 +114,6 @@ def _av_reason(exc: BaseException) -> str:
 
 
 def _open_input(path: Path) -> Any:
-    import av
-
     try:
         return av.open(str(path), metadata_errors="replace")
     except av.error.FileNotFoundError:
@@ -201,8 +201,6 @@ def probe(path: str | Path, max_pixels: int | None = None) -> Source:
 
 
 def _first_frame(container: Any, stream: Any) -> Any:
-    import av
-
     try:
         for packet in container.demux(stream):
             try:
@@ -225,6 +223,20 @@ def _display_matrix(frame: Any) -> list[int] | None:
     return None
 
 
+def _demux(container: Any, streams: list[Any], on_error: Callable[[str], None]) -> Iterator[Any]:
+    """Packets of ``streams`` until the end of the file or the first damage the demuxer cannot
+    get past (a truncated file), which is reported rather than raised."""
+    packets = container.demux(*streams)
+    while True:
+        try:
+            yield next(packets)
+        except StopIteration:
+            return
+        except av.error.FFmpegError as exc:
+            on_error(_av_reason(exc))
+            return
+
+
 @dataclass
 class Decoded:
     index: int
@@ -238,8 +250,6 @@ def decode_frames(src: Source, first_rgb: int = 0, warn: Callable[[str], None] =
 
     Frames before ``first_rgb`` are decoded (decoders need them) but not converted to RGB,
     which is what makes skipping the done part of a resumed film cheap."""
-    import av
-
     container = _open_input(src.path)
     with container:
         stream = container.streams[src.stream_index]
@@ -276,16 +286,8 @@ def decode_frames(src: Source, first_rgb: int = 0, warn: Callable[[str], None] =
             prev_pts = int(pts)
             return out
 
-        ended_early: str | None = None
-        packets = container.demux(stream)
-        while True:
-            try:
-                packet = next(packets)
-            except StopIteration:
-                break
-            except av.error.FFmpegError as exc:
-                ended_early = _av_reason(exc)
-                break
+        ended_early: list[str] = []
+        for packet in _demux(container, [stream], ended_early.append):
             try:
                 frames = packet.decode()
             except av.error.FFmpegError:
@@ -301,8 +303,8 @@ def decode_frames(src: Source, first_rgb: int = 0, warn: Callable[[str], None] =
                  "the other frames keep their timing")
         if repaired:
             warn(f"{repaired} frame(s) had missing or out-of-order timestamps, repaired")
-        if ended_early is not None:
-            warn(f"reading stopped after frame {index} ({ended_early}): the file is truncated or damaged; "
+        if ended_early:
+            warn(f"reading stopped after frame {index} ({ended_early[0]}): the file is truncated or damaged; "
                  "colourised what decodes")
         elif src.duration and prev_pts is not None and index > 0:
             got = float((prev_pts + step) * src.time_base) - float((stream.start_time or 0) * src.time_base)
@@ -315,8 +317,6 @@ def decode_frames(src: Source, first_rgb: int = 0, warn: Callable[[str], None] =
 
 
 def resolve_codec(name: str) -> str:
-    import av
-
     codec = CODEC_ALIASES.get(name.lower(), name)
     try:
         c = av.codec.Codec(codec, "w")
@@ -329,8 +329,6 @@ def resolve_codec(name: str) -> str:
 
 
 def output_format(path: str | Path) -> str:
-    import av
-
     ext = Path(path).suffix.lower()
     if ext in _FORMAT_BY_EXT:
         return _FORMAT_BY_EXT[ext]
@@ -343,18 +341,8 @@ def output_format(path: str | Path) -> str:
                         "use .mp4, .mkv, .mov or .webm")
 
 
-def _scratch(fmt: str) -> Any:
-    import io
-
-    import av
-
-    return av.open(io.BytesIO(), "w", format=fmt)
-
-
 def container_accepts(fmt: str, codec: str) -> bool:
-    import av
-
-    out = _scratch(fmt)
+    out = av.open(io.BytesIO(), "w", format=fmt)  # a throwaway container, to ask the muxer
     try:
         out.add_stream(codec)
         return True
@@ -387,8 +375,6 @@ class EncoderSettings:
 
 def encoder_settings(src: Source, codec: str, crf: int | None, preset: str | None,
                      fmt: str) -> tuple[EncoderSettings, list[str]]:
-    import av
-
     notes: list[str] = []
     c = av.codec.Codec(codec, "w")
     formats = [f.name for f in (c.video_formats or [])]
@@ -443,8 +429,6 @@ def _configure(ctx: Any, s: EncoderSettings) -> None:
 
 
 def open_encoder(s: EncoderSettings) -> Any:
-    import av
-
     os.environ.setdefault("SVT_LOG", "1")  # SVT-AV1 prints pages of info to stderr otherwise
     ctx = av.CodecContext.create(s.codec, "w")
     _configure(ctx, s)
@@ -458,8 +442,6 @@ def open_encoder(s: EncoderSettings) -> Any:
 def to_video_frame(rgb: np.ndarray, s: EncoderSettings) -> Any:
     """RGB uint8 → a frame in the encoder's pixel format, converted with the source's own
     colour matrix and range (so a BT.709 film is not re-encoded with BT.601 numbers)."""
-    import av
-
     frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(rgb), format="rgb24")
     kwargs: dict[str, Any] = {"format": s.pix_fmt}
     cs = s.colour.get("colorspace")
@@ -690,8 +672,6 @@ def _video_packets(work: WorkDir, segments: list[dict[str, Any]], tb: Fraction,
     """The segments' packets in decode order with decode timestamps recomputed for the whole
     film: dts_i = (i-th smallest pts) − D, with D the smallest shift keeping dts ≤ pts. That is
     what an encoder with reordering does, and it stays increasing across segment joins."""
-    import av
-
     pts_all: list[int] = []
     for seg in segments:
         pts_all.extend(p for p, _, _, _, _ in read_packet_log(work.path / f"{_segment_name(seg['segment'])}.pkt"))
@@ -714,20 +694,10 @@ def _video_packets(work: WorkDir, segments: list[dict[str, Any]], tb: Fraction,
 
 def _source_packets(container: Any, streams: list[Any], warn: Callable[[str], None],
                     offset: Fraction = Fraction(0)) -> Iterator[tuple[float, int, Any]]:
-    import av
-
     if not streams:
         return
     last = -math.inf
-    it = container.demux(*streams)
-    while True:
-        try:
-            pkt = next(it)
-        except StopIteration:
-            return
-        except av.error.FFmpegError as exc:
-            warn(f"copying the other streams stopped early ({_av_reason(exc)})")
-            return
+    for pkt in _demux(container, streams, lambda why: warn(f"copying the other streams stopped early ({why})")):
         if pkt.size == 0 and pkt.pts is None and pkt.dts is None:
             continue  # demuxer's end-of-stream marker
         if offset and pkt.time_base:
@@ -786,8 +756,6 @@ def _mux_subtitle(out: Any, in_s: Any, o: Any, pkt: Any) -> None:
 def join(work: WorkDir, segments: list[dict[str, Any]], src: Source, dst: Path, settings: EncoderSettings,
          warn: Callable[[str], None]) -> JoinResult:
     """Mux the segments and the source's other streams into ``dst`` (atomically)."""
-    import av
-
     result = JoinResult()
     fmt = output_format(dst)
     dst.parent.mkdir(parents=True, exist_ok=True)
