@@ -325,7 +325,7 @@ def _stream(src: Source, pipeline: Pipeline, options: VideoOptions, settings: En
     writer = SegmentWriter(work, settings, segment_frames)
     workers = _Workers()
     # Replay before the restart point: the kernel's window, or one frame as the detector's reference.
-    warm = max(0, resume - (options.window if options.smooth else 1))
+    warm = max(0, resume - (max(options.window, 1) if options.smooth else 1))
     counts = {"decoded": 0, "encoded": 0}
     new_cuts: list[int] = []
 

@@ -256,6 +256,7 @@ def decode_frames(src: Source, first_rgb: int = 0, warn: Callable[[str], None] =
         stream.thread_type = "AUTO"
         default_step = max(1, int(round(1 / (src.rate * src.time_base))))
         bad_packets = 0
+        damaged = 0
         repaired = 0
         resized = False
         index = 0
@@ -263,7 +264,8 @@ def decode_frames(src: Source, first_rgb: int = 0, warn: Callable[[str], None] =
         step = default_step
 
         def emit(frame: Any) -> Decoded:
-            nonlocal index, prev_pts, step, repaired, resized
+            nonlocal index, prev_pts, step, repaired, resized, damaged
+            damaged += bool(frame.is_corrupt)
             pts = frame.pts
             if pts is None or (prev_pts is not None and pts <= prev_pts):
                 repaired += 1
@@ -301,6 +303,9 @@ def decode_frames(src: Source, first_rgb: int = 0, warn: Callable[[str], None] =
         if bad_packets:
             warn(f"{bad_packets} damaged packet(s) could not be decoded and were skipped; "
                  "the other frames keep their timing")
+        if damaged:
+            warn(f"{damaged} frame(s) decoded with damage (hidden as well as the decoder can); "
+                 "kept, with their timing")
         if repaired:
             warn(f"{repaired} frame(s) had missing or out-of-order timestamps, repaired")
         if ended_early:

@@ -258,11 +258,15 @@ def test_existing_output_is_skipped_and_overwrite_redoes_it(tmp_path, pipe):
     assert len(frame_times(dst)) == 4
 
 
-def _corrupt_middle(path: Path) -> Path:
+def _corrupt_video_packets(path: Path, which: tuple[int, ...]) -> Path:
+    """Overwrite the last three quarters of some video packets with noise, in place."""
+    with av.open(str(path)) as c:
+        where = [(p.pos, p.size) for p in c.demux(c.streams.video[0]) if p.size]
     data = bytearray(path.read_bytes())
     rng = np.random.default_rng(3)
-    mid = len(data) // 2
-    data[mid:mid + 300] = rng.integers(0, 256, 300, dtype=np.uint8).tobytes()
+    for i in which:
+        pos, size = where[i]
+        data[pos + size // 4:pos + size] = rng.integers(0, 256, size - size // 4, dtype=np.uint8).tobytes()
     path.write_bytes(bytes(data))
     return path
 
@@ -297,13 +301,15 @@ def test_truncated_and_corrupt_films_colourise_what_decodes(tmp_path, pipe):
     assert rep.status == "ok" and 5 < rep.frames < 30
     assert any("truncated" in w or "ends early" in w for w in seen), seen
 
-    bad = _corrupt_middle(make_clip(tmp_path / "bad.mkv", n=40, audio="pcm_s16le",
-                                    options={"g": "5", "preset": "ultrafast"}))
+    bad = _corrupt_video_packets(make_clip(tmp_path / "bad.mkv", n=40, audio="pcm_s16le",
+                                           options={"g": "5", "preset": "ultrafast"}), (10, 11, 20, 21))
     times_in = frame_times(bad)
     seen = []
     rep = colorize_video(bad, tmp_path / "bad-out.mkv", pipe, warn=seen.append)
     assert rep.status == "ok" and rep.frames == len(times_in) >= 30
     assert frame_times(tmp_path / "bad-out.mkv") == times_in  # the frames that decode keep their timing
+    assert any("decoded with damage" in w for w in seen), seen
+    assert packets(tmp_path / "bad-out.mkv", "audio") == packets(bad, "audio")
 
 
 # ------------------------------------------------------------------------ the command
