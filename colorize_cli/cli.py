@@ -480,7 +480,7 @@ def video(
             raise typer.Exit(EXIT_USAGE) from None
     elapsed = time.perf_counter() - t0
     failed = counts["error"] + len(missing)
-    note(f"{counts['ok']} films colourised ({frames[0]} frames), {counts['skipped']} skipped (already done), "
+    note(f"{counts['ok']} film(s) colourised ({frames[0]} frames), {counts['skipped']} skipped (already done), "
          f"{failed} failed in {elapsed:.1f} s", quiet)
     raise typer.Exit(EXIT_FAILED if failed else EXIT_OK)
 

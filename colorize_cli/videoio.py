@@ -343,7 +343,7 @@ def output_format(path: str | Path) -> str:
             if ext.lstrip(".") in fmt.extensions:
                 return name
     raise ColorizeError(f"{path}: cannot tell which container to write from the extension {ext or '(none)'!r}; "
-                        "use .mp4, .mkv, .mov or .webm")
+                        "use .mp4, .mkv, .mov or .webm (or end -o with / for a folder)")
 
 
 def container_accepts(fmt: str, codec: str) -> bool:
