@@ -116,10 +116,12 @@ def run(cmd: list[str], env: dict | None = None) -> dict:
     if proc.returncode != 0:
         raise SystemExit(f"{' '.join(cmd[:4])}... failed ({proc.returncode}):\n{err.decode(errors='replace')[-2000:]}")
     half = wall / 2
-    first = max((r for t, r in samples if t <= half), default=0)
-    second = max((r for t, r in samples if t > half), default=0)
+    first = [r for t, r in samples if t <= half]
+    second = [r for t, r in samples if t > half]
+    # A run too short for a few samples in each half says nothing about growth.
+    growth = round(max(second) / max(first), 3) if len(first) >= 3 and len(second) >= 3 else None
     return {"wall_s": wall, "peak_rss": usage.ru_maxrss * 1024, "stdout": out.decode(errors="replace"),
-            "rss_growth": round(second / first, 3) if first and second else None}
+            "rss_growth": growth}
 
 
 def main() -> None:
