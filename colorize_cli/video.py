@@ -236,7 +236,7 @@ def terminate_as_interrupt() -> Iterator[None]:
 
 def video_output_path(rel: Path, out_dir: Path, codec: str) -> Path:
     """Where a film found at ``rel`` (relative to its input folder) goes: the same name, or
-    ``.mkv`` when its container cannot hold ``codec`` (an .mpg cannot hold H.264, say)."""
+    ``.mkv`` when its container cannot hold ``codec`` (a .webm cannot hold H.264, say)."""
     dst = out_dir / rel
     try:
         if container_accepts(output_format(dst), codec):
