@@ -15,7 +15,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .lite0 import PYRAMID_CHANNELS, Lite0Encoder
+from .lite0 import PYRAMID_CHANNELS, Lite0Encoder, load_pretrained
 
 AB_SCALE = 110.0
 
@@ -95,6 +95,13 @@ class UpBlock(nn.Module):
         return self.conv(torch.cat([x, skip], 1))
 
 
+def lite0_encoder(pretrained: bool) -> Lite0Encoder:
+    encoder = Lite0Encoder()
+    if pretrained:
+        load_pretrained(encoder)
+    return encoder
+
+
 class Classifier313(nn.Module):
     """Lite0 encoder, a light top-down decoder to ¼ resolution, logits over 313 bins."""
 
@@ -103,11 +110,7 @@ class Classifier313(nn.Module):
 
     def __init__(self, q: int = 313, pretrained: bool = True) -> None:
         super().__init__()
-        self.encoder = Lite0Encoder()
-        if pretrained:
-            from .lite0 import load_pretrained
-
-            load_pretrained(self.encoder)
+        self.encoder = lite0_encoder(pretrained)
         c2, c4, c8, c16, c32 = PYRAMID_CHANNELS
         self.up16 = UpBlock(c32, c16, 160)
         self.up8 = UpBlock(160, c8, 128)
@@ -130,11 +133,7 @@ class UNetGenerator(nn.Module):
 
     def __init__(self, pretrained: bool = True) -> None:
         super().__init__()
-        self.encoder = Lite0Encoder()
-        if pretrained:
-            from .lite0 import load_pretrained
-
-            load_pretrained(self.encoder)
+        self.encoder = lite0_encoder(pretrained)
         c2, c4, c8, c16, c32 = PYRAMID_CHANNELS
         self.up16 = UpBlock(c32, c16, 160)
         self.up8 = UpBlock(160, c8, 96)
