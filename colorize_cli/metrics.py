@@ -99,6 +99,11 @@ TRUTH_KEYS: tuple[str, ...] = ("ci", "harmony", "balance")
 # --------------------------------------------------------------------------- conversions
 
 
+# Differences below half a step of 8-bit storage (RGB) or of 8-bit Lab (ab) are no difference.
+EQUAL_RGB = 0.5 / 255.0
+EQUAL_AB = 0.5
+
+
 def _check_rgb(img: np.ndarray) -> np.ndarray:
     img = np.asarray(img)
     if img.ndim != 3 or img.shape[2] != 3:
@@ -164,7 +169,9 @@ def psnr_rgb(pred: np.ndarray, truth: np.ndarray) -> float:
     """PSNR in dB on RGB in [0, 1] (peak 1, i.e. 255 for 8-bit).  Identical → ``inf``."""
     p, t = to_float01(pred), to_float01(truth)
     _same_shape(p, t)
-    if not np.any(p != t):
+    # Identical to 8-bit precision counts as identical: otherwise a gray truth scored against
+    # the float gray baseline gives ~300 dB of rounding noise and swamps every mean.
+    if np.abs(p - t).max() < EQUAL_RGB:
         return math.inf
     return float(peak_signal_noise_ratio(t, p, data_range=1.0))
 
@@ -188,7 +195,7 @@ def _ab_rmse_lab(lab_p: np.ndarray, lab_t: np.ndarray) -> float:
 
 def _ab_psnr_lab(lab_p: np.ndarray, lab_t: np.ndarray) -> float:
     rmse = _ab_rmse_lab(lab_p, lab_t)
-    if rmse == 0.0:
+    if np.abs(lab_p[..., 1:] - lab_t[..., 1:]).max() < EQUAL_AB:  # as in psnr_rgb
         return math.inf
     return float(20.0 * np.log10(AB_PEAK / rmse))
 

@@ -112,6 +112,19 @@ def test_gray_baseline_keeps_truth_L_exactly() -> None:
     assert M.colourfulness(gray) == 0.0
 
 
+def test_gray_truth_scores_its_gray_baseline_as_identical() -> None:
+    # A gray photo in a colour dev set: its baseline differs only by float rounding, which
+    # must read as "identical" (inf, left out of means), not as a 300 dB outlier.
+    g = _noise_rgb(24, 30, seed=5)[..., :1]
+    truth = np.repeat(g, 3, axis=-1)
+    gray = M.gray_baseline(truth)
+    assert M.psnr_rgb(gray, truth) == math.inf
+    assert M.ab_psnr(gray, truth) == math.inf
+    off = truth.copy()
+    off[0, 0, 0] ^= 1  # one 8-bit step is a real difference
+    assert math.isfinite(M.psnr_rgb(off, truth))
+
+
 def test_static_clip_is_perfectly_consistent() -> None:
     clip = [_smooth_rgb()] * 6
     assert M.cdc(clip) == 0.0
