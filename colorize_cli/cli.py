@@ -95,6 +95,43 @@ def make_pipeline(model: str | None, models_dir: list[Path] | None, device: str,
     return Pipeline(engine, render_size=render_size, temperature=temperature, jbu=jbu)
 
 
+def load_pipeline(model: str | None, models_dir: list[Path] | None, device: str, threads: int | None,
+                  batch_size: int, render_size: int | None = None, temperature: float | None = None,
+                  jbu: bool = True, quiet: bool = False):
+    """:func:`make_pipeline` for a command: an unusable model or option is a usage error (exit 2),
+    else a note says which model runs where."""
+    try:
+        pipeline = make_pipeline(model, models_dir, device, threads, batch_size, render_size, temperature, jbu)
+    except (ColorizeError, ValueError) as err:
+        error(str(err))
+        raise typer.Exit(EXIT_USAGE) from None
+    note(pipeline.engine.describe(), quiet)
+    return pipeline
+
+
+def stdin_for(inputs: list[str]):
+    """sys.stdin when ``-`` (paths on stdin) is among the inputs, else None; ``-`` twice is a usage error."""
+    if inputs.count("-") > 1:
+        raise typer.BadParameter("'-' (paths on stdin) may be given once", param_hint="INPUTS")
+    return sys.stdin if "-" in inputs else None
+
+
+def report_missing(missing: list[tuple[str, str]], have_jobs: bool, error_row, what: str, as_json: bool,
+                   quiet: bool) -> None:
+    """One error line per input that cannot be used (and, with --json, the ``error_row(path, reason)``
+    dict as a JSON line); then, with nothing left to do, exit: 2 when every input named was
+    unusable, else 0 with a note that no ``what`` were found."""
+    for path, reason in missing:
+        error(f"{path}: {reason}")
+        if as_json:
+            sys.stdout.write(json.dumps(error_row(path, reason)) + "\n")
+    if not have_jobs:
+        if missing:
+            raise typer.Exit(EXIT_USAGE)
+        note(f"no {what} found", quiet)
+        raise typer.Exit(EXIT_OK)
+
+
 @app.command()
 def images(
     inputs: Annotated[list[str], typer.Argument(help="Files, folders (recursive), globs, or - for paths on stdin.")],
@@ -119,29 +156,16 @@ def images(
     from colorize_cli.batch import BatchOptions, Result, colorize_files
     from colorize_cli.inputs import discover
 
-    if inputs.count("-") > 1:
-        raise typer.BadParameter("'-' (paths on stdin) may be given once", param_hint="INPUTS")
+    stdin = stdin_for(inputs)
     exclude = [output] + ([confidence] if confidence else [])
     # An output folder inside an input folder must not be read back as input, but one that *is*
     # the input folder still lets us reach the inputs (and refuse to overwrite them).
-    found = discover(inputs, stdin=sys.stdin if "-" in inputs else None,
+    found = discover(inputs, stdin=stdin,
                      exclude=[e for e in exclude if not any(Path(a).is_dir() and Path(a).resolve() == e.resolve()
                                                              for a in inputs)])
-    for path, reason in found.errors:
-        error(f"{path}: {reason}")
-        if as_json:
-            sys.stdout.write(json.dumps(Result(path, None, "error", 0.0, reason).as_dict()) + "\n")
-    if not found.jobs:
-        if found.errors:
-            raise typer.Exit(EXIT_USAGE)
-        note("no images found", quiet)
-        raise typer.Exit(EXIT_OK)
-    try:
-        pipeline = make_pipeline(model, models_dir, device.value, threads, batch_size, render_size, temperature, jbu)
-    except (ColorizeError, ValueError) as err:
-        error(str(err))
-        raise typer.Exit(EXIT_USAGE) from None
-    note(pipeline.engine.describe(), quiet)
+    report_missing(found.errors, bool(found.jobs), lambda path, reason: Result(path, None, "error", 0.0, reason).as_dict(),
+                   "images", as_json, quiet)
+    pipeline = load_pipeline(model, models_dir, device.value, threads, batch_size, render_size, temperature, jbu, quiet)
 
     show_bar = not quiet and not as_json and sys.stdout.isatty()
     counts = {"ok": 0, "skipped": 0, "error": 0}
@@ -315,11 +339,7 @@ def evaluate(
                     specs = []
             colorizers = []
             for spec in specs:
-                try:
-                    pipe = make_pipeline(spec, models_dir, device.value, None, 1, render_size, temperature)
-                except ValueError as err:
-                    raise ColorizeError(str(err)) from None
-                note(pipe.engine.describe(), quiet)
+                pipe = load_pipeline(spec, models_dir, device.value, None, 1, render_size, temperature, quiet=quiet)
                 colorizers.append(ev.colorizer_from_pipeline(pipe))
             run = lambda: ev.evaluate_dataset(dataset, colorizers, limit=limit, smooth=smooth,  # noqa: E731
                                               sheet_count=sheet_count if sheet else 0, progress=on_progress)
@@ -399,32 +419,19 @@ def video(
     from colorize_cli.video import (Interrupted, VideoOptions, VideoReport, colorize_videos, plan_jobs,
                                     terminate_as_interrupt)
 
-    if inputs.count("-") > 1:
-        raise typer.BadParameter("'-' (paths on stdin) may be given once", param_hint="INPUTS")
+    stdin = stdin_for(inputs)
     options = VideoOptions(smooth=smooth, window=window, decay=decay, scene_detect=scene_detect,
                            scene_threshold=scene_threshold, codec=codec, crf=crf, preset=preset,
                            max_pixels=max_pixels or None, segment_seconds=segment_seconds, overwrite=overwrite)
     try:
         options.check()
-        jobs, missing = plan_jobs(inputs, output, codec, stdin=sys.stdin if "-" in inputs else None)
+        jobs, missing = plan_jobs(inputs, output, codec, stdin=stdin)
     except (ColorizeError, ValueError) as err:
         error(str(err))
         raise typer.Exit(EXIT_USAGE) from None
-    for path, reason in missing:
-        error(f"{path}: {reason}")
-        if as_json:
-            sys.stdout.write(json.dumps(VideoReport(path, None, "error", error=reason).as_dict()) + "\n")
-    if not jobs:
-        if missing:
-            raise typer.Exit(EXIT_USAGE)
-        note("no films found", quiet)
-        raise typer.Exit(EXIT_OK)
-    try:
-        pipeline = make_pipeline(model, models_dir, device.value, threads, batch_size, render_size, temperature, jbu)
-    except (ColorizeError, ValueError) as err:
-        error(str(err))
-        raise typer.Exit(EXIT_USAGE) from None
-    note(pipeline.engine.describe(), quiet)
+    report_missing(missing, bool(jobs), lambda path, reason: VideoReport(path, None, "error", error=reason).as_dict(),
+                   "films", as_json, quiet)
+    pipeline = load_pipeline(model, models_dir, device.value, threads, batch_size, render_size, temperature, jbu, quiet)
 
     show_bar = not quiet and not as_json and sys.stdout.isatty()
     counts = {"ok": 0, "skipped": 0, "error": 0}
