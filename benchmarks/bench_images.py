@@ -15,12 +15,9 @@ benchmarks/results/images.json and appends a line to benchmarks/README.md.
 from __future__ import annotations
 
 import argparse
-import json
-import platform
 import sys
 import tempfile
 import time
-from datetime import datetime, timezone
 from pathlib import Path
 
 import cv2
@@ -35,6 +32,8 @@ from colorize_cli.image_io import read_image  # noqa: E402
 from colorize_cli.lab import image_to_L  # noqa: E402
 from colorize_cli.pipeline import Pipeline  # noqa: E402
 from colorize_cli.registry import find_model  # noqa: E402
+
+from _results import save, stamp  # noqa: E402  (benchmarks/, the script's own folder)
 
 
 def pick_model(spec: str | None) -> tuple[Path, str]:
@@ -116,19 +115,13 @@ def main() -> None:
               f"pipeline {with_jbu:.2f} img/s with JBU, {no_jbu:.2f} without; pipeline/model time "
               f"x{r['pipeline_over_model_time']}, JBU makes the pipeline x{r['jbu_cost_time_ratio']} slower "
               f"(+{r['jbu_ms_per_image']} ms/image)")
-    results["machine"] = f"{platform.machine()}, {len(__import__('os').sched_getaffinity(0))} CPUs, {platform.python_version()}"
-    results["date"] = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-    out = ROOT / "benchmarks" / "results" / "images.json"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(results, indent=2) + "\n")
+    stamp(results)
     w, m = results["sizes"]["working_size"], results["sizes"]["2MP"]
     line = (f"| {results['date']} | {results['model']} ({'fixture' if 'fixture' in which else 'default' if 'default' in which else 'named'}) | "
             f"{results['provider'].replace('ExecutionProvider', '')} | {w['model_only_ips']} | {w['pipeline_jbu_ips']} | "
             f"{w['pipeline_bilinear_ips']} | {m['model_only_ips']} | {m['pipeline_jbu_ips']} | {m['pipeline_bilinear_ips']} | "
-            f"x{m['pipeline_over_model_time']} | x{m['jbu_cost_time_ratio']} | {results['machine']} |\n")
-    with open(ROOT / "benchmarks" / "README.md", "a", encoding="utf-8") as f:
-        f.write(line)
-    print(f"wrote {out.relative_to(ROOT)} and a line in benchmarks/README.md")
+            f"x{m['pipeline_over_model_time']} | x{m['jbu_cost_time_ratio']} | {results['machine']} |")
+    save("images", results, line)
 
 
 if __name__ == "__main__":

@@ -28,14 +28,12 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import re
 import subprocess
 import sys
 import tempfile
 import threading
 import time
-from datetime import datetime, timezone
 from pathlib import Path
 
 import cv2
@@ -45,6 +43,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from _results import save, stamp  # noqa: E402
 from bench_images import pick_model  # noqa: E402
 from video_clips import NTSC, shapes_frame  # noqa: E402
 
@@ -172,32 +171,13 @@ def main() -> None:
               f"x{x['time_vs_floor']} the floor's time; peak RSS {x['peak_rss_mb']:.0f} MB "
               f"(x{x['rss_vs_floor']} the floor's), RSS growth 2nd/1st half {x['rss_growth']}, "
               f"{rep['scene_cuts']} cuts")
-    results["machine"] = f"{platform.machine()}, {len(os.sched_getaffinity(0))} CPUs, {platform.python_version()}"
-    results["date"] = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-    dest = ROOT / "benchmarks" / "results" / "video.json"
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    dest.write_text(json.dumps(results, indent=2) + "\n")
-
+    stamp(results)
     f, c, s = (results["runs"][k] for k in ("floor", "colorize", "colorize_smooth"))
     row = (f"| {results['date']} | {results['model']} ({'fixture' if 'fixture' in which else 'installed'}) | "
            f"{args.frames} | {f['fps']} | {c['fps']} | {s['fps']} | x{c['time_vs_floor']} | x{s['time_vs_floor']} | "
            f"{f['peak_rss_mb']:.0f} | {c['peak_rss_mb']:.0f} | {s['peak_rss_mb']:.0f} | x{s['rss_vs_floor']} | "
            f"{s['rss_growth']} | {results['machine']} |")
-    readme = ROOT / "benchmarks" / "README.md"
-    text = readme.read_text(encoding="utf-8")
-    if TABLE_MARKER in text:
-        # Rows go at the end of this table, which is not the end of the file.
-        head, tail = text.split(TABLE_MARKER, 1)
-        lines = tail.split("\n")
-        i = 1
-        while i < len(lines) and lines[i].startswith("|"):
-            i += 1
-        lines.insert(i, row)
-        readme.write_text(head + TABLE_MARKER + "\n".join(lines), encoding="utf-8")
-    else:
-        with open(readme, "a", encoding="utf-8") as fh:
-            fh.write(row + "\n")
-    print(f"wrote {dest.relative_to(ROOT)} and a row in benchmarks/README.md")
+    save("video", results, row, marker=TABLE_MARKER)
     if not args.keep:
         for p in work.iterdir():
             p.unlink()
