@@ -25,3 +25,14 @@ class InputError(ColorizeError):
         self.path = str(path)
         self.reason = reason
         super().__init__(f"{self.path}: {reason}")
+
+
+def os_reason(exc: OSError) -> str:
+    """The reason an input file could not be opened, in the same words for photos and films."""
+    if isinstance(exc, FileNotFoundError):
+        return "no such file"
+    if isinstance(exc, PermissionError):
+        return "permission denied"
+    if isinstance(exc, IsADirectoryError):
+        return "is a directory"
+    return f"cannot read ({exc.strerror or exc})"

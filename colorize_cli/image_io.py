@@ -29,7 +29,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from colorize_cli.errors import InputError
+from colorize_cli.errors import InputError, os_reason
 from colorize_cli.quiet import capture_fd2
 from colorize_cli.tiff_meta import add_tiff_metadata
 
@@ -163,14 +163,8 @@ def read_image(path: str | Path, max_pixels: int | None = None) -> Image:
     path = Path(path)
     try:
         data = path.read_bytes()
-    except FileNotFoundError:
-        raise InputError(path, "no such file") from None
-    except PermissionError:
-        raise InputError(path, "permission denied") from None
-    except IsADirectoryError:
-        raise InputError(path, "is a directory") from None
     except OSError as exc:
-        raise InputError(path, f"cannot read ({exc.strerror or exc})") from None
+        raise InputError(path, os_reason(exc)) from None
     return decode_image(data, path, max_pixels)
 
 

@@ -61,7 +61,7 @@ import av
 import cv2
 import numpy as np
 
-from colorize_cli.errors import ColorizeError, InputError
+from colorize_cli.errors import ColorizeError, InputError, os_reason
 from colorize_cli.image_io import atomic_write_bytes
 
 VIDEO_EXTENSIONS = {".mp4", ".m4v", ".mov", ".mkv", ".webm", ".avi", ".mpg", ".mpeg", ".m2v", ".ts", ".m2ts",
@@ -116,10 +116,8 @@ def _av_reason(exc: BaseException) -> str:
 def _open_input(path: Path) -> Any:
     try:
         return av.open(str(path), metadata_errors="replace")
-    except av.error.FileNotFoundError:
-        raise InputError(path, "no such file") from None
-    except av.error.PermissionError:
-        raise InputError(path, "permission denied") from None
+    except (av.error.FileNotFoundError, av.error.PermissionError) as exc:
+        raise InputError(path, os_reason(exc)) from None
     except (av.error.FFmpegError, OSError, UnicodeDecodeError) as exc:
         raise InputError(path, f"not a video, or damaged beyond reading ({_av_reason(exc)})") from None
 
@@ -157,10 +155,8 @@ def probe(path: str | Path, max_pixels: int | None = None) -> Source:
     path = Path(path)
     try:
         st = path.stat()
-    except FileNotFoundError:
-        raise InputError(path, "no such file") from None
-    except PermissionError:
-        raise InputError(path, "permission denied") from None
+    except (FileNotFoundError, PermissionError) as exc:
+        raise InputError(path, os_reason(exc)) from None
     if path.is_dir():
         raise InputError(path, "is a directory")
     if st.st_size == 0:
