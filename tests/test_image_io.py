@@ -1,3 +1,4 @@
+import functools
 import io
 import os
 from pathlib import Path
@@ -14,7 +15,10 @@ from colorize_cli.image_io import atomic_write_bytes, encode_image, icc_colour_s
 from colorize_cli.tiff_meta import add_tiff_metadata
 
 
+@functools.cache
 def srgb_icc() -> bytes:
+    # One profile for the whole run: its header holds the creation time, so two calls a second
+    # apart differ and a "kept unchanged" comparison would flake.
     return ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
 
 

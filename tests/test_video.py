@@ -258,6 +258,16 @@ def test_existing_output_is_skipped_and_overwrite_redoes_it(tmp_path, pipe):
     assert len(frame_times(dst)) == 4
 
 
+def test_the_final_film_has_the_permissions_of_any_new_file(tmp_path, pipe):
+    src = make_clip(tmp_path / "in.mp4", n=3, audio=None)
+    old = os.umask(0o022)
+    try:
+        colorize_video(src, tmp_path / "out.mp4", pipe)
+    finally:
+        os.umask(old)
+    assert (tmp_path / "out.mp4").stat().st_mode & 0o777 == 0o644
+
+
 def _corrupt_video_packets(path: Path, which: tuple[int, ...]) -> Path:
     """Overwrite the last three quarters of some video packets with noise, in place."""
     with av.open(str(path)) as c:
