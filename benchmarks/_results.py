@@ -1,5 +1,5 @@
 """Where the benchmarks put their numbers: benchmarks/results/<name>.json and a row in
-benchmarks/README.md (shared by bench_images.py and bench_video.py)."""
+benchmarks/README.md (shared by the bench_*.py scripts)."""
 
 from __future__ import annotations
 
@@ -21,9 +21,9 @@ def stamp(results: dict) -> dict:
 
 
 def save(name: str, results: dict, row: str, marker: str | None = None) -> None:
-    """Write ``results`` to benchmarks/results/<name>.json and add ``row`` to benchmarks/README.md:
-    at the end of the table that follows ``marker`` when the README has it, else at the end of
-    the file."""
+    """Write ``results`` to benchmarks/results/<name>.json and add ``row`` (one table row, or
+    several joined by newlines) to benchmarks/README.md: at the end of the table that follows
+    ``marker`` when the README has it, else at the end of the file."""
     dest = ROOT / "benchmarks" / "results" / f"{name}.json"
     dest.parent.mkdir(parents=True, exist_ok=True)
     dest.write_text(json.dumps(results, indent=2) + "\n")

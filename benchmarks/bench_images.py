@@ -9,7 +9,7 @@ bins-to-ab, upsampling, merge, quantisation), file decode/encode excluded. One r
 
 Uses the default installed model when there is one, else builds the test fixture model
 (tests/onnx_fixtures.py, needs the ``onnx`` package) and says so. Writes
-benchmarks/results/images.json and appends a line to benchmarks/README.md.
+benchmarks/results/images.json and adds a row to the photos table in benchmarks/README.md.
 """
 
 from __future__ import annotations
@@ -34,6 +34,8 @@ from colorize_cli.pipeline import Pipeline  # noqa: E402
 from colorize_cli.registry import find_model  # noqa: E402
 
 from _results import save, stamp  # noqa: E402  (benchmarks/, the script's own folder)
+
+TABLE_MARKER = "<!-- bench_images rows: newest last -->"
 
 
 def pick_model(spec: str | None) -> tuple[Path, str]:
@@ -121,7 +123,7 @@ def main() -> None:
             f"{results['provider'].replace('ExecutionProvider', '')} | {w['model_only_ips']} | {w['pipeline_jbu_ips']} | "
             f"{w['pipeline_bilinear_ips']} | {m['model_only_ips']} | {m['pipeline_jbu_ips']} | {m['pipeline_bilinear_ips']} | "
             f"x{m['pipeline_over_model_time']} | x{m['jbu_cost_time_ratio']} | {results['machine']} |")
-    save("images", results, line)
+    save("images", results, line, marker=TABLE_MARKER)
 
 
 if __name__ == "__main__":
