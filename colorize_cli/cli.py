@@ -302,6 +302,8 @@ def evaluate(
     temperature: TemperatureOpt = None,
     device: DeviceOpt = Device.auto,
     smooth: Annotated[bool, typer.Option("--smooth", help="Videos: the video command's temporal kernel.")] = False,
+    max_frames: Annotated[Optional[int], typer.Option("--max-frames", min=1, help="Videos: score only the first "
+                          "N frames of each clip.")] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar or notes; errors only.")] = False,
 ) -> None:
     """Score colourisations: PSNR, SSIM, ab errors, colourfulness, hue harmony/balance, CIEDE2000
@@ -342,6 +344,7 @@ def evaluate(
                 pipe = load_pipeline(spec, models_dir, device.value, None, 1, render_size, temperature, quiet=quiet)
                 colorizers.append(ev.colorizer_from_pipeline(pipe))
             run = lambda: ev.evaluate_dataset(dataset, colorizers, limit=limit, smooth=smooth,  # noqa: E731
+                                              max_frames=max_frames,
                                               sheet_count=sheet_count if sheet else 0, progress=on_progress)
         if show_bar:
             from colorize_cli.progress import make_progress

@@ -356,3 +356,17 @@ def test_cli_usage_errors(tmp_path: Path, cli) -> None:
     assert cli("evaluate", tmp_path, "--pred", tmp_path, "--truth", tmp_path).exit_code == 2
     res = cli("evaluate", tmp_path / "missing")  # no model installed: baseline only, then the error
     assert res.exit_code == 2 and "no such folder" in res.stderr
+
+
+def test_cli_max_frames_scores_only_the_start_of_each_clip(tmp_path: Path, cli) -> None:
+    still, other = _colour_image(48, 64), _colour_image(48, 64, seed=7)
+    _write_clip(tmp_path / "clips" / "c.mkv", [still] * 3 + [other] * 3)  # changes after frame 3
+
+    def truth_cdc(*extra: str) -> float:
+        res = cli("evaluate", tmp_path / "clips", "--json", "--models-dir", tmp_path / "none", *extra)
+        assert res.exit_code == 0, res
+        rows = json.loads(res.stdout)["rows"]
+        return next(r for r in rows if r["model"] == E.TRUTH)["cdc"]
+
+    assert truth_cdc("--max-frames", "3") == 0.0
+    assert truth_cdc() > 0.0
