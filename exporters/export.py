@@ -34,9 +34,10 @@ def sha256(path: Path) -> str:
 
 
 def metadata(name: str, net: torch.nn.Module, working_size: int, version: str, bins: np.ndarray | None,
-             temperature: float | None, description: str, license_: str) -> dict[str, str]:
+             temperature: float | None, description: str, license_: str, label: str | None = None) -> dict[str, str]:
+    """The contract's metadata for family `name` (a key of SPECS), shown to users as `label`."""
     spec = SPECS[name]
-    meta = {"colorize.contract": "1", "name": name, "version": version, "kind": spec.kind, "input": "L:0..100",
+    meta = {"colorize.contract": "1", "name": label or name, "version": version, "kind": spec.kind, "input": "L:0..100",
             "working_size": str(working_size), "stride": str(net.stride), "output_stride": str(net.output_stride),
             "description": description, "license": license_}
     if spec.kind == "bins":
@@ -86,6 +87,8 @@ def main(argv: list[str] | None = None) -> None:
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("run", type=Path, help="training run folder (holds ckpt.pt)")
     ap.add_argument("--out", type=Path, required=True)
+    ap.add_argument("--name", help="name users type after --model (default: the model family), e.g. "
+                    "unet-l1 for a unet-gan run stopped before its adversarial stage")
     ap.add_argument("--working-size", type=int, default=128)
     ap.add_argument("--temperature", type=float, default=None)
     ap.add_argument("--version", default="1.0.0")
@@ -101,7 +104,7 @@ def main(argv: list[str] | None = None) -> None:
     spec = SPECS[name]
     wrapper, output = (ExportedBins(net), "probs") if spec.kind == "bins" else (ExportedAB(net), "ab")
     meta = metadata(name, net, args.working_size, args.version, ckpt.get("bins"), args.temperature,
-                    args.description, args.license)
+                    args.description, args.license, args.name)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     export_module(wrapper, args.out, meta, output)
     diff = parity(wrapper, args.out, net.stride)
