@@ -1,0 +1,52 @@
+"""The models shipped in weights/: on the contract, small enough, and they colourise.
+
+No dev data is needed: a synthetic gray photo (sky-like gradient over a textured ground)
+goes through each model; a real model must put some colour in it, and the default must be
+one of the shipped files.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from colorize_cli.contract import read_model_info
+from colorize_cli.engine import Engine
+from colorize_cli.pipeline import Pipeline
+from colorize_cli.registry import find_model
+
+WEIGHTS = Path(__file__).resolve().parents[1] / "weights"
+SHIPPED = sorted(WEIGHTS.glob("*.onnx"))
+
+
+def _gray_photo(h: int = 120, w: int = 180) -> np.ndarray:
+    rng = np.random.default_rng(0)
+    y = np.linspace(0, 1, h)[:, None]
+    sky = 200 - 40 * y
+    ground = 90 + 30 * rng.standard_normal((h, w))
+    img = np.where(y < 0.5, sky, ground) * np.ones((1, w))
+    return np.clip(img, 0, 255).astype(np.uint8)
+
+
+def test_weights_are_shipped_with_a_valid_default(monkeypatch) -> None:
+    # conftest hides installed models from every test; this one is about them.
+    monkeypatch.setattr("colorize_cli.registry.package_weights_dir", lambda: WEIGHTS)
+    names = {read_model_info(p).name for p in SHIPPED}
+    assert {"colorunet", "classifier-313", "unet-gan"} <= names
+    default = (WEIGHTS / "default.txt").read_text().strip()
+    assert default in names
+    assert find_model(None).resolve() in {p.resolve() for p in SHIPPED}
+
+
+@pytest.mark.parametrize("path", SHIPPED, ids=lambda p: p.stem)
+def test_shipped_model_colourises(path: Path) -> None:
+    assert path.stat().st_size <= 25 * 2**20
+    info = read_model_info(path)
+    assert info.stride in (8, 32) and info.working_size % info.stride == 0
+    pipe = Pipeline(Engine(path, device="cpu", threads=1))
+    gray = _gray_photo()
+    out = pipe.colorize_array(gray)
+    assert out.shape == (*gray.shape, 3) and out.dtype == np.uint8
+    chroma = np.abs(out.astype(int) - out.mean(axis=2, keepdims=True)).mean()
+    assert chroma > 1.0  # some colour, not a gray copy
