@@ -11,7 +11,6 @@ Per-file problems are one line each on stderr: ``colorize: error: <path>: <reaso
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import sys
@@ -208,14 +207,6 @@ def images(
     raise typer.Exit(EXIT_FAILED if failed else EXIT_OK)
 
 
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
 @app.command()
 def models(
     models_dir: ModelsDirOpt = None,
@@ -224,7 +215,7 @@ def models(
 ) -> None:
     """List installed models and the provider each would run on."""
     from colorize_cli.engine import CPU, open_session
-    from colorize_cli.registry import ENV_VAR, find_model, list_models, search_dirs
+    from colorize_cli.registry import ENV_VAR, file_sha256, find_model, list_models, search_dirs
 
     dev = device.value
     found = list_models(models_dir or [])
@@ -236,7 +227,7 @@ def models(
     rows = []
     for m in found:
         row = {"path": str(m.path), "name": m.name, "default": m.path.resolve() == default,
-               "size_bytes": m.path.stat().st_size, "sha256": _sha256(m.path), "error": m.error}
+               "size_bytes": m.path.stat().st_size, "sha256": file_sha256(m.path), "error": m.error}
         if m.info is not None:
             if dev not in provider_cache:  # one real session tells where this machine runs models
                 try:

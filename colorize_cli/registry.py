@@ -20,6 +20,7 @@ Public API::
 
 from __future__ import annotations
 
+import hashlib
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -30,6 +31,15 @@ from colorize_cli.errors import ColorizeError, ModelError
 
 ENV_VAR = "COLORIZE_MODEL_PATH"
 DEFAULT_FILE = "default.txt"
+
+
+def file_sha256(path: str | Path) -> str:
+    """sha256 of a model file, as `colorize models` and the model cards print it."""
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
 
 
 def package_weights_dir() -> Path | None:

@@ -9,7 +9,6 @@ sha256, the parity figures and the training facts the model card needs.
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import os
 import warnings
@@ -19,18 +18,12 @@ import numpy as np
 import onnx
 import torch
 
+from colorize_cli.registry import file_sha256
+
 from .nets import ExportedAB, ExportedBins, count_parameters
 from .train import SPECS, build
 
 PARITY_TOLERANCE = 1e-3
-
-
-def sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def metadata(name: str, net: torch.nn.Module, working_size: int, version: str, bins: np.ndarray | None,
@@ -111,7 +104,7 @@ def main(argv: list[str] | None = None) -> None:
     if diff >= PARITY_TOLERANCE:
         args.out.unlink()
         raise SystemExit(f"parity check failed: max |onnxruntime − torch| = {diff:.2e} ≥ {PARITY_TOLERANCE}")
-    report = {"model": name, "file": str(args.out), "sha256": sha256(args.out), "bytes": args.out.stat().st_size,
+    report = {"model": name, "file": str(args.out), "sha256": file_sha256(args.out), "bytes": args.out.stat().st_size,
               "parameters": count_parameters(net), "steps": ckpt["step"], "train_minutes": round(ckpt["seconds"] / 60, 1),
               "parity_max_abs_diff": diff, "pack": ckpt.get("pack"), "args": ckpt.get("args"), "metadata": {k: v for k, v in meta.items() if k != "bins"}}
     (args.run / "export.json").write_text(json.dumps(report, indent=2))
