@@ -79,6 +79,8 @@ RenderSizeOpt = Annotated[Optional[int], typer.Option("--render-size", min=1, he
 TemperatureOpt = Annotated[Optional[float], typer.Option("--temperature", min=0.0, help="Annealed-mean temperature "
                            "for bins models (default: the model's).")]
 DeviceOpt = Annotated[Device, typer.Option("--device", help="auto: CUDA when it really initialises, else CPU.")]
+ThreadsOpt = Annotated[Optional[int], typer.Option("--threads", min=1, help="CPU threads (default: all available).")]
+JbuOpt = Annotated[bool, typer.Option("--jbu/--no-jbu", help="Joint bilateral upsampling of colour (else bilinear).")]
 
 
 def make_pipeline(model: str | None, models_dir: list[Path] | None, device: str, threads: int | None,
@@ -139,10 +141,10 @@ def images(
     models_dir: ModelsDirOpt = None,
     device: DeviceOpt = Device.auto,
     batch_size: Annotated[int, typer.Option("--batch-size", min=1, help="Images per model batch.")] = 4,
-    threads: Annotated[Optional[int], typer.Option("--threads", min=1, help="CPU threads (default: all available).")] = None,
+    threads: ThreadsOpt = None,
     render_size: RenderSizeOpt = None,
     temperature: TemperatureOpt = None,
-    jbu: Annotated[bool, typer.Option("--jbu/--no-jbu", help="Joint bilateral upsampling of colour (else bilinear).")] = True,
+    jbu: JbuOpt = True,
     fmt: Annotated[Optional[Format], typer.Option("--format", help="Output format (default: the input's).")] = None,
     overwrite: Annotated[bool, typer.Option("--overwrite", help="Redo outputs that exist (default: skip them).")] = False,
     max_pixels: Annotated[int, typer.Option("--max-pixels", min=0, help="Refuse inputs with more pixels (0: no limit).")] = DEFAULT_MAX_PIXELS,
@@ -382,10 +384,10 @@ def video(
     models_dir: ModelsDirOpt = None,
     device: DeviceOpt = Device.auto,
     batch_size: Annotated[int, typer.Option("--batch-size", min=1, help="Frames per model batch.")] = 4,
-    threads: Annotated[Optional[int], typer.Option("--threads", min=1, help="CPU threads (default: all available).")] = None,
+    threads: ThreadsOpt = None,
     render_size: RenderSizeOpt = None,
     temperature: TemperatureOpt = None,
-    jbu: Annotated[bool, typer.Option("--jbu/--no-jbu", help="Joint bilateral upsampling of colour (else bilinear).")] = True,
+    jbu: JbuOpt = True,
     smooth: Annotated[bool, typer.Option("--smooth", help="Temporal kernel: average each frame's colour "
                       "distribution with the previous ones of the same shot (steadier colour).")] = False,
     window: Annotated[int, typer.Option("--window", min=0, help="--smooth: frames back the kernel reaches (T).")] = 20,
