@@ -30,11 +30,6 @@ def rgb_to_lab(rgb_u8: np.ndarray) -> np.ndarray:
     return cv2.cvtColor(rgb_u8.astype(np.float32) / 255.0, cv2.COLOR_RGB2LAB)
 
 
-def lab_to_rgb(lab: np.ndarray) -> np.ndarray:
-    """float32 Lab (H, W, 3) → float32 RGB clipped to [0, 1]."""
-    return np.clip(cv2.cvtColor(lab.astype(np.float32), cv2.COLOR_LAB2RGB), 0.0, 1.0)
-
-
 def _load_square(args: tuple[str, int]) -> np.ndarray | None:
     path, size = args
     bgr = cv2.imread(path, cv2.IMREAD_COLOR)

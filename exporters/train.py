@@ -22,8 +22,11 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from colorize_cli.lab import merge
+from colorize_cli.metrics import colourfulness
+
 from . import bins as binlib
-from .data import Batches, lab_to_rgb, list_images, pack, rgb_to_lab
+from .data import Batches, list_images, pack, rgb_to_lab
 from .nets import AB_SCALE, Classifier313, ColorUNet, PatchDiscriminator, UNetGenerator
 
 DEFAULT_DATA = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "train"
@@ -75,13 +78,6 @@ def predict_ab(name: str, net: torch.nn.Module, L: torch.Tensor, centres: torch.
     return F.interpolate(ab, size=L.shape[-2:], mode="bilinear", align_corners=False)
 
 
-def colourfulness(rgb: np.ndarray) -> float:
-    """Hasler & Süsstrunk on 0..255 RGB; the runtime's metrics module is the reference one."""
-    r, g, b = (rgb[..., i] * 255.0 for i in range(3))
-    rg, yb = r - g, 0.5 * (r + g) - b
-    return float(np.hypot(rg.std(), yb.std()) + 0.3 * np.hypot(rg.mean(), yb.mean()))
-
-
 class DevSet:
     """A fixed slice of a held-out folder, at the training resolution, for quick progress checks."""
 
@@ -104,9 +100,10 @@ class DevSet:
         net.train()
         psnr, ci, ci_t, gray_psnr = [], [], [], []
         for lab, pab in zip(self.lab, ab):
-            truth = lab_to_rgb(lab)
-            pred = lab_to_rgb(np.concatenate([lab[..., :1], pab], -1))
-            gray = lab_to_rgb(np.concatenate([lab[..., :1], np.zeros_like(pab)], -1))
+            L_img = np.ascontiguousarray(lab[..., 0])
+            truth = merge(L_img, lab[..., 1:])
+            pred = merge(L_img, pab)
+            gray = merge(L_img, np.zeros_like(pab))
             psnr.append(-10 * np.log10(np.mean((pred - truth) ** 2) + 1e-12))
             gray_psnr.append(-10 * np.log10(np.mean((gray - truth) ** 2) + 1e-12))
             ci.append(colourfulness(pred))

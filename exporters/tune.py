@@ -19,7 +19,7 @@ import numpy as np
 
 from colorize_cli import metrics
 from colorize_cli.engine import Engine
-from colorize_cli.lab import image_to_L, merge
+from colorize_cli.lab import from_float, image_to_L, merge
 from colorize_cli.pipeline import Pipeline
 
 from .data import list_images
@@ -38,7 +38,7 @@ def score(model: Path, dev: Path, sizes: list[int], temps: list[float | None], l
             psnr, de, ci = [], [], []
             for L, raw, truth in zip(Ls, raws, truths):
                 rgb = merge(L, pipe.upsample(pipe.to_ab(raw, t), L))
-                pred = np.clip(rgb * 255 + 0.5, 0, 255).astype(np.uint8)
+                pred = from_float(rgb)
                 psnr.append(metrics.psnr_rgb(pred, truth))
                 de.append(metrics.delta_e2000(pred, truth))
                 ci.append(metrics.colourfulness(pred))
