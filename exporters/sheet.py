@@ -10,12 +10,11 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-import cv2
 import numpy as np
 
 from colorize_cli.engine import Engine
 from colorize_cli.evaluate import make_sheet
-from colorize_cli.image_io import read_image
+from colorize_cli.image_io import read_image, write_image
 from colorize_cli.pipeline import Pipeline
 from colorize_cli.registry import find_model
 
@@ -39,10 +38,7 @@ def main(argv: list[str] | None = None) -> None:
         tiles += [pipe.colorize_array(tiles[0]) for pipe in pipes]
         rows.append((path.name, tiles))
     sheet = make_sheet(["input"] + [p.info.name for p in pipes], rows, args.tile_height)
-    ok, buf = cv2.imencode(args.out.suffix or ".jpg", cv2.cvtColor(sheet, cv2.COLOR_RGB2BGR))
-    if not ok:
-        raise SystemExit(f"{args.out}: cannot encode")
-    buf.tofile(str(args.out))
+    write_image(args.out, sheet)
     print(f"{args.out}: {sheet.shape[1]}×{sheet.shape[0]}, {len(rows)} photos")
 
 
