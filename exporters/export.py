@@ -3,8 +3,8 @@
     python -m exporters.export runs/unet-gan --out weights/unet-gan.onnx --working-size 128
 
 Checks onnxruntime against torch on random inputs of two shapes (max absolute difference on
-probabilities or ab must stay under 1e-3) and writes `<out>.json` beside the run with the
-sha256, the parity figures and the training facts the model card needs.
+probabilities or ab must stay under 1e-3) and writes `RUN/export.json` with the sha256, the
+parity figures and the training facts the model card needs.
 """
 from __future__ import annotations
 
