@@ -127,13 +127,12 @@ def gamut_ab(L: np.ndarray, ab: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         limit[:, cols] = cv2.remap(lut, hue[:, cols] * np.float32(1 / _HUE_STEP),
                                    L[:, cols] * np.float32(1 / _L_STEP), cv2.INTER_LINEAR,
                                    borderMode=cv2.BORDER_REPLICATE)
-    # scale = limit / max(chroma, limit): 1 in gamut, < 1 outside; the floor avoids 0 / 0.
-    np.maximum(chroma, limit, out=chroma)
-    np.maximum(chroma, np.float32(1e-6), out=chroma)
-    np.divide(limit, chroma, out=limit)
-    np.multiply(a, limit, out=a)
-    np.multiply(b, limit, out=b)
-    return a, b
+    # scale = limit / max(chroma, limit, tiny): 1 in gamut, < 1 outside, never 0 / 0. OpenCV's
+    # element-wise ops are threaded, NumPy's are not: this runs on every pixel of a scan.
+    cv2.max(chroma, limit, dst=chroma)
+    cv2.max(chroma, 1e-6, dst=chroma)
+    cv2.divide(limit, chroma, dst=limit)
+    return cv2.multiply(a, limit, dst=a), cv2.multiply(b, limit, dst=b)
 
 
 def merge(L_full: np.ndarray, ab_full: np.ndarray) -> np.ndarray:
