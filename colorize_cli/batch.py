@@ -22,9 +22,9 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from colorize_cli.errors import InputError
+from colorize_cli.errors import InputError, NonFiniteOutput
 from colorize_cli.image_io import Image, icc_colour_space, output_format, read_image, write_image
-from colorize_cli.inputs import Job, output_path
+from colorize_cli.inputs import Job, output_path, real_path
 from colorize_cli.lab import from_float, image_to_L, merge
 from colorize_cli.pipeline import Pipeline
 
@@ -52,7 +52,7 @@ class Result:
 
 def _same_file(a: Path, b: Path) -> bool:
     try:
-        return a.resolve() == b.resolve() or (b.exists() and os.path.samefile(a, b))
+        return real_path(a) == real_path(b) or (b.exists() and os.path.samefile(a, b))
     except OSError:
         return False
 
@@ -90,7 +90,7 @@ def colorize_files(pipeline: Pipeline, jobs: Sequence[Job], options: BatchOption
         for job in jobs[start:start + chunk_size]:
             t0 = time.perf_counter()
             dst = output_path(job, options.out_dir, options.fmt)
-            key = dst.resolve()
+            key = real_path(dst)
             try:
                 if _same_file(job.src, dst):
                     raise InputError(job.src, "the output would overwrite this input; choose another -o or --format")
@@ -122,6 +122,8 @@ def colorize_files(pipeline: Pipeline, jobs: Sequence[Job], options: BatchOption
                 if options.confidence_dir is not None:
                     _confidence_maps(pipeline, raw, image.size, options.confidence_dir / job.rel.with_suffix(""))
                 status, error = "ok", None
+            except NonFiniteOutput as exc:
+                status, error = "error", exc.reason
             except (OSError, ValueError) as exc:
                 reason = "permission denied" if isinstance(exc, PermissionError) else str(exc)
                 if isinstance(exc, OSError) and exc.strerror:

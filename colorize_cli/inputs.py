@@ -15,6 +15,7 @@ Public API::
 
 from __future__ import annotations
 
+import errno
 import glob
 import os
 from collections.abc import Collection, Iterable, Sequence
@@ -37,8 +38,28 @@ class Discovery:
     errors: list[tuple[str, str]] = field(default_factory=list)
 
 
+def real_path(path: str | Path) -> Path:
+    """``path`` with symbolic links resolved, never raising: a link loop resolves as far as it
+    can (``Path.resolve`` raises RuntimeError on loops)."""
+    return Path(os.path.realpath(path))
+
+
+def link_problem(path: str | Path) -> str | None:
+    """Why a path that is listed cannot be opened, for dangling or looping symbolic links
+    (checked before anything tries to read it); None when it can be opened or is no link."""
+    try:
+        os.stat(path)
+        return None
+    except OSError as err:
+        if err.errno == errno.ELOOP:
+            return "symbolic link loop"
+        if os.path.islink(path):
+            return "broken symbolic link"
+        return None  # other reasons are the reader's to report (permission denied...)
+
+
 def _inside(path: Path, roots: Sequence[Path]) -> bool:
-    rp = path.resolve()
+    rp = real_path(path)
     return any(rp == r or r in rp.parents for r in roots)
 
 
@@ -54,7 +75,11 @@ def _walk(root: Path, exclude: Sequence[Path], errors: list[tuple[str, str]],
                              and not (exclude and _inside(here / d, exclude)))
         for name in sorted(filenames):
             if not name.startswith(".") and Path(name).suffix.lower() in extensions:
-                yield here / name
+                problem = link_problem(here / name)
+                if problem:
+                    errors.append((str(here / name), problem))
+                else:
+                    yield here / name
 
 
 def _glob_base(pattern: str) -> Path:
@@ -75,7 +100,7 @@ def _add_root(arg: str, out: Discovery, exclude: Sequence[Path], extensions: Col
     elif path.exists():
         out.jobs.append(Job(path, Path(path.name)))
     elif os.path.lexists(path):
-        out.errors.append((arg, "broken symbolic link"))
+        out.errors.append((arg, link_problem(path) or "broken symbolic link"))
     else:
         out.errors.append((arg, "no such file or directory"))
 
@@ -84,18 +109,18 @@ def discover(args: Sequence[str], stdin: TextIO | None = None, exclude: Sequence
              extensions: Collection[str] = IMAGE_EXTENSIONS) -> Discovery:
     """Expand ``args``; ``exclude`` are directories never to descend into (the output folders);
     folders are searched for files with these (lower-case, dotted) ``extensions``."""
-    exclude = [Path(e).resolve() for e in exclude]
+    exclude = [real_path(e) for e in exclude]
     found = Discovery()
     for arg in args:
         if arg == "-":
             lines = [ln.rstrip("\r\n") for ln in (stdin.read().splitlines() if stdin else [])]
             paths = [ln for ln in lines if ln.strip()]
             files = [Path(p).expanduser() for p in paths]
-            parents = [str(p.parent.resolve()) for p in files if p.is_file()]
+            parents = [str(real_path(p.parent)) for p in files if p.is_file()]
             base = Path(os.path.commonpath(parents)) if parents else None
             for p in files:
                 if base is not None and p.is_file():
-                    full = p.parent.resolve() / p.name
+                    full = real_path(p.parent) / p.name
                     found.jobs.append(Job(p, full.relative_to(base)))
                 else:
                     _add_root(str(p), found, exclude, extensions)
@@ -109,6 +134,8 @@ def discover(args: Sequence[str], stdin: TextIO | None = None, exclude: Sequence
                 if mp.is_dir():
                     for f in _walk(mp, exclude, found.errors, extensions):
                         found.jobs.append(Job(f, f.relative_to(base)))
+                elif link_problem(mp):
+                    found.errors.append((m, link_problem(mp)))  # type: ignore[arg-type]
                 elif not (exclude and _inside(mp, exclude)):
                     found.jobs.append(Job(mp, mp.relative_to(base)))
         else:
@@ -117,7 +144,7 @@ def discover(args: Sequence[str], stdin: TextIO | None = None, exclude: Sequence
     seen: set[Path] = set()
     unique = []
     for job in found.jobs:
-        key = job.src.resolve()
+        key = real_path(job.src)
         if key not in seen:
             seen.add(key)
             unique.append(job)

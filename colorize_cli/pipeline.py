@@ -34,15 +34,24 @@ import numpy as np
 from colorize_cli.bins_to_ab import ab_from_raw, annealed_mean, confidence
 from colorize_cli.contract import ModelInfo
 from colorize_cli.engine import Engine
+from colorize_cli.errors import NonFiniteOutput
 from colorize_cli.lab import from_float, image_to_L, merge
 from colorize_cli.upsample import bilinear_upsample, joint_bilateral_upsample
 
 __all__ = ["Pipeline", "merge", "working_shape"]
 
 
+# The working size's long side is at most this many times ``short_side``: a strip of 1×4000
+# pixels would otherwise be scaled to 256×1,024,000 for the model (gigabytes). Beyond this
+# aspect ratio the long side is bounded instead, and the short side follows (at least one stride).
+MAX_ASPECT = 4
+
+
 def working_shape(shape: tuple[int, int], short_side: int, stride: int) -> tuple[int, int]:
     """(h, w) whose short side is ``short_side`` rounded to ``stride``; the aspect ratio is kept
-    (the long side is rounded to the stride too), never stretched to a square."""
+    (the long side is rounded to the stride too), never stretched to a square. Both sides and
+    so the area are bounded: the long side is at most :data:`MAX_ASPECT` × ``short_side``
+    (rounded to the stride), so extreme aspect ratios get a thinner short side instead."""
     H, W = int(shape[0]), int(shape[1])
     if H <= 0 or W <= 0:
         raise ValueError(f"empty image shape {shape}")
@@ -50,7 +59,7 @@ def working_shape(shape: tuple[int, int], short_side: int, stride: int) -> tuple
     def snap(x: float) -> int:
         return max(stride, int(round(x / stride)) * stride)
 
-    scale = short_side / min(H, W)
+    scale = min(short_side / min(H, W), MAX_ASPECT * short_side / max(H, W))
     return snap(H * scale), snap(W * scale)
 
 
@@ -96,6 +105,10 @@ class Pipeline:
         return out  # type: ignore[return-value]
 
     def to_ab(self, raw: np.ndarray, temperature: float | None = None) -> np.ndarray:
+        """ab at the model's output size; :class:`NonFiniteOutput` when the model's map holds
+        NaN or inf (one bad input, not a broken run: the caller reports that input)."""
+        if not np.isfinite(raw).all():
+            raise NonFiniteOutput(self.info.name, self.info.path)
         if self.info.kind == "bins":
             t = self.temperature if temperature is None else temperature
             return annealed_mean(raw, self.info.bins, float(t))  # type: ignore[arg-type]

@@ -57,8 +57,8 @@ from typing import Any, TextIO
 import av
 import numpy as np
 
-from colorize_cli.errors import ColorizeError, InputError, ModelError
-from colorize_cli.inputs import discover
+from colorize_cli.errors import ColorizeError, InputError, ModelError, NonFiniteOutput
+from colorize_cli.inputs import discover, real_path
 from colorize_cli.lab import from_float, image_to_L, merge
 from colorize_cli.pipeline import Pipeline
 from colorize_cli.scenes import DEFAULT_THRESHOLD, SceneDetector
@@ -436,7 +436,7 @@ def _identity(src: Source, pipeline: Pipeline, options: VideoOptions, settings: 
 
 def _same_file(a: Path, b: Path) -> bool:
     try:
-        return a.resolve() == b.resolve() or (b.exists() and os.path.samefile(a, b))
+        return real_path(a) == real_path(b) or (b.exists() and os.path.samefile(a, b))
     except OSError:
         return False
 
@@ -499,7 +499,9 @@ def colorize_video(src: str | Path, dst: str | Path, pipeline: Pipeline, options
         except KeyboardInterrupt:
             kept = sum(int(s["frames"]) for s in work.segments())
             raise Interrupted(src, work.path, kept) from None
-        except InputError as err:  # the file went away or became unreadable mid-run
+        except (InputError, NonFiniteOutput) as err:  # the file went away mid-run, or the model gave NaN
+            if isinstance(err, NonFiniteOutput):
+                work.remove()  # a rerun would give NaN again: nothing is kept to resume
             report.status, report.error = "error", err.reason
             report.seconds = time.perf_counter() - t0
             return report
