@@ -100,9 +100,10 @@ def colorize_files(pipeline: Pipeline, jobs: Sequence[Job], options: BatchOption
                 if dst.exists() and not options.overwrite:
                     report(Result(str(job.src), str(dst), "skipped", 0.0))
                     continue
+                # Read first: a file that is no image at all is told so, not to pick another --format.
+                image = read_image(job.src, options.max_pixels)
                 if output_format(dst) not in ("png", "jpg", "tif", "webp", "bmp", "jp2", "ppm"):
                     raise InputError(job.src, f"cannot write .{output_format(dst)} files; use --format png")
-                image = read_image(job.src, options.max_pixels)
                 L = image_to_L(image.pixels)
             except InputError as err:
                 report(Result(str(job.src), str(dst), "error", time.perf_counter() - t0, err.reason))

@@ -11,6 +11,8 @@ Public API::
 
     discover(args, stdin=None, exclude=(), extensions=IMAGE_EXTENSIONS) -> Discovery   # .jobs, .errors
     output_path(job, out_dir, fmt=None) -> Path
+    output_target(inputs, output, file_ok) -> (path, is_file)   # what -o means, for every command
+    drop_outputs(jobs, out_dir, fmt=None) -> (jobs, dropped)    # files that are other inputs' outputs
 """
 
 from __future__ import annotations
@@ -18,11 +20,12 @@ from __future__ import annotations
 import errno
 import glob
 import os
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TextIO
 
+from colorize_cli.errors import ColorizeError
 from colorize_cli.image_io import IMAGE_EXTENSIONS
 
 
@@ -155,3 +158,33 @@ def discover(args: Sequence[str], stdin: TextIO | None = None, exclude: Sequence
 def output_path(job: Job, out_dir: Path, fmt: str | None = None) -> Path:
     rel = job.rel.with_suffix("." + fmt) if fmt else job.rel
     return out_dir / rel
+
+
+def output_target(inputs: Sequence[str], output: str | Path, file_ok: Callable[[Path], bool]) -> tuple[Path, bool]:
+    """What ``-o`` means, the same for every command: ``(path, True)`` for an output *file*
+    (one existing input file, ``-o`` not ending in ``/``, not a folder, and ``file_ok(path)``,
+    e.g. an image extension), else ``(path, False)`` for a folder mirroring the input tree.
+
+    :class:`ColorizeError` (a usage error) for an empty ``-o`` and for an existing non-folder
+    where a folder is needed, so that nothing runs before the mistake is found."""
+    raw = str(output)
+    if not raw.strip():
+        raise ColorizeError("-o is empty: give an output file or folder")
+    path = Path(raw).expanduser()
+    folder = raw.endswith(("/", os.sep)) or path.is_dir()
+    single = len(inputs) == 1 and inputs[0] != "-" and Path(inputs[0]).is_file()
+    if single and not folder and file_ok(path):
+        return path, True
+    if os.path.lexists(path) and not path.is_dir():
+        raise ColorizeError(f"-o {raw}: exists and is not a folder, and these inputs need a folder "
+                            "(one input file can go to a file name)")
+    return path, False
+
+
+def drop_outputs(jobs: Sequence[Job], out_dir: Path, fmt: str | None = None) -> tuple[list[Job], list[Job]]:
+    """Jobs whose source is another job's output (``-o`` the input folder with ``--format``:
+    last run's ``a.png`` beside ``a.jpg``) are not inputs; returns (kept, dropped)."""
+    own = {real_path(j.src): real_path(output_path(j, out_dir, fmt)) for j in jobs}
+    outputs = {dst for src, dst in own.items() if dst != src}
+    kept = [j for j in jobs if real_path(j.src) not in outputs]
+    return kept, [j for j in jobs if real_path(j.src) in outputs]

@@ -111,6 +111,7 @@ def test_strip_films_colourise_in_bounded_memory(tmp_path, bins_model):
 
 
 def _loop(d: Path, ext: str) -> None:
+    d.mkdir(parents=True, exist_ok=True)
     os.symlink(f"m2{ext}", d / f"m1{ext}")
     os.symlink(f"m1{ext}", d / f"m2{ext}")
 
@@ -248,3 +249,232 @@ def test_nan_from_the_model_fails_the_film_with_no_output(cli, tmp_path):
     assert res.exit_code == 1, res
     assert "fixture-nan" in res.stderr and "NaN" in res.stderr and "in.mp4" in res.stderr
     assert not (tmp_path / "out.mp4").exists() and not (tmp_path / "out.mp4.partial").exists()
+
+
+# ------------------------------------------------------------------ 2. --render-size bound
+
+
+def test_a_huge_render_size_is_a_usage_error_before_any_work(cli, tmp_path, bins_model):
+    write(tmp_path / "a.png", gradient(300, 400))
+    res = cli("images", tmp_path / "a.png", "-o", tmp_path / "out/", "--model", bins_model, "--render-size", "4000")
+    assert res.exit_code == 2 and "--render-size" in res.stderr and "1024" in res.stderr, res
+    assert not (tmp_path / "out").exists()
+    with pytest.raises(ValueError, match="render-size"):
+        Pipeline(Engine(bins_model, device="cpu"), render_size=4000)
+
+
+# ------------------------------------------------------------------ 6. evaluate
+
+
+def test_evaluate_lists_a_1x1_image_as_unscorable_and_scores_the_rest(cli, tmp_path, bins_model):
+    d = tmp_path / "set"
+    write(d / "tiny.png", np.full((1, 1, 3), 120, np.uint8))
+    write(d / "ok.png", gradient(40, 60, channels=3))
+    res = cli("evaluate", d, "--model", bins_model, "--json")
+    assert res.exit_code == 1, res  # something could not be scored
+    out = json.loads(res.stdout)
+    assert [r["file"] for r in out["rows"] if r["model"] == "fixture-bins"] == ["ok.png"]
+    assert [s["file"] for s in out["skipped"]] == ["tiny.png"] and "too small" in out["skipped"][0]["reason"]
+
+
+def test_evaluate_checks_the_sheet_and_csv_paths_before_scoring(cli, tmp_path, bins_model):
+    write(tmp_path / "set" / "ok.png", gradient(40, 60, channels=3))
+    for opt in ("--sheet", "--csv"):
+        res = cli("evaluate", tmp_path / "set", "--model", bins_model, opt, tmp_path / "missing" / "x.png")
+        assert res.exit_code == 2 and "does not exist" in res.stderr and "Traceback" not in res.stderr, res
+        assert "model fixture-bins" not in res.stderr  # refused before the model was even loaded
+
+
+# ------------------------------------------------------------------ 7. what -o means
+
+
+def test_one_image_and_o_with_an_image_extension_writes_that_file(cli, tmp_path, bins_model):
+    src = write(tmp_path / "a.png", gradient(40, 60))
+    res = cli("images", src, "-o", tmp_path / "named.jpg", "--model", bins_model)
+    assert res.exit_code == 0, res
+    assert cv2.imread(str(tmp_path / "named.jpg")).shape == (40, 60, 3)
+    res = cli("images", src, "-o", f"{tmp_path / 'dir.png'}/", "--model", bins_model)  # trailing / : a folder
+    assert res.exit_code == 0 and (tmp_path / "dir.png" / "a.png").is_file(), res
+
+
+def test_one_film_and_o_ending_in_a_slash_is_a_folder(cli, tmp_path, bins_model):
+    src = make_clip(tmp_path / "in.mp4", n=4, audio=None)
+    res = cli("video", src, "-o", f"{tmp_path / 'newdir'}/", "--model", bins_model)
+    assert res.exit_code == 0, res
+    assert len(_decoded(tmp_path / "newdir" / "in.mp4")) == 4
+
+
+@pytest.mark.parametrize("command", ["images", "video"])
+def test_o_an_existing_file_for_several_inputs_or_empty_is_a_usage_error_before_the_model(cli, tmp_path, bins_model,
+                                                                                          command):
+    d = tmp_path / "in"
+    if command == "images":
+        write(d / "a.png", gradient(40, 60))
+        write(d / "b.png", gradient(40, 60))
+    else:
+        make_clip(d / "a.mp4", n=3, audio=None)
+        make_clip(d / "b.mp4", n=3, audio=None)
+    (tmp_path / "taken").write_text("not a folder")
+    for target in (tmp_path / "taken", ""):
+        res = cli(command, d, "-o", target, "--model", bins_model)
+        assert res.exit_code == 2 and "model fixture-bins" not in res.stderr, res
+        assert "not a folder" in res.stderr or "empty" in res.stderr
+    assert (tmp_path / "taken").read_text() == "not a folder"
+
+
+def test_o_the_input_folder_with_format_does_not_read_last_runs_outputs(cli, tmp_path, bins_model):
+    d = tmp_path / "scans"
+    write(d / "a.jpg", gradient(40, 60))
+    write(d / "b.jpg", gradient(30, 50))
+    first = cli("images", d, "-o", d, "--format", "png", "--model", bins_model, "--json")
+    assert first.exit_code == 0, first
+    again = cli("images", d, "-o", d, "--format", "png", "--model", bins_model, "--json")
+    assert again.exit_code == 0, again
+    rows = [json.loads(line) for line in again.stdout.splitlines()]
+    assert sorted(Path(r["input"]).name for r in rows) == ["a.jpg", "b.jpg"]
+    assert {r["status"] for r in rows} == {"skipped"}
+
+
+def test_an_unrelated_file_at_a_films_output_path_is_not_taken_as_done(tmp_path, pipe):
+    src = make_clip(tmp_path / "in.mp4", n=4, audio=None)
+    dst = tmp_path / "out.mp4"
+    dst.write_bytes(b"someone else's file")
+    rep = colorize_video(src, dst, pipe)
+    assert rep.status == "error" and "not made by colorize" in rep.error and dst.read_bytes() == b"someone else's file"
+    assert colorize_video(src, dst, pipe, VideoOptions(overwrite=True)).status == "ok"
+    assert colorize_video(src, dst, pipe).status == "skipped"  # ours: the rerun resumes by skipping it
+
+
+# ------------------------------------------------------------------ 8. options checked up front
+
+
+@pytest.mark.parametrize("args,words", [
+    (["--temperature", "inf"], "--temperature"), (["--temperature", "nan"], "--temperature"),
+    (["--temperature", "0"], "--temperature"), (["--crf", "60"], "between 0 and 51"),
+    (["--codec", "vp9", "--crf", "70"], "between 0 and 63"), (["--preset", "warp9"], "--preset"),
+    (["--window", "0"], "--window"), (["--window", "100000"], "--window"),
+])
+def test_bad_video_options_are_usage_errors_before_any_work(cli, tmp_path, bins_model, args, words):
+    src = make_clip(tmp_path / "in.mp4", n=3, audio=None)
+    res = cli("video", src, "-o", tmp_path / "out.mp4", "--model", bins_model, *args)
+    assert res.exit_code == 2 and words in res.stderr, res
+    assert "model fixture-bins" not in res.stderr and not (tmp_path / "out.mp4.partial").exists()
+
+
+def test_threads_over_the_cpus_are_capped_with_a_warning(cli, tmp_path, bins_model):
+    from colorize_cli.engine import default_threads
+
+    write(tmp_path / "a.png", gradient(40, 60))
+    res = cli("images", tmp_path / "a.png", "-o", tmp_path / "out/", "--model", bins_model, "--threads", "4096")
+    assert res.exit_code == 0, res
+    assert "warning: --threads 4096" in res.stderr and f"CPU ({default_threads()} threads)" in res.stderr
+
+
+def test_temperature_and_confidence_for_an_ab_model_get_one_note(cli, tmp_path, ab_model):
+    write(tmp_path / "a.png", gradient(40, 60))
+    res = cli("images", tmp_path / "a.png", "-o", tmp_path / "out/", "--model", ab_model, "--temperature", "0.3",
+              "--confidence", tmp_path / "conf")
+    assert res.exit_code == 0, res
+    notes = [ln for ln in res.stderr.splitlines() if "bins models only" in ln]
+    assert len(notes) == 1 and "--temperature and --confidence" in notes[0]
+
+
+# ------------------------------------------------------------------ 9. messages
+
+
+def test_a_non_image_to_images_is_not_told_to_change_format(cli, tmp_path, bins_model):
+    (tmp_path / "notes.txt").write_text("hello")
+    res = cli("images", tmp_path / "notes.txt", "-o", tmp_path / "out/", "--model", bins_model)
+    assert res.exit_code == 1 and "notes.txt" in res.stderr and "--format" not in res.stderr, res
+
+
+def test_a_still_image_to_video_is_not_a_film(cli, tmp_path, bins_model):
+    src = write(tmp_path / "photo.png", gradient(40, 60))
+    res = cli("video", src, "-o", tmp_path / "out.mkv", "--model", bins_model)
+    assert res.exit_code == 1 and "a still image, not a film" in res.stderr, res
+    assert not (tmp_path / "out.mkv").exists()
+
+
+def test_sigterm_says_what_sigint_says(tmp_path, bins_model):
+    import signal
+    import time
+
+    d = tmp_path / "in"
+    for i in range(200):
+        write(d / f"{i:03d}.png", gradient(40, 60))
+    cmd = [sys.executable, "-m", "colorize_cli", "images", str(d), "-o", str(tmp_path / "out"), "--model",
+           str(bins_model), "--batch-size", "1", "--device", "cpu"]
+    proc = subprocess.Popen(cmd, env=_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    while not (tmp_path / "out" / "001.png").exists() and time.monotonic() < deadline and proc.poll() is None:
+        time.sleep(0.02)
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=60)
+    if proc.returncode == 0:
+        pytest.skip("the run finished before it could be stopped")
+    assert proc.returncode == 130, err
+    assert "image(s) are done and kept" in err and "run the same command again to resume" in err
+
+
+def test_the_cpu_note_is_calm_and_details_wait_for_verbose():
+    from colorize_cli.engine import _calm_reason
+
+    spam = "libcublasLt.so.13: cannot open shared object file"
+    assert _calm_reason(spam) == "no CUDA libraries found"
+    assert "--verbose" in _calm_reason("something else entirely")
+
+
+def test_ten_bit_input_warns_that_the_output_is_8_bit(tmp_path, pipe):
+    src = make_clip(tmp_path / "in.mkv", n=3, codec="ffv1", pix_fmt="yuv420p10le", audio=None)
+    warnings: list[str] = []
+    rep = colorize_video(src, tmp_path / "out.mkv", pipe, warn=warnings.append)
+    assert rep.status == "ok" and any("10-bit" in w and "8-bit" in w for w in warnings), warnings
+
+
+def test_with_two_video_streams_the_colourised_one_keeps_its_index(tmp_path, pipe):
+    src = tmp_path / "two.mkv"
+    with av.open(str(src), "w") as out:  # a small preview first, the film second
+        small = out.add_stream("ffv1", rate=25)
+        small.width, small.height, small.pix_fmt = 32, 24, "yuv420p"
+        big = out.add_stream("ffv1", rate=25)
+        big.width, big.height, big.pix_fmt = 64, 48, "yuv420p"
+        for i in range(4):
+            for s, (w, h) in ((small, (32, 24)), (big, (64, 48))):
+                f = av.VideoFrame.from_ndarray(np.full((h, w, 3), 40 * i, np.uint8), format="rgb24")
+                f.pts = i
+                for p in s.encode(f):
+                    out.mux(p)
+        for s in (small, big):
+            for p in s.encode(None):
+                out.mux(p)
+    dst = tmp_path / "out.mkv"
+    assert colorize_video(src, dst, pipe).status == "ok"
+    with av.open(str(dst)) as c:
+        assert [(s.index, s.codec_context.width) for s in c.streams.video] == [(0, 32), (1, 64)]
+        assert c.streams.video[1].codec_context.name == "h264"
+
+
+def test_webm_output_picks_a_codec_webm_takes(cli, tmp_path, bins_model):
+    src = make_clip(tmp_path / "in.mp4", n=3, audio=None)
+    res = cli("video", src, "-o", tmp_path / "out.webm", "--model", bins_model)
+    assert res.exit_code == 0, res
+    with av.open(str(tmp_path / "out.webm")) as c:
+        assert c.streams.video[0].codec_context.name in ("vp9", "libvpx-vp9", "av1", "libdav1d", "vp8")
+
+
+# ------------------------------------------------------------------ 10. model lookup
+
+
+def test_models_dir_wins_over_the_env_var_and_the_installed_by_metadata_name_too(cli, tmp_path, monkeypatch):
+    from colorize_cli.registry import find_model
+
+    first, env, installed = tmp_path / "first", tmp_path / "env", tmp_path / "installed"
+    make_bins_model(first / "renamed-file.onnx", name="same")  # found by its metadata name only
+    make_bins_model(env / "same.onnx", name="same")
+    make_bins_model(installed / "same.onnx", name="same")
+    monkeypatch.setenv("COLORIZE_MODEL_PATH", str(env))
+    monkeypatch.setattr("colorize_cli.registry.package_weights_dir", lambda: installed)
+    assert find_model("same", [first]) == first / "renamed-file.onnx"
+    assert find_model("same") == env / "same.onnx"
+    res = cli("models")
+    assert "warning: 2 models are named same" in res.stderr, res
