@@ -101,8 +101,9 @@ def test_strip_images_colourise_in_bounded_memory_and_the_batch_goes_on(tmp_path
 def test_strip_films_colourise_in_bounded_memory(tmp_path, bins_model):
     src = make_clip(tmp_path / "strip.mp4", n=12, w=1000, h=8, audio=None)
     dst = tmp_path / "out.mp4"
+    # At --render-size 256 the unbounded working size was 256×32000 per frame.
     res = subprocess.run([_prlimit(), f"--as={AS_LIMIT}", sys.executable, "-m", "colorize_cli", "video", str(src),
-                          "-o", str(dst), "--model", str(bins_model), "--device", "cpu"],
+                          "-o", str(dst), "--model", str(bins_model), "--device", "cpu", "--render-size", "256"],
                          env=_env(), capture_output=True, text=True, timeout=120)
     assert res.returncode == 0, res.stderr
     assert len(_decoded(dst)) == 12 and not (tmp_path / "out.mp4.partial").exists()
