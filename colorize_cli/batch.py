@@ -22,9 +22,9 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from colorize_cli.errors import InputError
+from colorize_cli.errors import InputError, NonFiniteOutput
 from colorize_cli.image_io import Image, icc_colour_space, output_format, read_image, write_image
-from colorize_cli.inputs import Job, output_path
+from colorize_cli.inputs import Job, output_path, real_path
 from colorize_cli.lab import from_float, image_to_L, merge
 from colorize_cli.pipeline import Pipeline
 
@@ -52,7 +52,7 @@ class Result:
 
 def _same_file(a: Path, b: Path) -> bool:
     try:
-        return a.resolve() == b.resolve() or (b.exists() and os.path.samefile(a, b))
+        return real_path(a) == real_path(b) or (b.exists() and os.path.samefile(a, b))
     except OSError:
         return False
 
@@ -90,7 +90,7 @@ def colorize_files(pipeline: Pipeline, jobs: Sequence[Job], options: BatchOption
         for job in jobs[start:start + chunk_size]:
             t0 = time.perf_counter()
             dst = output_path(job, options.out_dir, options.fmt)
-            key = dst.resolve()
+            key = real_path(dst)
             try:
                 if _same_file(job.src, dst):
                     raise InputError(job.src, "the output would overwrite this input; choose another -o or --format")
@@ -100,9 +100,10 @@ def colorize_files(pipeline: Pipeline, jobs: Sequence[Job], options: BatchOption
                 if dst.exists() and not options.overwrite:
                     report(Result(str(job.src), str(dst), "skipped", 0.0))
                     continue
+                # Read first: a file that is no image at all is told so, not to pick another --format.
+                image = read_image(job.src, options.max_pixels)
                 if output_format(dst) not in ("png", "jpg", "tif", "webp", "bmp", "jp2", "ppm"):
                     raise InputError(job.src, f"cannot write .{output_format(dst)} files; use --format png")
-                image = read_image(job.src, options.max_pixels)
                 L = image_to_L(image.pixels)
             except InputError as err:
                 report(Result(str(job.src), str(dst), "error", time.perf_counter() - t0, err.reason))
@@ -122,6 +123,8 @@ def colorize_files(pipeline: Pipeline, jobs: Sequence[Job], options: BatchOption
                 if options.confidence_dir is not None:
                     _confidence_maps(pipeline, raw, image.size, options.confidence_dir / job.rel.with_suffix(""))
                 status, error = "ok", None
+            except NonFiniteOutput as exc:
+                status, error = "error", exc.reason
             except (OSError, ValueError) as exc:
                 reason = "permission denied" if isinstance(exc, PermissionError) else str(exc)
                 if isinstance(exc, OSError) and exc.strerror:

@@ -42,6 +42,32 @@ def note(message: str, quiet: bool = False) -> None:
         sys.stderr.flush()
 
 
+def warning(message: str, quiet: bool = False) -> None:
+    note(f"warning: {message}", quiet)
+
+
+def usage_error(message: str) -> None:
+    """One error line, then exit 2 (before any model is loaded)."""
+    error(message)
+    raise typer.Exit(EXIT_USAGE)
+
+
+def check_output_file(path: Optional[Path], option: str) -> None:
+    """A file an option will write at the end (--sheet, --csv): refused up front when its folder
+    is missing or it names a folder, so that no work is lost at the last step."""
+    if path is None:
+        return
+    if not str(path).strip():
+        usage_error(f"{option} is empty")
+    if path.is_dir():
+        usage_error(f"{option} {path}: is a folder; give a file name")
+    parent = path.parent if str(path.parent) else Path(".")
+    if not parent.is_dir():
+        usage_error(f"{option} {path}: the folder {parent} does not exist")
+    if not os.access(parent, os.W_OK):
+        usage_error(f"{option} {path}: cannot write in {parent} (permission denied)")
+
+
 def _version(value: bool) -> None:
     if value:
         typer.echo(f"colorize {__version__}")
@@ -74,13 +100,34 @@ class Format(str, Enum):
     bmp = "bmp"
 
 
-RenderSizeOpt = Annotated[Optional[int], typer.Option("--render-size", min=1, help="Short side the model sees, "
-                          "rounded to its stride (default: the model's working_size).")]
-TemperatureOpt = Annotated[Optional[float], typer.Option("--temperature", min=0.0, help="Annealed-mean temperature "
-                           "for bins models (default: the model's).")]
+def _checked_by(rule: str, option: str):
+    """A Typer callback that applies ``colorize_cli.pipeline.<rule>`` (the library's own check)
+    up front, so that a bad value is a usage error before any input is read."""
+    def callback(value):
+        from colorize_cli import pipeline
+
+        if value is not None:
+            try:
+                getattr(pipeline, rule)(value)
+            except ValueError as err:
+                raise typer.BadParameter(str(err).removeprefix(option + " "), param_hint=option) from None
+        return value
+
+    return callback
+
+
+RenderSizeOpt = Annotated[Optional[int], typer.Option("--render-size", callback=_checked_by("check_render_size",
+                          "--render-size"), help="Short side the "
+                          "model sees, rounded to its stride, at most 1024 (default: the model's working_size).")]
+TemperatureOpt = Annotated[Optional[float], typer.Option("--temperature", callback=_checked_by("check_temperature",
+                           "--temperature"), help="Annealed-mean "
+                           "temperature for bins models, finite and > 0 (default: the model's).")]
 DeviceOpt = Annotated[Device, typer.Option("--device", help="auto: CUDA when it really initialises, else CPU.")]
 ThreadsOpt = Annotated[Optional[int], typer.Option("--threads", min=1, help="CPU threads (default: all available).")]
 JbuOpt = Annotated[bool, typer.Option("--jbu/--no-jbu", help="Joint bilateral upsampling of colour (else bilinear).")]
+VerboseOpt = Annotated[bool, typer.Option("--verbose", "-v", help="Details in the notes (why CUDA is not used...).")]
+OutputOpt = Annotated[str, typer.Option("--output", "-o", help="Output file for one input (its extension picks the "
+                      "format), else a folder mirroring the input tree; a trailing / always means a folder.")]
 
 
 def make_pipeline(model: str | None, models_dir: list[Path] | None, device: str, threads: int | None,
@@ -98,15 +145,26 @@ def make_pipeline(model: str | None, models_dir: list[Path] | None, device: str,
 
 def load_pipeline(model: str | None, models_dir: list[Path] | None, device: str, threads: int | None,
                   batch_size: int, render_size: int | None = None, temperature: float | None = None,
-                  jbu: bool = True, quiet: bool = False):
+                  jbu: bool = True, quiet: bool = False, verbose: bool = False, confidence: bool = False):
     """:func:`make_pipeline` for a command: an unusable model or option is a usage error (exit 2),
-    else a note says which model runs where."""
+    else a note says which model runs where (and one note for bins-only options given to an
+    ``ab`` model). ``--threads`` over the CPUs this process may use is capped, with a warning."""
+    from colorize_cli.engine import default_threads
+
+    if threads is not None and threads > default_threads():
+        warning(f"--threads {threads} is more than the {default_threads()} CPUs available; using {default_threads()}",
+                quiet)
+        threads = default_threads()
     try:
         pipeline = make_pipeline(model, models_dir, device, threads, batch_size, render_size, temperature, jbu)
     except (ColorizeError, ValueError) as err:
         error(str(err))
         raise typer.Exit(EXIT_USAGE) from None
-    note(pipeline.engine.describe(), quiet)
+    note(pipeline.engine.describe(verbose), quiet)
+    unused = [opt for opt, given in (("--temperature", temperature is not None), ("--confidence", confidence)) if given]
+    if unused and pipeline.info.kind != "bins":
+        note(f"{' and '.join(unused)} apply to bins models only; model {pipeline.info.name} is an "
+             f"{pipeline.info.kind} model, so {'they have' if len(unused) > 1 else 'it has'} no effect", quiet)
     return pipeline
 
 
@@ -136,7 +194,7 @@ def report_missing(missing: list[tuple[str, str]], have_jobs: bool, error_row, w
 @app.command()
 def images(
     inputs: Annotated[list[str], typer.Argument(help="Files, folders (recursive), globs, or - for paths on stdin.")],
-    output: Annotated[Path, typer.Option("--output", "-o", help="Output folder; mirrors the input tree.")],
+    output: OutputOpt,
     model: ModelOpt = None,
     models_dir: ModelsDirOpt = None,
     device: DeviceOpt = Device.auto,
@@ -152,21 +210,41 @@ def images(
                           "(bins models): <name>_top.png and <name>_ratio.png.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="One JSON line per file on stdout.")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar or notes; errors only.")] = False,
+    verbose: VerboseOpt = False,
 ) -> None:
     """Colourise photos."""
     from colorize_cli.batch import BatchOptions, Result, colorize_files
-    from colorize_cli.inputs import discover
+    from colorize_cli.image_io import IMAGE_EXTENSIONS
+    from colorize_cli.inputs import Job, discover, drop_outputs, output_target, real_path
 
     stdin = stdin_for(inputs)
-    exclude = [output] + ([confidence] if confidence else [])
-    # An output folder inside an input folder must not be read back as input, but one that *is*
-    # the input folder still lets us reach the inputs (and refuse to overwrite them).
-    found = discover(inputs, stdin=stdin,
-                     exclude=[e for e in exclude if not any(Path(a).is_dir() and Path(a).resolve() == e.resolve()
-                                                             for a in inputs)])
-    report_missing(found.errors, bool(found.jobs), lambda path, reason: Result(path, None, "error", 0.0, reason).as_dict(),
+    try:
+        target, is_file = output_target(inputs, output, lambda p: p.suffix.lower() in IMAGE_EXTENSIONS)
+    except ColorizeError as err:
+        usage_error(str(err))
+    if is_file:
+        from colorize_cli.image_io import output_format
+
+        if fmt and output_format(target) != fmt.value:
+            usage_error(f"-o {target} and --format {fmt.value} disagree; give one of them")
+        jobs, errors, out_dir, fmt_value = [Job(Path(inputs[0]), Path(target.name))], [], target.parent, None
+    else:
+        out_dir, fmt_value = target, fmt.value if fmt else None
+        exclude = [target] + ([confidence] if confidence else [])
+        # An output folder inside an input folder must not be read back as input, but one that *is*
+        # the input folder still lets us reach the inputs (and refuse to overwrite them).
+        found = discover(inputs, stdin=stdin,
+                         exclude=[e for e in exclude if not any(Path(a).is_dir() and real_path(a) == real_path(e)
+                                                                 for a in inputs)])
+        jobs, dropped = drop_outputs(found.jobs, out_dir, fmt_value)
+        if dropped:
+            note(f"{len(dropped)} file(s) in {out_dir} are this run's own outputs (--format {fmt_value}); "
+                 "not read as inputs", quiet)
+        errors = found.errors
+    report_missing(errors, bool(jobs), lambda path, reason: Result(path, None, "error", 0.0, reason).as_dict(),
                    "images", as_json, quiet)
-    pipeline = load_pipeline(model, models_dir, device.value, threads, batch_size, render_size, temperature, jbu, quiet)
+    pipeline = load_pipeline(model, models_dir, device.value, threads, batch_size, render_size, temperature, jbu, quiet,
+                             verbose, confidence is not None)
 
     show_bar = not quiet and not as_json and sys.stdout.isatty()
     counts = {"ok": 0, "skipped": 0, "error": 0}
@@ -182,27 +260,31 @@ def images(
         if progress is not None:
             progress.advance(task)
 
-    options = BatchOptions(out_dir=output, fmt=fmt.value if fmt else None, overwrite=overwrite, max_pixels=max_pixels or None,
+    options = BatchOptions(out_dir=out_dir, fmt=fmt_value, overwrite=overwrite, max_pixels=max_pixels or None,
                            confidence_dir=confidence)
     t0 = time.perf_counter()
-    try:
-        if show_bar:
-            from colorize_cli.progress import make_progress
+    from colorize_cli.video import terminate_as_interrupt
 
-            progress = make_progress()
-            with progress:
-                task = progress.add_task("colourising", total=len(found.jobs))
-                colorize_files(pipeline, found.jobs, options, on_result)
-        else:
-            colorize_files(pipeline, found.jobs, options, on_result)
-    except ColorizeError as err:
-        error(str(err))
-        raise typer.Exit(EXIT_USAGE) from None
-    except KeyboardInterrupt:
-        error("interrupted")
-        raise typer.Exit(130) from None
+    with terminate_as_interrupt():
+        try:
+            if show_bar:
+                from colorize_cli.progress import make_progress
+
+                progress = make_progress()
+                with progress:
+                    task = progress.add_task("colourising", total=len(jobs))
+                    colorize_files(pipeline, jobs, options, on_result)
+            else:
+                colorize_files(pipeline, jobs, options, on_result)
+        except ColorizeError as err:
+            error(str(err))
+            raise typer.Exit(EXIT_USAGE) from None
+        except KeyboardInterrupt:
+            error(f"interrupted; {counts['ok'] + counts['skipped']} of {len(jobs)} image(s) are done and kept; "
+                  "run the same command again to resume (finished outputs are skipped)")
+            raise typer.Exit(130) from None
     elapsed = time.perf_counter() - t0
-    failed = counts["error"] + len(found.errors)
+    failed = counts["error"] + len(errors)
     rate = counts["ok"] / elapsed if elapsed > 0 else 0.0
     note(f"{counts['ok']} colourised, {counts['skipped']} skipped (already done), {failed} failed "
          f"in {elapsed:.1f} s ({rate:.2f} images/s)", quiet)
@@ -245,6 +327,11 @@ def models(
     for row in rows:
         if row["error"]:
             error(f"{row['path']}: {row['error']}")
+    from colorize_cli.registry import duplicate_names
+
+    for name, paths in duplicate_names(found).items():
+        warning(f"{len(paths)} models are named {name}: {', '.join(str(p) for p in paths)}; "
+                f"--model {name} takes the first (--models-dir, then {ENV_VAR}, then the installed ones)")
     if as_json:
         sys.stdout.write(json.dumps(rows, indent=2) + "\n")
     elif not rows:
@@ -310,6 +397,8 @@ def evaluate(
         raise typer.BadParameter("give either DATASET (with --model) or --pred/--truth, not both")
     if not pairs and dataset is None:
         raise typer.BadParameter("give a DATASET folder, or --pred and --truth", param_hint="DATASET")
+    check_output_file(sheet, "--sheet")  # before the scoring, which may take an hour
+    check_output_file(csv_path, "--csv")
     show_bar = not quiet and not as_json and sys.stdout.isatty()
     progress = task = None
 
@@ -378,8 +467,7 @@ def evaluate(
 @app.command()
 def video(
     inputs: Annotated[list[str], typer.Argument(help="Films, folders (recursive), globs, or - for paths on stdin.")],
-    output: Annotated[Path, typer.Option("--output", "-o", help="Output file for one film, else a folder "
-                      "mirroring the input tree.")],
+    output: OutputOpt,
     model: ModelOpt = None,
     models_dir: ModelsDirOpt = None,
     device: DeviceOpt = Device.auto,
@@ -390,14 +478,15 @@ def video(
     jbu: JbuOpt = True,
     smooth: Annotated[bool, typer.Option("--smooth", help="Temporal kernel: average each frame's colour "
                       "distribution with the previous ones of the same shot (steadier colour).")] = False,
-    window: Annotated[int, typer.Option("--window", min=0, help="--smooth: frames back the kernel reaches (T).")] = 20,
+    window: Annotated[int, typer.Option("--window", help="--smooth: frames back the kernel reaches (T), 1-120.")] = 20,
     decay: Annotated[float, typer.Option("--decay", min=0.0, help="--smooth: weight e^(-decay*i) for the frame "
                      "i back (alpha).")] = 0.2,
     scene_detect: Annotated[bool, typer.Option("--scene-detect/--no-scene-detect", help="Restart the kernel at "
                             "scene cuts found on the L channel.")] = True,
     scene_threshold: Annotated[float, typer.Option("--scene-threshold", min=0.0, help="Cut score above which a "
                                "frame starts a new shot (lower finds more cuts).")] = 0.5,
-    codec: Annotated[str, typer.Option("--codec", help="Video encoder: libx264, libx265, vp9, av1, ffv1...")] = "libx264",
+    codec: Annotated[Optional[str], typer.Option("--codec", help="Video encoder: libx264, libx265, vp9, av1, ffv1... "
+                     "(default: libx264, or VP9/AV1 where the container needs it, as for .webm)")] = None,
     crf: Annotated[Optional[int], typer.Option("--crf", min=0, help="Constant quality (default: 18 for libx264, "
                    "20 libx265, 31 vp9, 30 av1).")] = None,
     preset: Annotated[Optional[str], typer.Option("--preset", help="Encoder speed preset (libx264: ultrafast.."
@@ -410,6 +499,7 @@ def video(
                           "(0: no limit).")] = DEFAULT_MAX_PIXELS,
     as_json: Annotated[bool, typer.Option("--json", help="One JSON summary line per film on stdout.")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar, notes or warnings; errors only.")] = False,
+    verbose: VerboseOpt = False,
 ) -> None:
     """Colourise films: audio, subtitles, timing and metadata kept; an interrupted run resumes."""
     from colorize_cli.video import (Interrupted, VideoOptions, VideoReport, colorize_videos, plan_jobs,
@@ -427,7 +517,8 @@ def video(
         raise typer.Exit(EXIT_USAGE) from None
     report_missing(missing, bool(jobs), lambda path, reason: VideoReport(path, None, "error", error=reason).as_dict(),
                    "films", as_json, quiet)
-    pipeline = load_pipeline(model, models_dir, device.value, threads, batch_size, render_size, temperature, jbu, quiet)
+    pipeline = load_pipeline(model, models_dir, device.value, threads, batch_size, render_size, temperature, jbu, quiet,
+                             verbose)
 
     show_bar = not quiet and not as_json and sys.stdout.isatty()
     counts = {"ok": 0, "skipped": 0, "error": 0}
@@ -472,11 +563,13 @@ def video(
             else:
                 colorize_videos(jobs, pipeline, options, on_report, on_start, on_frames, on_warn)
         except Interrupted as exc:
-            error(f"{exc.src}: interrupted; {exc.frames_kept} finished frames are kept in {exc.work_dir}; "
+            error(f"{exc.src}: interrupted; {counts['ok'] + counts['skipped']} of {len(jobs)} film(s) done, and "
+                  f"{exc.frames_kept} finished frames of this one are kept in {exc.work_dir}; "
                   "run the same command again to resume")
             raise typer.Exit(130) from None
         except KeyboardInterrupt:
-            error("interrupted")
+            error(f"interrupted; {counts['ok'] + counts['skipped']} of {len(jobs)} film(s) done; "
+                  "run the same command again to resume")
             raise typer.Exit(130) from None
         except ColorizeError as err:
             error(str(err))

@@ -27,6 +27,16 @@ class InputError(ColorizeError):
         super().__init__(f"{self.path}: {reason}")
 
 
+class NonFiniteOutput(ColorizeError):
+    """The model gave NaN or infinite values: nothing may be written for that input (merged
+    with L they would become a white picture)."""
+
+    def __init__(self, model_name: str, model_path: str | Path) -> None:
+        self.reason = (f"model {model_name} ({model_path}) gave NaN or infinite values for this input; "
+                       "nothing written")
+        super().__init__(self.reason)
+
+
 def os_reason(exc: OSError) -> str:
     """The reason an input file could not be opened, in the same words for photos and films."""
     if isinstance(exc, FileNotFoundError):

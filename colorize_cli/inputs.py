@@ -11,17 +11,21 @@ Public API::
 
     discover(args, stdin=None, exclude=(), extensions=IMAGE_EXTENSIONS) -> Discovery   # .jobs, .errors
     output_path(job, out_dir, fmt=None) -> Path
+    output_target(inputs, output, file_ok) -> (path, is_file)   # what -o means, for every command
+    drop_outputs(jobs, out_dir, fmt=None) -> (jobs, dropped)    # files that are other inputs' outputs
 """
 
 from __future__ import annotations
 
+import errno
 import glob
 import os
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TextIO
 
+from colorize_cli.errors import ColorizeError
 from colorize_cli.image_io import IMAGE_EXTENSIONS
 
 
@@ -37,8 +41,28 @@ class Discovery:
     errors: list[tuple[str, str]] = field(default_factory=list)
 
 
+def real_path(path: str | Path) -> Path:
+    """``path`` with symbolic links resolved, never raising: a link loop resolves as far as it
+    can (``Path.resolve`` raises RuntimeError on loops)."""
+    return Path(os.path.realpath(path))
+
+
+def link_problem(path: str | Path) -> str | None:
+    """Why a path that is listed cannot be opened, for dangling or looping symbolic links
+    (checked before anything tries to read it); None when it can be opened or is no link."""
+    try:
+        os.stat(path)
+        return None
+    except OSError as err:
+        if err.errno == errno.ELOOP:
+            return "symbolic link loop"
+        if os.path.islink(path):
+            return "broken symbolic link"
+        return None  # other reasons are the reader's to report (permission denied...)
+
+
 def _inside(path: Path, roots: Sequence[Path]) -> bool:
-    rp = path.resolve()
+    rp = real_path(path)
     return any(rp == r or r in rp.parents for r in roots)
 
 
@@ -54,7 +78,11 @@ def _walk(root: Path, exclude: Sequence[Path], errors: list[tuple[str, str]],
                              and not (exclude and _inside(here / d, exclude)))
         for name in sorted(filenames):
             if not name.startswith(".") and Path(name).suffix.lower() in extensions:
-                yield here / name
+                problem = link_problem(here / name)
+                if problem:
+                    errors.append((str(here / name), problem))
+                else:
+                    yield here / name
 
 
 def _glob_base(pattern: str) -> Path:
@@ -75,7 +103,7 @@ def _add_root(arg: str, out: Discovery, exclude: Sequence[Path], extensions: Col
     elif path.exists():
         out.jobs.append(Job(path, Path(path.name)))
     elif os.path.lexists(path):
-        out.errors.append((arg, "broken symbolic link"))
+        out.errors.append((arg, link_problem(path) or "broken symbolic link"))
     else:
         out.errors.append((arg, "no such file or directory"))
 
@@ -84,18 +112,18 @@ def discover(args: Sequence[str], stdin: TextIO | None = None, exclude: Sequence
              extensions: Collection[str] = IMAGE_EXTENSIONS) -> Discovery:
     """Expand ``args``; ``exclude`` are directories never to descend into (the output folders);
     folders are searched for files with these (lower-case, dotted) ``extensions``."""
-    exclude = [Path(e).resolve() for e in exclude]
+    exclude = [real_path(e) for e in exclude]
     found = Discovery()
     for arg in args:
         if arg == "-":
             lines = [ln.rstrip("\r\n") for ln in (stdin.read().splitlines() if stdin else [])]
             paths = [ln for ln in lines if ln.strip()]
             files = [Path(p).expanduser() for p in paths]
-            parents = [str(p.parent.resolve()) for p in files if p.is_file()]
+            parents = [str(real_path(p.parent)) for p in files if p.is_file()]
             base = Path(os.path.commonpath(parents)) if parents else None
             for p in files:
                 if base is not None and p.is_file():
-                    full = p.parent.resolve() / p.name
+                    full = real_path(p.parent) / p.name
                     found.jobs.append(Job(p, full.relative_to(base)))
                 else:
                     _add_root(str(p), found, exclude, extensions)
@@ -109,6 +137,8 @@ def discover(args: Sequence[str], stdin: TextIO | None = None, exclude: Sequence
                 if mp.is_dir():
                     for f in _walk(mp, exclude, found.errors, extensions):
                         found.jobs.append(Job(f, f.relative_to(base)))
+                elif link_problem(mp):
+                    found.errors.append((m, link_problem(mp)))  # type: ignore[arg-type]
                 elif not (exclude and _inside(mp, exclude)):
                     found.jobs.append(Job(mp, mp.relative_to(base)))
         else:
@@ -117,7 +147,7 @@ def discover(args: Sequence[str], stdin: TextIO | None = None, exclude: Sequence
     seen: set[Path] = set()
     unique = []
     for job in found.jobs:
-        key = job.src.resolve()
+        key = real_path(job.src)
         if key not in seen:
             seen.add(key)
             unique.append(job)
@@ -128,3 +158,33 @@ def discover(args: Sequence[str], stdin: TextIO | None = None, exclude: Sequence
 def output_path(job: Job, out_dir: Path, fmt: str | None = None) -> Path:
     rel = job.rel.with_suffix("." + fmt) if fmt else job.rel
     return out_dir / rel
+
+
+def output_target(inputs: Sequence[str], output: str | Path, file_ok: Callable[[Path], bool]) -> tuple[Path, bool]:
+    """What ``-o`` means, the same for every command: ``(path, True)`` for an output *file*
+    (one existing input file, ``-o`` not ending in ``/``, not a folder, and ``file_ok(path)``,
+    e.g. an image extension), else ``(path, False)`` for a folder mirroring the input tree.
+
+    :class:`ColorizeError` (a usage error) for an empty ``-o`` and for an existing non-folder
+    where a folder is needed, so that nothing runs before the mistake is found."""
+    raw = str(output)
+    if not raw.strip():
+        raise ColorizeError("-o is empty: give an output file or folder")
+    path = Path(raw).expanduser()
+    folder = raw.endswith(("/", os.sep)) or path.is_dir()
+    single = len(inputs) == 1 and inputs[0] != "-" and Path(inputs[0]).is_file()
+    if single and not folder and file_ok(path):
+        return path, True
+    if os.path.lexists(path) and not path.is_dir():
+        raise ColorizeError(f"-o {raw}: exists and is not a folder, and these inputs need a folder "
+                            "(one input file can go to a file name)")
+    return path, False
+
+
+def drop_outputs(jobs: Sequence[Job], out_dir: Path, fmt: str | None = None) -> tuple[list[Job], list[Job]]:
+    """Jobs whose source is another job's output (``-o`` the input folder with ``--format``:
+    last run's ``a.png`` beside ``a.jpg``) are not inputs; returns (kept, dropped)."""
+    own = {real_path(j.src): real_path(output_path(j, out_dir, fmt)) for j in jobs}
+    outputs = {dst for src, dst in own.items() if dst != src}
+    kept = [j for j in jobs if real_path(j.src) not in outputs]
+    return kept, [j for j in jobs if real_path(j.src) in outputs]

@@ -16,6 +16,7 @@ Public API::
     search_dirs(extra_dirs=()) -> list[Path]
     list_models(extra_dirs=()) -> list[InstalledModel]      # every *.onnx, checked
     find_model(spec: str | None, extra_dirs=()) -> Path      # name, path or None (default)
+    duplicate_names(models) -> {name: [paths]}              # names carried by several models
 """
 
 from __future__ import annotations
@@ -101,6 +102,16 @@ def list_models(extra_dirs: Sequence[str | Path] = ()) -> list[InstalledModel]:
     return out
 
 
+def duplicate_names(models: Sequence[InstalledModel]) -> dict[str, list[Path]]:
+    """Names carried by more than one usable model, with their files in search order (the
+    first is the one ``--model NAME`` takes)."""
+    by_name: dict[str, list[Path]] = {}
+    for m in models:
+        if m.info is not None:
+            by_name.setdefault(m.name, []).append(m.path)
+    return {name: paths for name, paths in by_name.items() if len(paths) > 1}
+
+
 def _default_name(dirs: Sequence[Path]) -> str | None:
     for d in dirs:
         f = d / DEFAULT_FILE
@@ -138,14 +149,18 @@ def find_model(spec: str | None, extra_dirs: Sequence[str | Path] = ()) -> Path:
                 "no model is installed (looked in " + where + "). Put a colorize .onnx file in weights/ "
                 f"(see docs/models.md), point {ENV_VAR} or --models-dir at a folder of them, "
                 "or pass --model path/to/model.onnx")
-    # A file named after the model is the cheap, common case; otherwise read each file's metadata.
+    # Folders in search order, first match wins: in each, a file named after the model (the
+    # cheap, common case), then any file whose metadata carries that name.
     for d in dirs:
         cand = d / f"{spec}.onnx"
         if cand.is_file():
             return cand
-    for m in list_models(extra_dirs):
-        if m.info is not None and m.info.name == spec:
-            return m.path
+        for path in _model_files([d]):
+            try:
+                if read_model_info(path).name == spec:
+                    return path
+            except ModelError:
+                continue
     names = sorted({m.name for m in list_models(extra_dirs) if m.info is not None})
     known = f"installed: {', '.join(names)}" if names else "no model is installed"
     raise ColorizeError(f"unknown model {spec!r} ({known}; looked in {where})")

@@ -27,7 +27,7 @@ even converted to RGB).
 Public API::
 
     VideoOptions(smooth=False, window=20, decay=0.2, scene_detect=True, scene_threshold=0.5,
-                 codec="libx264", crf=None, preset=None, max_pixels=100_000_000,
+                 codec=None, crf=None, preset=None, max_pixels=100_000_000,
                  segment_seconds=10.0, overwrite=False)
     VideoOptions.check()              # ValueError naming the bad option
     plan_jobs(inputs, output, codec, stdin=None) -> ([VideoJob(src, dst)], [(path, reason)])
@@ -37,7 +37,7 @@ Public API::
     FrameColorizer(pipeline, smooth, window, decay, scene_detect, scene_threshold)
     iter_colorize_frames(frames, pipeline, smooth=False, ...) -> Iterator[rgb]   # lazily
     colorize_frames(frames, pipeline, smooth=False, ...) -> list[rgb]
-    video_output_path(src_rel, out_dir, codec) -> Path
+    video_output_path(src_rel, out_dir, codec=None) -> Path
     terminate_as_interrupt()          # context manager: SIGTERM behaves like Ctrl-C
 """
 
@@ -57,15 +57,16 @@ from typing import Any, TextIO
 import av
 import numpy as np
 
-from colorize_cli.errors import ColorizeError, InputError, ModelError
-from colorize_cli.inputs import discover
+from colorize_cli.errors import ColorizeError, InputError, ModelError, NonFiniteOutput
+from colorize_cli.inputs import discover, output_target, real_path
 from colorize_cli.lab import from_float, image_to_L, merge
 from colorize_cli.pipeline import Pipeline
 from colorize_cli.scenes import DEFAULT_THRESHOLD, SceneDetector
-from colorize_cli.temporal import DEFAULT_DECAY, DEFAULT_WINDOW, TemporalKernel
-from colorize_cli.videoio import (VIDEO_EXTENSIONS, Decoded, EncoderSettings, SegmentWriter, Source, WorkDir,
-                                  container_accepts, decode_frames, encoder_settings, join, output_format, probe,
-                                  resolve_codec, to_video_frame)
+from colorize_cli.temporal import DEFAULT_DECAY, DEFAULT_WINDOW, MAX_WINDOW, TemporalKernel
+from colorize_cli.videoio import (AUTO_CODECS, VIDEO_EXTENSIONS, Decoded, EncoderSettings, SegmentWriter, Source,
+                                  WorkDir, check_crf, check_preset, container_accepts, decode_frames,
+                                  encoder_settings, join, made_here, output_format, pick_codec, probe, resolve_codec,
+                                  to_video_frame)
 
 __all__ = ["FrameColorizer", "Interrupted", "VIDEO_EXTENSIONS", "VideoJob", "VideoOptions", "VideoReport",
            "colorize_frames", "colorize_video", "colorize_videos", "iter_colorize_frames", "plan_jobs",
@@ -169,7 +170,7 @@ class VideoOptions:
     decay: float = DEFAULT_DECAY
     scene_detect: bool = True
     scene_threshold: float = DEFAULT_THRESHOLD
-    codec: str = "libx264"
+    codec: str | None = None  # None: libx264, or what the output container takes (VP9/AV1 for WebM)
     crf: int | None = None
     preset: str | None = None
     max_pixels: int | None = DEFAULT_MAX_PIXELS
@@ -180,12 +181,14 @@ class VideoOptions:
     def check(self) -> None:
         """ValueError with the option's name for values the run would choke on later."""
         TemporalKernel(self.window, self.decay)
+        if self.window < 1:  # the kernel takes 0 (no smoothing), the command wants --smooth left out
+            raise ValueError(f"--window must be a whole number from 1 to {MAX_WINDOW}, got {self.window}")
         SceneDetector(self.scene_threshold)
         if not self.segment_seconds > 0:
             raise ValueError(f"--segment-seconds must be > 0, got {self.segment_seconds}")
-        if self.crf is not None and self.crf < 0:
-            raise ValueError(f"--crf must be >= 0, got {self.crf}")
-        resolve_codec(self.codec)
+        codec = resolve_codec(self.codec or AUTO_CODECS[0])
+        check_crf(codec, self.crf)
+        check_preset(codec, self.preset)
 
 
 @dataclass
@@ -234,12 +237,14 @@ def terminate_as_interrupt() -> Iterator[None]:
         signal.signal(signal.SIGTERM, old)
 
 
-def video_output_path(rel: Path, out_dir: Path, codec: str) -> Path:
+def video_output_path(rel: Path, out_dir: Path, codec: str | None = None) -> Path:
     """Where a film found at ``rel`` (relative to its input folder) goes: the same name, or
-    ``.mkv`` when its container cannot hold ``codec`` (a .webm cannot hold H.264, say)."""
+    ``.mkv`` when its container cannot hold ``codec`` (a .webm cannot hold H.264, say);
+    without a codec, the container's own choice (:func:`~colorize_cli.videoio.pick_codec`)."""
     dst = out_dir / rel
     try:
-        if container_accepts(output_format(dst), codec):
+        fmt = output_format(dst)
+        if container_accepts(fmt, pick_codec(fmt, codec)):
             return dst
     except ColorizeError:
         pass
@@ -436,7 +441,7 @@ def _identity(src: Source, pipeline: Pipeline, options: VideoOptions, settings: 
 
 def _same_file(a: Path, b: Path) -> bool:
     try:
-        return a.resolve() == b.resolve() or (b.exists() and os.path.samefile(a, b))
+        return real_path(a) == real_path(b) or (b.exists() and os.path.samefile(a, b))
     except OSError:
         return False
 
@@ -460,15 +465,21 @@ def colorize_video(src: str | Path, dst: str | Path, pipeline: Pipeline, options
             if warn is not None:
                 warn(msg)
 
-    codec = resolve_codec(options.codec)
     fmt = output_format(dst)
+    codec = pick_codec(fmt, options.codec)
+    try:
+        check_crf(codec, options.crf)
+    except ValueError as err:
+        raise ColorizeError(str(err)) from None
     if not container_accepts(fmt, codec):
         raise ColorizeError(f"{dst}: a .{dst.suffix.lstrip('.')} file cannot hold {codec} video; "
                             "choose another --codec or output extension (.mkv takes them all)")
     try:
         if _same_file(src, dst):
             raise InputError(src, "the output would overwrite this input; choose another -o")
-        if dst.exists() and not options.overwrite:
+        if os.path.lexists(dst) and not options.overwrite:
+            if made_here(dst) is False:
+                raise InputError(src, f"{dst} exists and was not made by colorize; --overwrite replaces it")
             report.status = "skipped"
             return report
         source = probe(src, options.max_pixels)
@@ -499,7 +510,9 @@ def colorize_video(src: str | Path, dst: str | Path, pipeline: Pipeline, options
         except KeyboardInterrupt:
             kept = sum(int(s["frames"]) for s in work.segments())
             raise Interrupted(src, work.path, kept) from None
-        except InputError as err:  # the file went away or became unreadable mid-run
+        except (InputError, NonFiniteOutput) as err:  # the file went away mid-run, or the model gave NaN
+            if isinstance(err, NonFiniteOutput):
+                work.remove()  # a rerun would give NaN again: nothing is kept to resume
             report.status, report.error = "error", err.reason
             report.seconds = time.perf_counter() - t0
             return report
@@ -533,28 +546,28 @@ class VideoJob:
     dst: Path
 
 
-def plan_jobs(inputs: Sequence[str], output: Path, codec: str, stdin: TextIO | None = None
+def plan_jobs(inputs: Sequence[str], output: str | Path, codec: str | None, stdin: TextIO | None = None
               ) -> tuple[list[VideoJob], list[tuple[str, str]]]:
     """(src, dst) pairs for ``colorize video INPUTS -o OUTPUT``, and (path, reason) for inputs
     that do not exist.
 
-    One existing file in and ``-o`` not a folder: ``-o`` is the output file (its extension
-    picks the container, which must take ``codec``: :class:`ColorizeError` otherwise).
-    Otherwise ``-o`` is a folder mirroring the input tree (see :func:`video_output_path`)."""
-    codec = resolve_codec(codec)
-    output = Path(output)
-    if (len(inputs) == 1 and inputs[0] != "-" and Path(inputs[0]).is_file() and not output.is_dir()
-            and not str(output).endswith((os.sep, "/"))):
-        fmt = output_format(output)
-        if not container_accepts(fmt, codec):
-            raise ColorizeError(f"{output}: a .{output.suffix.lstrip('.')} file cannot hold {codec} video; "
+    ``-o`` as :func:`~colorize_cli.inputs.output_target` says (pass the string as typed: a
+    trailing ``/`` means a folder): for one film, a file whose extension picks the container
+    (which must take the codec: :class:`ColorizeError` otherwise); else a folder mirroring
+    the input tree (see :func:`video_output_path`)."""
+    target, is_file = output_target(inputs, output, lambda _path: True)
+    if is_file:
+        fmt = output_format(target)
+        chosen = pick_codec(fmt, codec)
+        if not container_accepts(fmt, chosen):
+            raise ColorizeError(f"{target}: a .{target.suffix.lstrip('.')} file cannot hold {chosen} video; "
                                 "choose another --codec or output extension (.mkv takes them all)")
-        return [VideoJob(Path(inputs[0]), output)], []
+        return [VideoJob(Path(inputs[0]), target)], []
     # An output folder inside an input folder is not read back as input; one that *is* an
     # input folder still lets us reach the inputs (and refuse to overwrite them).
-    same = any(Path(a).is_dir() and Path(a).resolve() == output.resolve() for a in inputs)
-    found = discover(inputs, stdin=stdin, exclude=[] if same else [output], extensions=VIDEO_EXTENSIONS)
-    return [VideoJob(j.src, video_output_path(j.rel, output, codec)) for j in found.jobs], found.errors
+    same = any(Path(a).is_dir() and real_path(a) == real_path(target) for a in inputs)
+    found = discover(inputs, stdin=stdin, exclude=[] if same else [target], extensions=VIDEO_EXTENSIONS)
+    return [VideoJob(j.src, video_output_path(j.rel, target, codec)) for j in found.jobs], found.errors
 
 
 def colorize_videos(jobs: Sequence[VideoJob], pipeline: Pipeline, options: VideoOptions,

@@ -30,12 +30,15 @@ Public API (used by :mod:`colorize_cli.video`)::
     probe(path, max_pixels=None) -> Source                  # InputError with the reason
     decode_frames(source, first_rgb=0, warn=print) -> Iterator[Decoded]
     resolve_codec(name) -> str                              # alias -> encoder name
+    pick_codec(fmt, codec_or_None) -> str                   # --codec, or one the container takes
+    check_crf(codec, crf);  check_preset(codec, preset)     # ValueError naming the option
     output_format(path) -> str                              # container format for a file name
     container_accepts(fmt, codec) -> bool
     encoder_settings(source, codec, crf, preset, fmt) -> (EncoderSettings, [warnings])
     WorkDir(dst);  .start(identity) -> [notes];  .segments();  .write_segment(...);  .remove()
     SegmentWriter(work, settings, segment_frames)           # frames in, segments out
-    join(work, source, dst, settings, warn) -> JoinResult
+    join(work, source, dst, settings, warn) -> JoinResult   # the film, marked as made here
+    made_here(path) -> bool | None                          # does an existing output carry the mark?
 """
 
 from __future__ import annotations
@@ -78,7 +81,7 @@ _FORMAT_BY_EXT = {".mp4": "mp4", ".m4v": "mp4", ".mov": "mov", ".mkv": "matroska
                   ".vob": "vob", ".nut": "nut", ".flv": "flv", ".ogv": "ogg", ".3gp": "3gp", ".mxf": "mxf",
                   ".asf": "asf", ".wmv": "asf", ".dv": "dv", ".y4m": "yuv4mpegpipe", ".m2v": "mpeg2video"}
 # Tags that describe the old encode, not ours (Matroska statistics, encoder names).
-_STALE_TAGS = {"encoder", "duration", "number_of_frames", "number_of_bytes", "bps", "_statistics_tags",
+_STALE_TAGS = {"colorize", "encoder", "duration", "number_of_frames", "number_of_bytes", "bps", "_statistics_tags",
                "_statistics_writing_app", "_statistics_writing_date_utc"}
 _MAX_SIDE = 32768  # beyond any real film; such a header is damage, not a picture size
 
@@ -163,6 +166,9 @@ def probe(path: str | Path, max_pixels: int | None = None) -> Source:
         raise InputError(path, "empty file (0 bytes)")
     container = _open_input(path)
     with container:
+        fmt_name = container.format.name or ""
+        if fmt_name == "image2" or fmt_name.endswith("_pipe"):  # FFmpeg reads a photo as one frame
+            raise InputError(path, "a still image, not a film (colourise photos with colorize images)")
         try:
             stream = _main_stream(container)
         except ValueError as exc:
@@ -329,6 +335,58 @@ def resolve_codec(name: str) -> str:
     return codec
 
 
+# --crf ranges of the encoders that take one (FFmpeg's own limits for each wrapper).
+CRF_RANGE = {"libx264": (0, 51), "libx265": (0, 51), "libvpx-vp9": (0, 63), "libvpx": (4, 63),
+             "libsvtav1": (1, 63), "libaom-av1": (0, 63)}
+# Without --codec: H.264, or for containers that cannot hold it (WebM) the first of these in
+# this FFmpeg build that the container takes.
+AUTO_CODECS = ("libx264", "libvpx-vp9", "libsvtav1", "libaom-av1", "libvpx")
+
+
+def check_crf(codec: str, crf: int | None) -> None:
+    """ValueError naming ``--crf`` when it is outside ``codec``'s range."""
+    if crf is None:
+        return
+    if codec not in CRF_RANGE:
+        return  # lossless encoders ignore it (encoder_settings says so); others pass it on as is
+    lo, hi = CRF_RANGE[codec]
+    if not lo <= crf <= hi:
+        raise ValueError(f"--crf must be between {lo} and {hi} for {codec}, got {crf}")
+
+
+def check_preset(codec: str, preset: str | None) -> None:
+    """ValueError naming ``--preset`` when ``codec`` refuses it (checked by opening the encoder
+    on a tiny picture, so the list is the encoder's own)."""
+    if not preset:
+        return
+    from colorize_cli.quiet import capture_fd2
+
+    ctx = av.CodecContext.create(codec, "w")
+    ctx.width, ctx.height, ctx.time_base = 64, 64, Fraction(1, 25)
+    formats = [f.name for f in (av.codec.Codec(codec, "w").video_formats or [])]
+    ctx.pix_fmt = "yuv420p" if not formats or "yuv420p" in formats else formats[0]
+    ctx.options = {"preset": preset}
+    with capture_fd2():  # the encoder's own complaint and banner
+        try:
+            ctx.open()
+        except (av.error.FFmpegError, ValueError):
+            raise ValueError(f"--preset {preset}: {codec} has no such preset "
+                             "(libx264/libx265: ultrafast, superfast, veryfast, faster, fast, medium, slow, "
+                             "slower, veryslow; libsvtav1: 0-13)") from None
+
+
+def pick_codec(fmt: str, codec: str | None) -> str:
+    """The encoder for a ``fmt`` container: ``codec`` when given, else the first of
+    :data:`AUTO_CODECS` that this FFmpeg has and the container takes (H.264 for MP4/MKV,
+    VP9 or AV1 for WebM); ColorizeError when none fits."""
+    if codec:
+        return resolve_codec(codec)
+    for cand in AUTO_CODECS:
+        if cand in av.codecs_available and container_accepts(fmt, cand):
+            return cand
+    raise ColorizeError(f"no encoder in this FFmpeg build fits a {fmt} file; choose --codec or another extension")
+
+
 def output_format(path: str | Path) -> str:
     ext = Path(path).suffix.lower()
     if ext in _FORMAT_BY_EXT:
@@ -374,6 +432,13 @@ class EncoderSettings:
         return d
 
 
+def _source_bits(pix_fmt: str | None) -> int:
+    try:
+        return max(c.bits for c in av.VideoFormat(pix_fmt).components) if pix_fmt else 8
+    except (ValueError, TypeError):
+        return 8
+
+
 def encoder_settings(src: Source, codec: str, crf: int | None, preset: str | None,
                      fmt: str) -> tuple[EncoderSettings, list[str]]:
     notes: list[str] = []
@@ -392,6 +457,9 @@ def encoder_settings(src: Source, codec: str, crf: int | None, preset: str | Non
             pix_fmt = "yuv444p"
         else:
             raise InputError(src.path, f"{codec} cannot encode an odd picture size ({src.width}x{src.height})")
+    bits = _source_bits(src.pix_fmt)
+    if bits > 8:
+        notes.append(f"the source is {bits}-bit ({src.pix_fmt}); the output is 8-bit")
     options: dict[str, str] = {}
     if codec in LOSSLESS:
         if crf is not None:
@@ -404,6 +472,14 @@ def encoder_settings(src: Source, codec: str, crf: int | None, preset: str | Non
         options.update({"b": "0", "row-mt": "1"})  # constant quality, and use the cores
     if codec == "libx265":
         options["x265-params"] = "log-level=error"
+    if codec == "libx264":
+        # x264's macroblock tree (rate control that looks ahead) makes different bits for the
+        # same frames from run to run with this libx264 build: a 360-frame film differed in
+        # its second segment by up to 40 levels once decoded, whatever the batch size, and so
+        # did a resumed run; the frames given to the encoder were bit-identical each time.
+        # With only the tree switched off (threads, AQ and psy stay) the output depends on the
+        # frames alone; it costs a few per cent in size at the same --crf.
+        options["x264-params"] = "mbtree=0"
     if preset:
         options["preset"] = preset
     flags = av.format.ContainerFormat(fmt, "w").flags
@@ -528,6 +604,7 @@ class WorkDir:
         self.dst = Path(dst)
         self.path = self.dst.with_name(self.dst.name + ".partial")
         self.manifest = self.path / "manifest.json"
+        self.digest: str | None = None  # the manifest's, once started: the final file is marked with it
 
     def exists(self) -> bool:
         return self.manifest.is_file()
@@ -537,6 +614,7 @@ class WorkDir:
         notes: list[str] = []
         ident = {"version": self.VERSION, **identity}
         digest = hashlib.sha256(json.dumps(ident, sort_keys=True, default=str).encode()).hexdigest()
+        self.digest = digest
         if self.path.exists():
             try:
                 old = json.loads(self.manifest.read_text(encoding="utf-8"))
@@ -646,6 +724,29 @@ class SegmentWriter:
 
 
 # ------------------------------------------------------------------------------------ joining
+
+
+# The final file carries the manifest's digest as a container tag, so that a rerun can tell a
+# film this tool made (skipped: already done) from an unrelated file at the same path (refused).
+MARK_TAG = "colorize"
+_MARK_OPTIONS = {"mp4": {"movflags": "use_metadata_tags"}, "mov": {"movflags": "use_metadata_tags"}}
+MARKED_FORMATS = {"mp4", "mov", "matroska", "webm"}  # containers that keep the tag (others cannot tell)
+
+
+def made_here(path: Path) -> bool | None:
+    """True when ``path`` carries this tool's mark, False when it is a container that would
+    carry it and does not (or is no film at all), None where the container cannot tell."""
+    try:
+        fmt = output_format(path)
+    except ColorizeError:
+        return False
+    if fmt not in MARKED_FORMATS:
+        return None
+    try:
+        with av.open(str(path), metadata_errors="replace") as c:
+            return any(k.lower() == MARK_TAG for k in c.metadata)
+    except (av.error.FFmpegError, OSError, UnicodeDecodeError):
+        return False
 
 
 @dataclass
@@ -767,28 +868,35 @@ def join(work: WorkDir, segments: list[dict[str, Any]], src: Source, dst: Path, 
     # muxer creates it, with the permissions any new file gets.
     tmp = dst.with_name(f".{dst.stem}.{os.getpid()}.colorize-tmp{dst.suffix}")
     try:
-        with _open_input(src.path) as source, av.open(str(tmp), "w", format=fmt) as out:
+        with _open_input(src.path) as source, av.open(str(tmp), "w", format=fmt,
+                                                      options=_MARK_OPTIONS.get(fmt, {})) as out:
             # Like FFmpeg, a film whose clock starts late (MPEG-TS captures start anywhere, even
             # hours in) is moved to start at 0; every stream moves together, so sync is kept.
             offset = Fraction(source.start_time, 1_000_000) if (source.start_time or 0) > 0 else Fraction(0)
             # Whole ticks of the film's clock, rounded down so that no stream goes negative.
             offset = math.floor(offset / settings.time_base) * settings.time_base
             _copy_metadata(out, source.metadata)
+            if work.digest:
+                out.metadata[MARK_TAG] = work.digest
             with contextlib.suppress(Exception):
                 out.set_chapters(source.chapters())
-            vs = out.add_stream(settings.codec, rate=settings.rate)
-            _configure(vs.codec_context, settings)
-            vs.time_base = settings.time_base
-            if src.display_matrix:
-                vs.set_display_matrix(src.display_matrix)
-            in_video = source.streams[src.stream_index]
-            _copy_metadata(vs, in_video.metadata)
-            with contextlib.suppress(Exception):
-                vs.disposition = in_video.disposition
+            def add_video() -> Any:
+                vs = out.add_stream(settings.codec, rate=settings.rate)
+                _configure(vs.codec_context, settings)
+                vs.time_base = settings.time_base
+                if src.display_matrix:
+                    vs.set_display_matrix(src.display_matrix)
+                in_video = source.streams[src.stream_index]
+                _copy_metadata(vs, in_video.metadata)
+                with contextlib.suppress(Exception):
+                    vs.disposition = in_video.disposition
+                return vs
+
             copy: dict[int, Any] = {}
             reencode: dict[int, tuple[Any, Any]] = {}
-            for s in source.streams:
+            for s in source.streams:  # in the source's order: the colourised stream keeps its place
                 if s.index == src.stream_index:
+                    vs = add_video()
                     continue
                 try:
                     o = out.add_stream_from_template(s)
