@@ -71,6 +71,24 @@ def table(report: dict, semantic: dict | None = None) -> str:
     return f"**{_dataset(report)}** ({n} images)\n\n" + "\n".join(lines)
 
 
+def merge_reports(reports: list[dict]) -> list[dict]:
+    """One report per data set: models scored in separate runs (e.g. retrained ones) share a table.
+
+    The gray and truth rows are the same in every run on one data set; the first run's are kept.
+    """
+    merged: dict[str, dict] = {}
+    for r in reports:
+        key = _dataset(r)
+        if key not in merged:
+            merged[key] = {**r, "summary": dict(r["summary"]), "rows": list(r.get("rows", []))}
+            continue
+        into = merged[key]
+        for name, stats in r["summary"].items():
+            into["summary"].setdefault(name, stats)
+        into["rows"] += r.get("rows", [])
+    return list(merged.values())
+
+
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(prog="python -m exporters.card", description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -78,8 +96,8 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--semantic", type=Path, action="append", default=[],
                     help="an `exporters.semantic --json` report (repeatable)")
     args = ap.parse_args(argv)
-    reports = [json.loads(p.read_text()) for p in args.reports]
-    semantics = {_dataset(r): r for r in (json.loads(p.read_text()) for p in args.semantic)}
+    reports = merge_reports([json.loads(p.read_text()) for p in args.reports])
+    semantics = {_dataset(r): r for r in merge_reports([json.loads(p.read_text()) for p in args.semantic])}
     out = [table(r, semantics.pop(_dataset(r), None)) for r in reports]
     out += [semantic_table(r) for r in semantics.values()]
     print("\n\n".join(out))

@@ -43,3 +43,13 @@ def test_cli_puts_semantic_only_beside_its_own_data_set(tmp_path, capsys):
     assert "top-1" not in bsds and "| 63.9 | 85.0 |" in imagenet
     card.main(["--semantic", str(tmp_path / "sem.json")])  # no evaluate report: a table of its own
     assert "| colour (truth) | 78.2 | 93.0 |" in capsys.readouterr().out
+
+
+def test_runs_on_one_data_set_share_a_table():
+    first = _evaluate_report("bsds500-test")
+    second = _evaluate_report("bsds500-test")
+    second["summary"] = {"gray": second["summary"]["gray"], "n": second["summary"]["m"], "truth": second["summary"]["truth"]}
+    merged = card.merge_reports([first, second, _evaluate_report("imagenet-sample")])
+    assert [card._dataset(r) for r in merged] == ["bsds500-test", "imagenet-sample"]
+    assert list(merged[0]["summary"]) == ["gray", "m", "truth", "n"]
+    assert list(first["summary"]) == ["gray", "m", "truth"]  # inputs are not changed
