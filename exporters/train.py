@@ -189,6 +189,9 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: all cores)")
     ap.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--init", type=Path, default=None,
+                    help="start a new run from a committed state (weights/state/*.pt: fp16 generator, critic, "
+                         "step and minutes) instead of from scratch; ignored when RUN/ckpt.pt exists")
     ap.add_argument("--precision", choices=["bf16", "fp32"], default="bf16",
                     help="autocast dtype; bf16 runs ~1.5-4x faster on CPUs with AMX and on GPUs")
     ap.add_argument("--channels-last", action=argparse.BooleanOptionalAction, default=None,
@@ -232,6 +235,14 @@ def main(argv: list[str] | None = None) -> None:
         opt_d = torch.optim.Adam(disc.parameters(), lr=2e-4, betas=(0.5, 0.999))
 
     step, seconds = 0, 0.0
+    if ckpt is None and args.init:
+        state = torch.load(args.init, map_location="cpu", weights_only=False)
+        as_float = lambda sd: {k: v.float() if v.is_floating_point() else v for k, v in sd.items()}  # noqa: E731
+        net.load_state_dict(as_float(state["net"]))
+        if disc is not None and "disc" in state:
+            disc.load_state_dict(as_float(state["disc"]))
+        step, seconds = state["step"], state["seconds"]
+        print(f"started {name} from {args.init} (step {step}, {seconds / 60:.1f} min trained)", flush=True)
     if ckpt:
         net.load_state_dict(ckpt["net"])
         opt.load_state_dict(ckpt["opt"])
@@ -260,9 +271,12 @@ def main(argv: list[str] | None = None) -> None:
     critic_end = args.gan_after + args.critic_steps
 
     def snapshot(tag: str, dev_scores: dict) -> None:
-        """The generator alone in fp16 (small enough to commit), with its dev scores."""
-        half = {k: v.half() if v.is_floating_point() else v for k, v in net.state_dict().items()}
-        save_atomic({"model": name, "net": half, "step": step, "seconds": seconds, "dev": dev_scores}, args.run / f"snap-{tag}.pt")
+        """Generator and critic in fp16 (small enough to commit; `--init` starts a run from it), with dev scores."""
+        half = lambda m: {k: v.half() if v.is_floating_point() else v for k, v in m.state_dict().items()}  # noqa: E731
+        state = {"model": name, "net": half(net), "step": step, "seconds": seconds, "images": step * args.batch, "dev": dev_scores}
+        if disc is not None:
+            state["disc"] = half(disc)
+        save_atomic(state, args.run / f"snap-{tag}.pt")
     bce = torch.nn.BCEWithLogitsLoss()
     log = (args.run / "log.jsonl").open("a")
     start, last_ckpt, window_t, window_loss = time.time(), time.time(), time.time(), []

