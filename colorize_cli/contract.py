@@ -2,7 +2,7 @@
 
 Public API::
 
-    read_model_info(path) -> ModelInfo              # opens the file with onnxruntime (CPU)
+    (engine.read_model_info(path) opens a file and calls model_info_from_session: engine owns sessions)
     model_info_from_session(session, path) -> ModelInfo
     parse_metadata(meta: Mapping[str, str], path) -> dict   # metadata only, no graph
     ModelInfo                                          # everything the pipeline needs
@@ -188,11 +188,3 @@ def model_info_from_session(session: Any, path: str | Path) -> ModelInfo:
     fields = parse_metadata(meta, path)
     check_graph(session.get_inputs(), session.get_outputs(), fields, path)
     return ModelInfo(path=Path(path), **fields)
-
-
-def read_model_info(path: str | Path) -> ModelInfo:
-    """Open ``path`` just far enough to read and check its contract (cheap CPU session)."""
-    from colorize_cli.engine import open_session  # engine owns every onnxruntime session
-
-    session, _ = open_session(path, device="cpu", optimize=False)
-    return model_info_from_session(session, path)

@@ -131,7 +131,7 @@ def decode_image(data: bytes, name: str | Path, max_pixels: int | None = None) -
         raise InputError(name, "empty file (0 bytes)")
     size, pil_format, exif, icc = _read_metadata(data)
     if size is not None and max_pixels and size[0] * size[1] > max_pixels:
-        raise InputError(name, f"{size[0]}x{size[1]} = {size[0] * size[1]} pixels is over --max-pixels {max_pixels}")
+        raise InputError(name, f"{size[0]}x{size[1]} = {size[0] * size[1]} pixels is over max_pixels {max_pixels}")
     with capture_fd2():
         try:
             pixels = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
@@ -144,7 +144,7 @@ def decode_image(data: bytes, name: str | Path, max_pixels: int | None = None) -
         raise InputError(name, "not an image (unrecognised or damaged file)")
     if max_pixels and pixels.shape[0] * pixels.shape[1] > max_pixels:
         h, w = pixels.shape[:2]
-        raise InputError(name, f"{w}x{h} = {w * h} pixels is over --max-pixels {max_pixels}")
+        raise InputError(name, f"{w}x{h} = {w * h} pixels is over max_pixels {max_pixels}")
     if pixels.dtype not in (np.uint8, np.uint16):
         raise InputError(name, f"unsupported sample type {pixels.dtype} (8- and 16-bit images only)")
     if pixels.ndim == 3 and pixels.shape[2] == 1:

@@ -11,6 +11,8 @@ Public API::
 
     discover(args, stdin=None, exclude=(), extensions=IMAGE_EXTENSIONS) -> Discovery   # .jobs, .errors
     output_path(job, out_dir, fmt=None) -> Path
+    output_exclusions(args, outputs) -> [Path]     # output folders never read back as input
+    same_file(a, b) -> bool                        # would writing b overwrite a?
 """
 
 from __future__ import annotations
@@ -27,12 +29,16 @@ from colorize_cli.image_io import IMAGE_EXTENSIONS
 
 @dataclass(frozen=True)
 class Job:
+    """One input file and where its output goes."""
+
     src: Path
     rel: Path  # where the output goes, relative to the output directory (source suffix kept)
 
 
 @dataclass
 class Discovery:
+    """What :func:`discover` found: jobs, and (path, reason) for inputs that cannot be used."""
+
     jobs: list[Job] = field(default_factory=list)
     errors: list[tuple[str, str]] = field(default_factory=list)
 
@@ -125,6 +131,24 @@ def discover(args: Sequence[str], stdin: TextIO | None = None, exclude: Sequence
     return found
 
 
+def same_file(a: Path, b: Path) -> bool:
+    """Whether writing ``b`` would overwrite ``a`` (same path, or a link to the same file)."""
+    try:
+        return a.resolve() == b.resolve() or (b.exists() and os.path.samefile(a, b))
+    except OSError:
+        return False
+
+
+def output_exclusions(args: Sequence[str], outputs: Sequence[Path | None]) -> list[Path]:
+    """The output folders that :func:`discover` must not descend into.
+
+    An output folder inside an input folder must not be read back as input, but one that *is*
+    an input folder still lets us reach the inputs (writing onto them is refused per file)."""
+    dirs = [Path(a).resolve() for a in args if a != "-" and Path(a).is_dir()]
+    return [Path(o) for o in outputs if o is not None and Path(o).resolve() not in dirs]
+
+
 def output_path(job: Job, out_dir: Path, fmt: str | None = None) -> Path:
+    """The output file of ``job`` under ``out_dir``, with the extension of ``fmt`` if given."""
     rel = job.rel.with_suffix("." + fmt) if fmt else job.rel
     return out_dir / rel

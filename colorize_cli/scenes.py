@@ -38,6 +38,8 @@ import math
 import cv2
 import numpy as np
 
+from colorize_cli.errors import ParameterError
+
 THUMB_SIZE = (64, 36)  # (width, height), as OpenCV takes it
 STD_FLOOR = 4.0  # L units
 DEFAULT_THRESHOLD = 0.5
@@ -61,7 +63,7 @@ class SceneDetector:
 
     def __init__(self, threshold: float = DEFAULT_THRESHOLD) -> None:
         if not (math.isfinite(threshold) and threshold > 0):
-            raise ValueError(f"--scene-threshold must be > 0, got {threshold}")
+            raise ParameterError("scene_threshold", f"must be > 0, got {threshold}")
         self.threshold = float(threshold)
         self.last_score = 0.0
         self._prev: np.ndarray | None = None

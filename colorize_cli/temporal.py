@@ -40,6 +40,8 @@ from collections.abc import Iterable, Sequence
 
 import numpy as np
 
+from colorize_cli.errors import ParameterError
+
 DEFAULT_WINDOW = 20
 DEFAULT_DECAY = 0.2
 
@@ -48,9 +50,9 @@ __all__ = ["DEFAULT_DECAY", "DEFAULT_WINDOW", "TemporalKernel", "direct_smooth",
 
 def _check(window: int, decay: float) -> None:
     if int(window) != window or window < 0:
-        raise ValueError(f"--window must be a whole number >= 0, got {window}")
+        raise ParameterError("window", f"must be a whole number >= 0, got {window}")
     if not (math.isfinite(decay) and decay >= 0):
-        raise ValueError(f"--decay must be >= 0, got {decay}")
+        raise ParameterError("decay", f"must be >= 0, got {decay}")
 
 
 def kernel_weights(window: int, decay: float) -> np.ndarray:

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from onnx_fixtures import make_ab_model, make_bins_model
 
-from colorize_cli.contract import read_model_info
+from colorize_cli.engine import read_model_info
 from colorize_cli.engine import Engine
 from colorize_cli.errors import ModelError
 

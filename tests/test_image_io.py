@@ -152,7 +152,7 @@ def test_bad_inputs_give_one_clear_reason(tmp_path, case, reason, capfd):
 
 def test_over_max_pixels_is_refused_before_decoding(tmp_path):
     path = write(tmp_path / "big.png", gradient(channels=3))
-    with pytest.raises(InputError, match="over --max-pixels 1000"):
+    with pytest.raises(InputError, match="over max_pixels 1000"):
         read_image(path, max_pixels=1000)
 
 

@@ -1,0 +1,179 @@
+"""Encoder settings for a film and turning RGB frames into the encoder's frames.
+
+Public API::
+
+    DEFAULT_CODEC, DEFAULT_CRF, CODEC_ALIASES
+    resolve_codec(name) -> str                              # alias -> encoder name; ParameterError
+    output_format(path) -> str                              # container format for a file name
+    container_accepts(fmt, codec) -> bool
+    encoder_settings(source, codec, crf, preset, fmt) -> (EncoderSettings, [notes])
+    configure(codec_context, settings);  open_encoder(settings) -> codec context
+    to_video_frame(rgb, settings) -> av.VideoFrame          # with the source's colour matrix
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+from dataclasses import asdict, dataclass
+from fractions import Fraction
+from pathlib import Path
+from typing import Any
+
+import av
+import numpy as np
+
+from colorize_cli.errors import ColorizeError, InputError, ParameterError
+from colorize_cli.video_read import Source, av_reason
+
+DEFAULT_CODEC = "libx264"
+CODEC_ALIASES = {"x264": "libx264", "h264": "libx264", "avc": "libx264", "x265": "libx265", "h265": "libx265",
+                 "hevc": "libx265", "vp9": "libvpx-vp9", "av1": "libsvtav1", "svtav1": "libsvtav1"}
+# Quality defaults where no crf is given: about the same visual quality in each.
+DEFAULT_CRF = {"libx264": 18, "libx265": 20, "libvpx-vp9": 31, "libsvtav1": 30}
+LOSSLESS = {"ffv1", "huffyuv", "ffvhuff", "utvideo", "png", "qtrle", "rawvideo"}
+
+_FORMAT_BY_EXT = {".mp4": "mp4", ".m4v": "mp4", ".mov": "mov", ".mkv": "matroska", ".webm": "webm", ".avi": "avi",
+                  ".ts": "mpegts", ".m2ts": "mpegts", ".mts": "mpegts", ".mpg": "mpeg", ".mpeg": "mpeg",
+                  ".vob": "vob", ".nut": "nut", ".flv": "flv", ".ogv": "ogg", ".3gp": "3gp", ".mxf": "mxf",
+                  ".asf": "asf", ".wmv": "asf", ".dv": "dv", ".y4m": "yuv4mpegpipe", ".m2v": "mpeg2video"}
+
+
+def resolve_codec(name: str) -> str:
+    codec = CODEC_ALIASES.get(name.lower(), name)
+    try:
+        c = av.codec.Codec(codec, "w")
+    except (av.codec.codec.UnknownCodecError, ValueError):
+        raise ParameterError("codec", f"{name}: no such encoder in this FFmpeg build "
+                             "(try libx264, libx265, vp9, av1 or ffv1)") from None
+    if c.type != "video":
+        raise ParameterError("codec", f"{name}: {codec} is not a video encoder")
+    return codec
+
+
+def output_format(path: str | Path) -> str:
+    ext = Path(path).suffix.lower()
+    if ext in _FORMAT_BY_EXT:
+        return _FORMAT_BY_EXT[ext]
+    for name in sorted(av.formats_available):
+        with contextlib.suppress(ValueError):  # a demuxer-only format
+            fmt = av.format.ContainerFormat(name, "w")
+            if ext.lstrip(".") in fmt.extensions:
+                return name
+    raise ParameterError("output", f"{path}: cannot tell which container to write from the extension "
+                         f"{ext or '(none)'!r}; use .mp4, .mkv, .mov or .webm (or end it with / for a folder)")
+
+
+def container_accepts(fmt: str, codec: str) -> bool:
+    out = av.open(io.BytesIO(), "w", format=fmt)  # a throwaway container, to ask the muxer
+    try:
+        out.add_stream(codec)
+        return True
+    except (ValueError, av.error.FFmpegError):
+        return False
+    finally:
+        with contextlib.suppress(ValueError, av.error.FFmpegError):  # nothing was written
+            out.close()
+
+
+@dataclass(frozen=True)
+class EncoderSettings:
+    codec: str
+    options: dict[str, str]
+    pix_fmt: str
+    width: int
+    height: int
+    time_base: Fraction
+    rate: Fraction
+    sar: Fraction | None
+    colour: dict[str, int]
+    global_header: bool
+
+    def to_json(self) -> dict[str, Any]:
+        d = asdict(self)
+        for k in ("time_base", "rate", "sar"):
+            d[k] = None if d[k] is None else str(d[k])
+        return d
+
+
+def encoder_settings(src: Source, codec: str, crf: int | None, preset: str | None,
+                     fmt: str) -> tuple[EncoderSettings, list[str]]:
+    notes: list[str] = []
+    c = av.codec.Codec(codec, "w")
+    formats = [f.name for f in (c.video_formats or [])]
+    if codec in ("ffv1",):
+        pix_fmt = "yuv444p"
+    elif not formats or "yuv420p" in formats:
+        pix_fmt = "yuv420p"
+    else:
+        pix_fmt = formats[0]
+    if pix_fmt == "yuv420p" and (src.width % 2 or src.height % 2):
+        if "yuv444p" in formats or not formats:
+            notes.append(f"odd picture size {src.width}x{src.height}: 4:2:0 needs even sizes, so the video is "
+                         "encoded 4:4:4 (not every player handles it)")
+            pix_fmt = "yuv444p"
+        else:
+            raise InputError(src.path, f"{codec} cannot encode an odd picture size ({src.width}x{src.height})")
+    options: dict[str, str] = {}
+    if codec in LOSSLESS:
+        if crf is not None:
+            notes.append(f"--crf has no effect on {codec} (lossless)")
+    else:
+        q = crf if crf is not None else DEFAULT_CRF.get(codec)
+        if q is not None:
+            options["crf"] = str(q)
+    if codec == "libvpx-vp9":
+        options.update({"b": "0", "row-mt": "1"})  # constant quality, and use the cores
+    if codec == "libx265":
+        options["x265-params"] = "log-level=error"
+    if preset:
+        options["preset"] = preset
+    flags = av.format.ContainerFormat(fmt, "w").flags
+    settings = EncoderSettings(codec=codec, options=options, pix_fmt=pix_fmt, width=src.width, height=src.height,
+                               time_base=src.time_base, rate=src.rate, sar=src.sar, colour=dict(src.colour),
+                               global_header=bool(flags & av.format.Flags.global_header.value))
+    return settings, notes
+
+
+def configure(ctx: Any, s: EncoderSettings) -> None:
+    from av.codec.context import Flags
+
+    ctx.width, ctx.height, ctx.pix_fmt = s.width, s.height, s.pix_fmt
+    ctx.time_base = s.time_base
+    ctx.framerate = s.rate
+    if s.sar:
+        ctx.sample_aspect_ratio = s.sar
+    for k, v in s.colour.items():
+        with contextlib.suppress(AttributeError, ValueError, TypeError):
+            setattr(ctx, k, v)
+    ctx.options = dict(s.options)
+    if s.global_header:
+        ctx.flags |= Flags.global_header
+
+
+def open_encoder(s: EncoderSettings) -> Any:
+    os.environ.setdefault("SVT_LOG", "1")  # SVT-AV1 prints pages of info to stderr otherwise
+    ctx = av.CodecContext.create(s.codec, "w")
+    configure(ctx, s)
+    try:
+        ctx.open()
+    except av.error.FFmpegError as exc:
+        raise ColorizeError(f"cannot open the {s.codec} encoder with {s.options} ({av_reason(exc)})") from None
+    return ctx
+
+
+def to_video_frame(rgb: np.ndarray, s: EncoderSettings) -> Any:
+    """RGB uint8 → a frame in the encoder's pixel format, converted with the source's own
+    colour matrix and range (so a BT.709 film is not re-encoded with BT.601 numbers)."""
+    frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(rgb), format="rgb24")
+    kwargs: dict[str, Any] = {"format": s.pix_fmt}
+    cs = s.colour.get("colorspace")
+    if cs in (1, 4, 5, 6, 7):  # BT.709, FCC, BT.470BG, SMPTE 170M, SMPTE 240M: swscale knows these
+        kwargs["dst_colorspace"] = cs
+    if s.colour.get("color_range") in (1, 2):
+        kwargs["dst_color_range"] = s.colour["color_range"]
+    try:
+        return frame.reformat(**kwargs)
+    except (ValueError, av.error.FFmpegError):
+        return frame.reformat(format=s.pix_fmt)
