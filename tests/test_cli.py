@@ -8,10 +8,7 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-import pytest
-from conftest import gradient, write
-from PIL import Image as PILImage
-from test_image_io import exif_blob, pil_meta, srgb_icc
+from helpers import exif_blob, gradient, pil_meta, srgb_icc, write
 
 from colorize_cli.image_io import write_image
 

@@ -64,7 +64,7 @@ def test_non_onnx_files_are_refused(tmp_path, content):
 
 
 def test_cli_reports_a_bad_model_without_traceback(cli, tmp_path):
-    from conftest import gradient, write
+    from helpers import gradient, write
 
     bad = make_bins_model(tmp_path / "bad.onnx", graph_q=6)
     write(tmp_path / "in" / "a.png", gradient())
