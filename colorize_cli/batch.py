@@ -2,7 +2,6 @@
 
 Public API::
 
-    DEFAULT_MAX_PIXELS                                  # 100 000 000
     colorize_file(src, dst, pipeline=None, max_pixels=DEFAULT_MAX_PIXELS, ab_filter=None) -> Path
     write_colorized(dst, image, rgb)                    # depth, alpha, EXIF and the ICC rule
     plan_image_jobs(inputs, out_dir, confidence_dir=None, stdin=None) -> Discovery
@@ -27,12 +26,12 @@ import cv2
 import numpy as np
 
 from colorize_cli.errors import InputError
-from colorize_cli.image_io import Image, icc_colour_space, output_format, read_image, write_image
+from colorize_cli.image_io import (DEFAULT_MAX_PIXELS, Image, icc_colour_space, output_format, read_image,
+                                   write_image)
 from colorize_cli.inputs import Discovery, Job, discover, output_exclusions, output_path, same_file
 from colorize_cli.lab import from_float, image_to_L
 from colorize_cli.pipeline import AbFilter, Pipeline
 
-DEFAULT_MAX_PIXELS = 100_000_000  # one image stays under ~5 GB at ~45 bytes per pixel
 WRITABLE_FORMATS = ("png", "jpg", "tif", "webp", "bmp", "jp2", "ppm")
 
 

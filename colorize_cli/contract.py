@@ -61,14 +61,17 @@ class ModelInfo:
 
     @property
     def output_name(self) -> str:
+        """The model's output name: ``probs`` or ``ab``."""
         return OUTPUT_NAMES[self.kind]
 
     @property
     def num_bins(self) -> int | None:
+        """Q for bins models, None for ab."""
         return None if self.bins is None else int(self.bins.shape[0])
 
     @property
     def out_channels(self) -> int:
+        """Channels of the raw output: Q, or 2."""
         return self.num_bins if self.kind == "bins" else 2  # type: ignore[return-value]
 
 

@@ -50,6 +50,7 @@ def default_threads() -> int:
 
 
 def available_providers() -> list[str]:
+    """The execution providers this onnxruntime build offers."""
     return list(_ort().get_available_providers())
 
 
@@ -140,6 +141,7 @@ class Engine:
         self.run(np.full((1, 1, side, side), 50.0, np.float32))
 
     def describe(self) -> str:
+        """The one line the CLI prints: model, version, kind and where it runs."""
         info = self.info
         where = "CUDA" if self.device == "cuda" else f"CPU ({self.session.get_session_options().intra_op_num_threads} threads)"
         line = f"model {info.name} {info.version} ({info.kind}) on {where}"

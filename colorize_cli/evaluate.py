@@ -41,9 +41,8 @@ import cv2
 import numpy as np
 
 from colorize_cli import metrics as M
-from colorize_cli.batch import DEFAULT_MAX_PIXELS
 from colorize_cli.errors import ColorizeError, EvaluateError
-from colorize_cli.image_io import IMAGE_EXTENSIONS, atomic_write_bytes, read_image, write_image
+from colorize_cli.image_io import DEFAULT_MAX_PIXELS, IMAGE_EXTENSIONS, atomic_write_bytes, read_image, write_image
 from colorize_cli.inputs import discover as discover_inputs
 from colorize_cli.lab import from_float
 from colorize_cli.video_read import VIDEO_EXTENSIONS, decode_frames, probe
@@ -215,6 +214,7 @@ class Colorizer:
     clip: Callable[[Iterable[np.ndarray], bool], Iterator[np.ndarray]] | None = None
 
     def frames(self, originals: Iterable[np.ndarray], smooth: bool = False) -> Iterator[np.ndarray]:
+        """The colourised frames of a clip (the clip path, or picture by picture)."""
         if self.clip is not None:
             return self.clip(originals, smooth)
         if smooth:
@@ -269,10 +269,12 @@ class Report:
 
     @property
     def summary(self) -> dict[str, dict[str, dict[str, float | int]]]:
+        """Per model and measure: mean, std, n, n_inf."""
         return summarise_rows(self.rows, self.models)
 
     @property
     def has_video(self) -> bool:
+        """Whether any scored file is a clip."""
         return any(r.get("kind") == "video" for r in self.rows)
 
 

@@ -33,6 +33,8 @@ from colorize_cli.errors import InputError, os_reason
 from colorize_cli.quiet import capture_fd2
 from colorize_cli.tiff_meta import add_tiff_metadata
 
+# Memory is about 45 bytes per pixel at peak, so one image stays under ~5 GB.
+DEFAULT_MAX_PIXELS = 100_000_000
 IMAGE_EXTENSIONS = {".png", ".jpg", ".jpeg", ".jpe", ".tif", ".tiff", ".bmp", ".webp", ".jp2", ".pgm",
                     ".ppm", ".pnm", ".pbm"}
 _FORMATS = {"jpeg": "jpg", "jpe": "jpg", "tiff": "tif", "pnm": "ppm", "pbm": "ppm", "pgm": "ppm"}
@@ -56,10 +58,12 @@ class Image:
 
     @property
     def bit_depth(self) -> int:
+        """8 or 16."""
         return 16 if self.pixels.dtype == np.uint16 else 8
 
     @property
     def has_alpha(self) -> bool:
+        """Whether the pixels carry an alpha channel."""
         return self.pixels.ndim == 3 and self.pixels.shape[2] == 4
 
     @property
@@ -69,6 +73,7 @@ class Image:
 
 
 def output_format(path: str | Path) -> str:
+    """The image format (png, jpg, tif, ...) a file name's extension asks for."""
     ext = Path(path).suffix.lower().lstrip(".")
     return _FORMATS.get(ext, ext)
 
@@ -127,6 +132,7 @@ def _read_metadata(data: bytes) -> tuple[tuple[int, int] | None, str | None, byt
 
 
 def decode_image(data: bytes, name: str | Path, max_pixels: int | None = None) -> Image:
+    """Decode image file bytes (``name`` for messages); InputError with the reason otherwise."""
     if len(data) == 0:
         raise InputError(name, "empty file (0 bytes)")
     size, pil_format, exif, icc = _read_metadata(data)
@@ -160,6 +166,7 @@ def decode_image(data: bytes, name: str | Path, max_pixels: int | None = None) -
 
 
 def read_image(path: str | Path, max_pixels: int | None = None) -> Image:
+    """Read an image file with its bit depth, alpha, EXIF and ICC profile; InputError otherwise."""
     path = Path(path)
     try:
         data = path.read_bytes()
@@ -235,4 +242,5 @@ def atomic_write_bytes(path: str | Path, data: bytes) -> None:
 
 def write_image(path: str | Path, pixels: np.ndarray, exif: bytes | None = None, icc: bytes | None = None,
                 fmt: str | None = None) -> None:
+    """Encode ``pixels`` (RGB(A)/gray, 8/16-bit) with EXIF/ICC where the format holds them; atomic."""
     atomic_write_bytes(path, encode_image(pixels, fmt or output_format(path), exif, icc))

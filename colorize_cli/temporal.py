@@ -78,9 +78,11 @@ class TemporalKernel:
 
     @property
     def count(self) -> int:
+        """Frames in the current window."""
         return self._count
 
     def reset(self) -> None:
+        """Forget the shot so far (at a scene cut)."""
         self._ring: list[np.ndarray | None] = [None] * (self.window + 1)
         self._head = 0  # slot of the next push
         self._count = 0
@@ -96,6 +98,7 @@ class TemporalKernel:
         return total
 
     def push(self, m: np.ndarray) -> np.ndarray:
+        """Add the next frame's raw map; returns the kernel-weighted mean over the window."""
         m = np.asarray(m)
         if self._sum is not None and m.shape != self._sum.shape:
             # A frame of another size (a stream that changes resolution) cannot share a window.

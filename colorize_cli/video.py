@@ -65,6 +65,7 @@ import numpy as np
 
 from colorize_cli.errors import ColorizeError, InputError, Interrupted, ModelError, ParameterError
 from colorize_cli.frames import TemporalFilter
+from colorize_cli.image_io import DEFAULT_MAX_PIXELS
 from colorize_cli.inputs import discover, output_exclusions, same_file
 from colorize_cli.lab import from_float, image_to_L
 from colorize_cli.pipeline import AbFilter, Pipeline
@@ -79,7 +80,6 @@ from colorize_cli.video_segments import SegmentWriter, WorkDir
 __all__ = ["Interrupted", "ResumePlan", "VIDEO_EXTENSIONS", "VideoJob", "VideoOptions", "VideoReport",
            "colorize_video", "colorize_videos", "plan_jobs", "terminate_as_interrupt", "video_output_path"]
 
-DEFAULT_MAX_PIXELS = 100_000_000
 DEFAULT_SEGMENT_SECONDS = 10.0
 
 

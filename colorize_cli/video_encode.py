@@ -41,6 +41,7 @@ _FORMAT_BY_EXT = {".mp4": "mp4", ".m4v": "mp4", ".mov": "mov", ".mkv": "matroska
 
 
 def resolve_codec(name: str) -> str:
+    """An encoder name from a name or alias; ParameterError (codec) for an unknown one."""
     codec = CODEC_ALIASES.get(name.lower(), name)
     try:
         c = av.codec.Codec(codec, "w")
@@ -53,6 +54,7 @@ def resolve_codec(name: str) -> str:
 
 
 def output_format(path: str | Path) -> str:
+    """The container format a file name's extension asks for; ParameterError (output) otherwise."""
     ext = Path(path).suffix.lower()
     if ext in _FORMAT_BY_EXT:
         return _FORMAT_BY_EXT[ext]
@@ -66,6 +68,7 @@ def output_format(path: str | Path) -> str:
 
 
 def container_accepts(fmt: str, codec: str) -> bool:
+    """Whether a container of format ``fmt`` can hold ``codec`` video."""
     out = av.open(io.BytesIO(), "w", format=fmt)  # a throwaway container, to ask the muxer
     try:
         out.add_stream(codec)
@@ -91,6 +94,7 @@ class EncoderSettings:
     global_header: bool
 
     def to_json(self) -> dict[str, Any]:
+        """A JSON-able dict (fractions as strings), for the resume manifest."""
         d = asdict(self)
         for k in ("time_base", "rate", "sar"):
             d[k] = None if d[k] is None else str(d[k])
@@ -99,6 +103,7 @@ class EncoderSettings:
 
 def encoder_settings(src: Source, codec: str, crf: int | None, preset: str | None,
                      fmt: str) -> tuple[EncoderSettings, list[str]]:
+    """The encoder settings for ``src`` (pixel format, quality, colour tags) and notes for the user."""
     notes: list[str] = []
     c = av.codec.Codec(codec, "w")
     formats = [f.name for f in (c.video_formats or [])]
@@ -137,6 +142,7 @@ def encoder_settings(src: Source, codec: str, crf: int | None, preset: str | Non
 
 
 def configure(ctx: Any, s: EncoderSettings) -> None:
+    """Apply ``s`` to an encoder's codec context."""
     from av.codec.context import Flags
 
     ctx.width, ctx.height, ctx.pix_fmt = s.width, s.height, s.pix_fmt
@@ -153,6 +159,7 @@ def configure(ctx: Any, s: EncoderSettings) -> None:
 
 
 def open_encoder(s: EncoderSettings) -> Any:
+    """A fresh, opened encoder with settings ``s``."""
     os.environ.setdefault("SVT_LOG", "1")  # SVT-AV1 prints pages of info to stderr otherwise
     ctx = av.CodecContext.create(s.codec, "w")
     configure(ctx, s)

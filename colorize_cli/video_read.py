@@ -57,16 +57,19 @@ class Source:
     mtime_ns: int = 0
 
     def identity(self) -> dict[str, Any]:
+        """What a resume must find unchanged: path, size, mtime and stream."""
         return {"path": str(self.path.resolve()), "size": self.size_bytes, "mtime_ns": self.mtime_ns,
                 "stream": self.stream_index}
 
 
 def av_reason(exc: BaseException) -> str:
+    """A PyAV error as a short reason for a message."""
     text = getattr(exc, "strerror", None) or str(exc)
     return str(text).split(": '")[0].strip() or type(exc).__name__
 
 
 def open_input(path: Path) -> Any:
+    """Open a film for reading; InputError with the reason otherwise."""
     try:
         return av.open(str(path), metadata_errors="replace")
     except (av.error.FileNotFoundError, av.error.PermissionError) as exc:
@@ -76,6 +79,7 @@ def open_input(path: Path) -> Any:
 
 
 def main_stream(container: Any) -> Any:
+    """The stream to colourise: the video stream with the most pixels (not a cover picture)."""
     videos = [s for s in container.streams.video if not (s.disposition & s.disposition.attached_pic)]
     if not videos:
         kinds = [s.type for s in container.streams]

@@ -68,6 +68,7 @@ class _PacketLog:
         return size
 
     def abort(self) -> None:
+        """Close and delete the temporary file."""
         with contextlib.suppress(OSError):
             self.f.close()
         with contextlib.suppress(OSError):
@@ -75,6 +76,7 @@ class _PacketLog:
 
 
 def read_packet_log(path: Path) -> Iterator[tuple[int | None, int | None, int, bool, bytes]]:
+    """The packets of a segment file, in order: (pts, dts, duration, key?, data)."""
     with open(path, "rb") as f:
         if f.read(len(_MAGIC)) != _MAGIC:
             raise ColorizeError(f"{path}: not a colorize segment")
@@ -110,6 +112,7 @@ class WorkDir:
         return self.path / f"{_segment_name(segment)}.pkt"
 
     def exists(self) -> bool:
+        """Whether a manifest is there."""
         return self.manifest.is_file()
 
     def start(self, identity: dict[str, Any]) -> list[str]:
@@ -160,15 +163,18 @@ class WorkDir:
         return out
 
     def done(self) -> dict[str, Any] | None:
+        """The record of a finished run, or None."""
         try:
             return json.loads((self.path / "done.json").read_text(encoding="utf-8"))
         except (OSError, ValueError):
             return None
 
     def mark_done(self, info: dict[str, Any]) -> None:
+        """Record that every segment is written."""
         atomic_write_bytes(self.path / "done.json", json.dumps(info).encode())
 
     def remove(self) -> None:
+        """Delete the work dir."""
         shutil.rmtree(self.path, ignore_errors=True)
 
 
@@ -190,6 +196,7 @@ class SegmentWriter:
         self._first_pts: int | None = None
 
     def add(self, index: int, pts: int, duration: int, frame: Any, cut: bool) -> None:
+        """Encode one frame; closes the segment at its last frame."""
         if self._log is None:
             self._k, self._start = index // self.n, index
             self._log = _PacketLog(self.work.path / f"{_segment_name(self._k)}.pkt")
@@ -208,6 +215,7 @@ class SegmentWriter:
             self.close_segment()
 
     def close_segment(self) -> None:
+        """Flush the encoder and commit the current segment, if any."""
         if self._log is None:
             return
         for packet in self._ctx.encode(None):
@@ -220,6 +228,7 @@ class SegmentWriter:
         self._log, self._ctx = None, None
 
     def abort(self) -> None:
+        """Drop the half-written segment (after a failure or Ctrl-C)."""
         if self._log is not None:
             self._log.abort()
             self._log, self._ctx = None, None

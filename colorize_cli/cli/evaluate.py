@@ -7,7 +7,7 @@ from typing import Annotated, Any, Optional
 
 import typer
 
-from colorize_cli.batch import DEFAULT_MAX_PIXELS
+from colorize_cli.image_io import DEFAULT_MAX_PIXELS
 from colorize_cli.cli.common import (EXIT_FAILED, EXIT_OK, Device, DeviceOpt, ModelsDirOpt, QuietOpt, RenderSizeOpt,
                                      Reporter, TemperatureOpt, app, load_pipeline)
 

@@ -9,7 +9,8 @@ from typing import Annotated, Optional
 import typer
 
 from colorize_cli.api import DEFAULT_BATCH_SIZE
-from colorize_cli.batch import DEFAULT_MAX_PIXELS, BatchOptions, Result, colorize_files, plan_image_jobs
+from colorize_cli.batch import BatchOptions, Result, colorize_files, plan_image_jobs
+from colorize_cli.image_io import DEFAULT_MAX_PIXELS
 from colorize_cli.cli.common import (DeviceOpt, Device, Format, JbuOpt, ModelOpt, ModelsDirOpt, QuietOpt,
                                      RenderSizeOpt, Reporter, TemperatureOpt, ThreadsOpt, app, load_pipeline,
                                      stdin_for)

@@ -13,7 +13,8 @@ from colorize_cli.cli.common import (Device, DeviceOpt, JbuOpt, ModelOpt, Models
                                      TemperatureOpt, ThreadsOpt, app, load_pipeline, stdin_for)
 from colorize_cli.scenes import DEFAULT_THRESHOLD
 from colorize_cli.temporal import DEFAULT_DECAY, DEFAULT_WINDOW
-from colorize_cli.video import (DEFAULT_MAX_PIXELS, DEFAULT_SEGMENT_SECONDS, VideoOptions, VideoReport,
+from colorize_cli.image_io import DEFAULT_MAX_PIXELS
+from colorize_cli.video import (DEFAULT_SEGMENT_SECONDS, VideoOptions, VideoReport,
                                 colorize_videos, plan_jobs, terminate_as_interrupt)
 from colorize_cli.video_encode import DEFAULT_CODEC
 
