@@ -370,3 +370,21 @@ def test_cli_max_frames_scores_only_the_start_of_each_clip(tmp_path: Path, cli) 
 
     assert truth_cdc("--max-frames", "3") == 0.0
     assert truth_cdc() > 0.0
+
+
+def test_evaluate_reads_with_the_runtime_limits(tmp_path: Path) -> None:
+    # The runtime's reader and its max_pixels: a file over the limit is skipped with the reason.
+    _write(tmp_path / "data" / "big.png", _colour_image(48, 64))
+    _write(tmp_path / "data" / "small.png", _colour_image(8, 8))
+    rep = E.evaluate_dataset(tmp_path / "data", [_tint_colorizer()], max_pixels=100)
+    assert [f for f, _ in rep.skipped] == ["big.png"] and "over max_pixels 100" in rep.skipped[0][1]
+    assert {r["file"] for r in rep.rows} == {"small.png"}
+
+
+def test_written_reports_are_complete_files(tmp_path: Path) -> None:
+    _write(tmp_path / "data" / "a.png", _colour_image(16, 16))
+    rep = E.evaluate_dataset(tmp_path / "data", [_tint_colorizer()])
+    E.write_csv(rep, tmp_path / "r.csv")
+    E.write_json(rep, tmp_path / "r.json")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["data", "r.csv", "r.json"]  # no temporaries left
+    assert E.read_json(tmp_path / "r.json")["rows"] and "mean" in (tmp_path / "r.csv").read_text()
