@@ -12,7 +12,7 @@ end.
 
 Public API::
 
-    plan_streams(source_container, main_index, out_container, fmt) -> [StreamPlan]
+    plan_streams(source_container, main_index, fmt) -> [StreamPlan]   # copy / reencode / drop, pure
     join(work, segments, source, dst, settings, warn) -> JoinResult
 """
 
@@ -22,6 +22,7 @@ import base64
 import contextlib
 import glob
 import heapq
+import io
 import math
 import os
 from collections.abc import Callable, Iterator
@@ -129,9 +130,7 @@ _TEXT_SUBTITLE_FOR = {"mp4": "mov_text", "mov": "mov_text", "3gp": "mov_text", "
 def _subtitle_reencoder(out: Any, in_stream: Any, fmt: str) -> Any:
     """A text-subtitle encoder the container takes (mov_text for MP4...); bitmap subtitles
     cannot be converted to text, so those raise."""
-    target = _TEXT_SUBTITLE_FOR.get(fmt)
-    if in_stream.codec_context.name not in _TEXT_SUBTITLES or target is None:
-        raise ValueError("no subtitle conversion for this container")
+    target = _subtitle_target(in_stream, fmt)
     in_stream.codec_context.open()  # the decoder makes the ASS header the encoder needs
     o = out.add_stream(target)
     o.codec_context.subtitle_header = in_stream.codec_context.subtitle_header
@@ -160,34 +159,53 @@ class StreamPlan:
     reason: str = ""  # why it is not copied
 
 
-def _reencoder(out: Any, s: Any, fmt: str) -> Any:
-    return _audio_reencoder(out, s) if s.type == "audio" else _subtitle_reencoder(out, s, fmt)
+def _subtitle_target(in_stream: Any, fmt: str) -> str:
+    target = _TEXT_SUBTITLE_FOR.get(fmt)
+    if in_stream.codec_context.name not in _TEXT_SUBTITLES or target is None:
+        raise ValueError("no subtitle conversion for this container")
+    return target
 
 
-def plan_streams(source: Any, main_index: int, out: Any, fmt: str) -> tuple[list[StreamPlan], dict[int, Any]]:
-    """For every stream of ``source`` except the colourised one: copy it packet for packet if
-    the output container takes it, else re-encode it (audio; text subtitles) if possible,
-    else drop it. Adds the output streams to ``out``; returns the plan and {index: out stream}."""
+def _copy_or_reencode(out: Any, s: Any, fmt: str, plan: StreamPlan) -> Any:
+    """The output stream for one planned stream."""
+    if plan.action == "copy":
+        return out.add_stream_from_template(s)
+    if s.type == "audio":
+        return _audio_reencoder(out, s)
+    return _subtitle_reencoder(out, s, fmt)
+
+
+def plan_streams(source: Any, main_index: int, fmt: str) -> list[StreamPlan]:
+    """What to do with every stream of ``source`` except the colourised one: copy it packet for
+    packet if a ``fmt`` container takes it, else re-encode it (audio; text subtitles) if that
+    container takes the conversion, else drop it. Decided on a scratch container in memory,
+    so nothing is written and the source is not touched."""
+    scratch = av.open(io.BytesIO(), "w", format=fmt)
     plans: list[StreamPlan] = []
-    outs: dict[int, Any] = {}
-    for s in source.streams:
-        if s.index == main_index:
-            continue
-        try:
-            outs[s.index] = out.add_stream_from_template(s)
-            plans.append(StreamPlan(s.index, "copy", _describe(s)))
-            continue
-        except (ValueError, av.error.FFmpegError, TypeError, NotImplementedError):
-            pass
-        if s.type in ("audio", "subtitle"):
-            try:
-                outs[s.index] = _reencoder(out, s, fmt)
-                plans.append(StreamPlan(s.index, "reencode", _describe(s), outs[s.index].codec_context.name))
+    try:
+        for s in source.streams:
+            if s.index == main_index:
                 continue
-            except (ValueError, av.error.FFmpegError, TypeError):
+            try:
+                scratch.add_stream_from_template(s)
+                plans.append(StreamPlan(s.index, "copy", _describe(s)))
+                continue
+            except (ValueError, av.error.FFmpegError, TypeError, NotImplementedError):
                 pass
-        plans.append(StreamPlan(s.index, "drop", _describe(s), "the container cannot hold it"))
-    return plans, outs
+            try:
+                if s.type == "audio":
+                    target = _audio_reencoder(scratch, s).codec_context.name
+                elif s.type == "subtitle":
+                    target = scratch.add_stream(_subtitle_target(s, fmt)).codec_context.name
+                else:
+                    raise ValueError(f"{s.type} streams cannot be converted")
+                plans.append(StreamPlan(s.index, "reencode", _describe(s), target))
+            except (ValueError, av.error.FFmpegError, TypeError):
+                plans.append(StreamPlan(s.index, "drop", _describe(s), "the container cannot hold it"))
+    finally:
+        with contextlib.suppress(ValueError, av.error.FFmpegError):  # nothing was written
+            scratch.close()
+    return plans
 
 
 def _add_video_stream(out: Any, in_video: Any, src: Source, settings: EncoderSettings,
@@ -274,9 +292,10 @@ def join(work: WorkDir, segments: list[dict[str, Any]], src: Source, dst: Path, 
             except (ValueError, TypeError, AttributeError, av.error.FFmpegError) as exc:
                 warn(f"the chapters could not be copied ({exc})")
             vs = _add_video_stream(out, source.streams[src.stream_index], src, settings, warn)
-            plans, outs = plan_streams(source, src.stream_index, out, fmt)
+            plans = plan_streams(source, src.stream_index, fmt)
             result = _report(plans, dst.suffix.lstrip("."), warn)
             kept = {p.index: p for p in plans if p.action != "drop"}
+            outs = {i: _copy_or_reencode(out, source.streams[i], fmt, p) for i, p in kept.items()}
             for i in kept:
                 _copy_metadata(outs[i], source.streams[i].metadata, warn)
                 _copy_disposition(outs[i], source.streams[i], warn)

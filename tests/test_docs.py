@@ -84,3 +84,25 @@ def test_no_import_cycles():
     for name in sorted(graph):
         if name not in state:
             visit(name, [])
+
+
+def test_api_blocks_name_only_what_exists():
+    """Each module's "Public API::" block lists names that the module really defines."""
+    import re
+
+    wrong = []
+    for mod in _modules():
+        doc = mod.__doc__ or ""
+        if "Public API::" not in doc:
+            continue
+        block = doc.split("Public API::", 1)[1]
+        block = block.split("\n\n", 2)[1] if block.startswith("\n\n") else block
+        for line in block.splitlines():
+            m = re.match(r"\s+(?:\()?([A-Za-z_][\w]*)(?:\.([A-Za-z_]\w*))?", line)
+            if not m or line.strip().startswith(("#", "(", "[")) or line.startswith("     "):
+                continue  # continuation lines are indented further
+            name, attr = m.groups()
+            obj = getattr(mod, name, None)
+            if obj is None or (attr and not hasattr(obj, attr) and f"self.{attr}" not in inspect.getsource(obj)):
+                wrong.append(f"{mod.__name__}: {line.strip()}")
+    assert wrong == []

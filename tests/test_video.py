@@ -379,3 +379,18 @@ def test_ctrl_c_in_a_real_process_leaves_no_final_file_and_the_rerun_resumes(tmp
     row = json.loads(res.stdout)
     assert row["resumed_from"] > 0 and row["frames"] == 48
     assert frame_times(dst) == frame_times(src) and packets(dst, "audio") == packets(src, "audio")
+
+
+def test_join_plan_is_decided_per_stream_without_writing(tmp_path):
+    from colorize_cli.video_join import plan_streams
+
+    src = make_clip(tmp_path / "in.mkv", n=4, subtitles=True)
+    with av.open(str(src)) as c:
+        main = c.streams.video[0].index
+        mkv = {p.description.split()[0]: p.action for p in plan_streams(c, main, "matroska")}
+        mp4 = {p.description.split()[0]: (p.action, p.reason) for p in plan_streams(c, main, "mp4")}
+        avi = {p.description.split()[0]: p.action for p in plan_streams(c, main, "avi")}
+    assert mkv == {"audio#1": "copy", "subtitle#2": "copy"}
+    assert mp4 == {"audio#1": ("copy", ""), "subtitle#2": ("reencode", "mov_text")}
+    assert avi["subtitle#2"] == "drop"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.mkv"]
