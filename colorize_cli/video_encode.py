@@ -123,7 +123,7 @@ def encoder_settings(src: Source, codec: str, crf: int | None, preset: str | Non
     options: dict[str, str] = {}
     if codec in LOSSLESS:
         if crf is not None:
-            notes.append(f"--crf has no effect on {codec} (lossless)")
+            notes.append(f"crf has no effect on {codec} (lossless)")
     else:
         q = crf if crf is not None else DEFAULT_CRF.get(codec)
         if q is not None:

@@ -36,8 +36,9 @@ FLAGS = {
     "segment_seconds": "--segment-seconds", "temperature": "--temperature", "threads": "--threads",
     "window": "--window",
 }
-# Multi-word parameter names are unambiguous in running text; single words ("window") are not.
-_IN_TEXT = re.compile(r"\b(" + "|".join(k for k in FLAGS if "_" in k) + r")\b")
+# Multi-word parameter names (and "crf") are unambiguous in running text; words such as
+# "window" or "codec" are not, so only ParameterError.param maps those.
+_IN_TEXT = re.compile(r"\b(" + "|".join(k for k in FLAGS if "_" in k or k == "crf") + r")\b")
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="Colourise black-and-white photos and films with self-describing ONNX models.")
