@@ -110,8 +110,8 @@ class Reporter:
 
     # ---- lines
 
-    def error(self, message: str) -> None:
-        """One ``colorize: error: ...`` line on stderr."""
+    def error(self, message: BaseException | str) -> None:
+        """One ``colorize: error: ...`` line on stderr, in the CLI's words (:func:`flagged`)."""
         sys.stderr.write(f"colorize: error: {flagged(message)}\n")
         sys.stderr.flush()
 
@@ -169,7 +169,7 @@ class Reporter:
 
     def usage_error(self, err: BaseException | str) -> NoReturn:
         """An error line and exit 2."""
-        self.error(str(err) if not isinstance(err, ParameterError) else flagged(err))
+        self.error(err)
         raise typer.Exit(EXIT_USAGE)
 
     # ---- progress
