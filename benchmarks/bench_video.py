@@ -18,8 +18,7 @@ load excluded), each colourising run's time and peak RSS as ratios to the floor'
 "rss_growth": the peak RSS over the last half of the run over the peak in its first half
 (sampled from /proc), which stays near 1 when memory is flat whatever the film's length.
 
-Uses the default installed model when there is one, else the 313-bin test fixture (as
-bench_images.py does). Writes benchmarks/results/video.json and adds a row to the video table
+Uses ``--model`` or the default installed model (as bench_images.py does). Writes benchmarks/results/video.json and adds a row to the video table
 in benchmarks/README.md.
 """
 
@@ -183,7 +182,7 @@ def main() -> None:
               f"{rep['scene_cuts']} cuts")
     stamp(results)
     f, c, s = (results["runs"][k] for k in ("floor", "colorize", "colorize_smooth"))
-    row = (f"| {results['date']} | {results['model']} ({'fixture' if 'fixture' in which else 'installed'}) | "
+    row = (f"| {results['date']} | {results['model']} ({'named' if 'named' in which else 'installed'}) | "
            f"{args.frames} | {f['fps']} | {c['fps']} | {s['fps']} | x{c['time_vs_floor']} | x{s['time_vs_floor']} | "
            f"{f['peak_rss_mb']:.0f} | {c['peak_rss_mb']:.0f} | {s['peak_rss_mb']:.0f} | x{s['rss_vs_floor']} | "
            f"{s['rss_growth']} | {results['machine']} |")
