@@ -11,7 +11,7 @@ import pytest
 from helpers import exif_blob, gradient, pil_meta
 from onnx_fixtures import make_ab_model
 from PIL import ImageCms
-from video_clips import clip_frames
+from video_clips import clip_frames, make_clip
 
 import colorize_cli
 from colorize_cli.image_io import read_image, write_image
@@ -91,3 +91,22 @@ def test_ab_filter_sees_working_resolution_and_changes_the_colour(readme_world):
     assert L_dtype == np.float32 and full == gray.shape and 0 < L_max <= 100
     assert np.abs(out[..., 0].astype(int) - out[..., 2].astype(int)).max() <= 257  # neutral: R = G = B
     assert np.abs(pipe.colorize_array(gray).astype(int)[..., 0] - out[..., 0]).max() > 257
+
+
+def test_ab_filter_reaches_files_frames_and_films(readme_world, tmp_path):
+    pipe = colorize_cli.load("unet-gan", device="cpu")
+    calls = []
+
+    def no_colour(L_work, ab_work, full_shape):
+        calls.append(full_shape)
+        return np.zeros_like(ab_work)
+
+    colorize_cli.colorize_file("in.tif", "neutral.png", pipeline=pipe, ab_filter=no_colour)
+    px = read_image(tmp_path / "neutral.png").pixels.astype(int)
+    assert calls == [(40, 56)] and np.abs(px[..., 0] - px[..., 2]).max() <= 1
+    frames = readme_world["frames"]
+    out = list(colorize_cli.colorize_frames(frames, pipe, smooth=True, ab_filter=no_colour))
+    assert len(calls) == 1 + len(frames) and all(np.abs(f[..., 0].astype(int) - f[..., 2]).max() <= 1 for f in out)
+    film = make_clip(tmp_path / "film.mp4", n=4, audio=None)
+    rep = colorize_cli.colorize_video(film, tmp_path / "film-out.mkv", pipe, ab_filter=no_colour)
+    assert rep.status == "ok" and len(calls) == 1 + len(frames) + 4
