@@ -3,7 +3,7 @@
     python -m exporters.export runs/unet-gan --out weights/unet-gan.onnx --working-size 128
 
 Checks onnxruntime against torch on random inputs of two shapes (max absolute difference on
-probabilities or ab must stay under 1e-3) and writes `RUN/export.json` with the sha256, the
+probabilities or ab must stay under 1e-3) and writes `RUN/export-<out stem>.json` with the sha256, the
 parity figures and the training facts the model card needs.
 """
 from __future__ import annotations
@@ -82,6 +82,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--out", type=Path, required=True)
     ap.add_argument("--name", help="name users type after --model (default: the model family), e.g. "
                     "unet-l1 for a unet-gan run stopped before its adversarial stage")
+    ap.add_argument("--snapshot", help="export RUN/snap-SNAPSHOT.pt (a unet-gan snapshot: a step, or 'pretrain') instead of the last checkpoint")
     ap.add_argument("--working-size", type=int, default=128)
     ap.add_argument("--temperature", type=float, default=None)
     ap.add_argument("--version", default="1.0.0")
@@ -89,10 +90,11 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--license", default="weights trained on MiniPlaces/Tiny-ImageNet/ImageNet-sample/BSDS500: non-commercial research use")
     args = ap.parse_args(argv)
 
-    ckpt = torch.load(args.run / "ckpt.pt", map_location="cpu", weights_only=False)
+    source = args.run / (f"snap-{args.snapshot}.pt" if args.snapshot else "ckpt.pt")
+    ckpt = torch.load(source, map_location="cpu", weights_only=False)
     name = ckpt["model"]
     net = build(name, pretrained=False)
-    net.load_state_dict(ckpt["net"])
+    net.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in ckpt["net"].items()})
     net.eval()
     spec = SPECS[name]
     wrapper, output = (ExportedBins(net), "probs") if spec.kind == "bins" else (ExportedAB(net), "ab")
@@ -104,10 +106,10 @@ def main(argv: list[str] | None = None) -> None:
     if diff >= PARITY_TOLERANCE:
         args.out.unlink()
         raise SystemExit(f"parity check failed: max |onnxruntime − torch| = {diff:.2e} ≥ {PARITY_TOLERANCE}")
-    report = {"model": name, "file": str(args.out), "sha256": file_sha256(args.out), "bytes": args.out.stat().st_size,
+    report = {"model": name, "source": source.name, "file": str(args.out), "sha256": file_sha256(args.out), "bytes": args.out.stat().st_size,
               "parameters": count_parameters(net), "steps": ckpt["step"], "train_minutes": round(ckpt["seconds"] / 60, 1),
               "parity_max_abs_diff": diff, "pack": ckpt.get("pack"), "args": ckpt.get("args"), "metadata": {k: v for k, v in meta.items() if k != "bins"}}
-    (args.run / "export.json").write_text(json.dumps(report, indent=2))
+    (args.run / f"export-{args.out.stem}.json").write_text(json.dumps(report, indent=2))
     print(json.dumps({k: report[k] for k in ("model", "file", "sha256", "bytes", "parameters", "steps", "train_minutes", "parity_max_abs_diff")}))
 
 

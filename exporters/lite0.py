@@ -62,12 +62,13 @@ class Lite0Encoder(nn.Module):
 
     Input is L in 0..100. The pretrained net was fed RGB scaled to [-1, 1]; a gray pixel is
     (g, g, g) with g ≈ L/100, so L/50 − 1 through a stem whose RGB filters are summed gives the
-    same activations the net saw for gray photos.
+    same activations the net saw for gray photos. With `in_channels=3` it is the original RGB
+    encoder, fed RGB in 0..100 (the feature loss of training compares colour photos with it).
     """
 
-    def __init__(self) -> None:
+    def __init__(self, in_channels: int = 1) -> None:
         super().__init__()
-        self._conv_stem = nn.Conv2d(1, 32, 3, 2, 1, bias=False)
+        self._conv_stem = nn.Conv2d(in_channels, 32, 3, 2, 1, bias=False)
         self._bn0 = _bn(32)
         blocks = []
         for expand, k, stride, cin, cout, repeats in STAGES:
@@ -93,8 +94,9 @@ def pretrained_path() -> Path:
 
 
 def load_pretrained(encoder: Lite0Encoder, path: Path | None = None) -> None:
-    """Load the ImageNet weights, summing the stem's RGB filters into one gray filter."""
+    """Load the ImageNet weights; a gray encoder gets the stem's RGB filters summed into one."""
     state = torch.load(path or pretrained_path(), map_location="cpu", weights_only=True)
     state = {k: v for k, v in state.items() if not k.startswith(("_conv_head", "_bn1.", "_fc"))}
-    state["_conv_stem.weight"] = state["_conv_stem.weight"].sum(dim=1, keepdim=True)
+    if encoder._conv_stem.in_channels == 1:
+        state["_conv_stem.weight"] = state["_conv_stem.weight"].sum(dim=1, keepdim=True)
     encoder.load_state_dict(state, strict=True)

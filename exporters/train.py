@@ -7,6 +7,16 @@
 Running the same command again continues from `RUN/ckpt.pt` (model, optimiser, step, wall time,
 learnt bins), so a long training is a series of short commands: what a 10-minute GPU lease or an
 interrupted CPU job needs. Losses and dev-set metrics go to `RUN/log.jsonl`.
+
+`unet-gan` follows DeOldify's "NoGAN" schedule, made for little compute:
+1. steps < --gan-after: the generator alone, L1 on ab plus a feature loss — the distance between
+   the ImageNet-pretrained Lite0 features of the predicted and the true colour photo — which
+   pushes towards colours that make objects recognisable instead of the safe mean;
+2. the next --critic-steps: the PatchGAN critic alone, on generated against real;
+3. after that: a short adversarial phase. Every --snapshot-every steps the generator is saved to
+   `RUN/snap-STEP.pt` with its dev scores, so the checkpoint where colour peaks before
+   artefacts set in can be exported (`exporters.export RUN --snapshot STEP`).
+The generator at the end of phase 1 is kept as `RUN/snap-pretrain.pt`.
 """
 from __future__ import annotations
 
@@ -57,11 +67,45 @@ def build(name: str, pretrained: bool = True) -> torch.nn.Module:
     raise SystemExit(f"unknown model {name!r}; choose from {', '.join(SPECS)}")
 
 
-def make_bins(name: str, lab: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+def make_bins(name: str, rgb: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
     if name == "classifier-313":
         return binlib.zhang_bins()
-    sample = np.asarray(lab[np.sort(rng.choice(len(lab), min(len(lab), 4000), replace=False))][:, ::2, ::2, 1:], np.float32)
-    return binlib.learn_bins(sample, SPECS[name].q)
+    sample = np.asarray(rgb[np.sort(rng.choice(len(rgb), min(len(rgb), 4000), replace=False))][:, ::2, ::2])
+    return binlib.learn_bins(rgb_to_lab(sample)[..., 1:], SPECS[name].q)
+
+
+def lab_to_rgb(L: torch.Tensor, ab: torch.Tensor) -> torch.Tensor:
+    """Differentiable CIE Lab (D65, as OpenCV) → sRGB in 0..1, (N,1,H,W) + (N,2,H,W) → (N,3,H,W)."""
+    fy = (L + 16.0) / 116.0
+    f = torch.cat([fy + ab[:, :1] / 500.0, fy, fy - ab[:, 1:] / 200.0], 1)
+    d = 6.0 / 29.0
+    xyz = torch.where(f > d, f ** 3, 3 * d * d * (f - 4.0 / 29.0))
+    xyz = xyz * torch.tensor([0.950456, 1.0, 1.088754], device=L.device).view(1, 3, 1, 1)
+    m = torch.tensor([[3.2404542, -1.5371385, -0.4985314], [-0.9692660, 1.8760108, 0.0415560],
+                      [0.0556434, -0.2040259, 1.0572252]], device=L.device)
+    lin = torch.einsum("rc,nchw->nrhw", m, xyz).clamp(1e-6, 1.0)
+    return torch.where(lin <= 0.0031308, 12.92 * lin, 1.055 * lin ** (1 / 2.4) - 0.055)
+
+
+class FeatureLoss(torch.nn.Module):
+    """L1 between frozen ImageNet Lite0 features (strides 4–32) of two sRGB images in 0..1."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        from .lite0 import Lite0Encoder, load_pretrained
+
+        self.encoder = Lite0Encoder(in_channels=3)
+        load_pretrained(self.encoder)
+        self.encoder.eval().requires_grad_(False)
+
+    def train(self, mode: bool = True) -> "FeatureLoss":
+        return super().train(False)  # batch-norm statistics stay ImageNet's
+
+    def forward(self, pred: torch.Tensor, truth: torch.Tensor) -> torch.Tensor:
+        with torch.no_grad():
+            ft = self.encoder(truth * 100.0)[1:]
+        fp = self.encoder(pred * 100.0)[1:]
+        return sum(F.l1_loss(a, b) for a, b in zip(fp, ft)) / len(fp)
 
 
 def annealed_mean(logits: torch.Tensor, centres: torch.Tensor, t: float) -> torch.Tensor:
@@ -126,14 +170,19 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--data", type=Path, default=DEFAULT_DATA, help="folder of colour photos (never eval/)")
     ap.add_argument("--dev", type=Path, default=DEFAULT_DEV, help="held-out folder for progress metrics")
     ap.add_argument("--cache", type=Path, default=Path(os.environ.get("COLORIZE_CACHE", Path.home() / ".cache" / "colorize")))
-    ap.add_argument("--pack-size", type=int, default=80, help="short side photos are packed at")
-    ap.add_argument("--crop", type=int, default=64)
+    ap.add_argument("--pack-size", type=int, default=128, help="short side photos are packed at")
+    ap.add_argument("--crop", type=int, default=128)
+    ap.add_argument("--augment", action=argparse.BooleanOptionalAction, default=True,
+                    help="film-like gray inputs (stock mixes, tone, fading, blur, grain, JPEG); off: plain L*")
     ap.add_argument("--batch", type=int, default=32)
     ap.add_argument("--lr", type=float, default=5e-4)
     ap.add_argument("--minutes", type=float, default=10.0, help="wall-clock budget of this invocation")
     ap.add_argument("--max-steps", type=int, default=10**9)
-    ap.add_argument("--gan-after", type=int, default=3000, help="unet-gan: L1-only steps before the PatchGAN joins")
-    ap.add_argument("--l1-weight", type=float, default=100.0)
+    ap.add_argument("--gan-after", type=int, default=3000, help="unet-gan: generator-only steps before the critic")
+    ap.add_argument("--critic-steps", type=int, default=300, help="unet-gan: critic-only steps before the adversarial phase")
+    ap.add_argument("--feat-weight", type=float, default=0.1, help="unet-gan: weight of the Lite0 feature loss")
+    ap.add_argument("--adv-weight", type=float, default=0.02, help="unet-gan: weight of the adversarial loss (L1 has 1)")
+    ap.add_argument("--snapshot-every", type=int, default=200, help="unet-gan: adversarial steps between snapshots")
     ap.add_argument("--log-every", type=int, default=50)
     ap.add_argument("--eval-every", type=int, default=500)
     ap.add_argument("--ckpt-minutes", type=float, default=3.0)
@@ -159,8 +208,8 @@ def main(argv: list[str] | None = None) -> None:
     rng = np.random.default_rng(args.seed + (ckpt["step"] if ckpt else 0))
 
     t0 = time.time()
-    lab = pack(args.data, args.pack_size, args.cache)
-    print(f"data: {len(lab)} photos packed at {args.pack_size}² from {args.data} ({time.time() - t0:.0f} s)", flush=True)
+    rgb = pack(args.data, args.pack_size, args.cache)
+    print(f"data: {len(rgb)} crops packed at {args.pack_size}² from {args.data} ({time.time() - t0:.0f} s)", flush=True)
 
     net = build(name, pretrained=ckpt is None).to(device, memory_format=memory_format)
     centres_t = weights_t = None
@@ -168,7 +217,7 @@ def main(argv: list[str] | None = None) -> None:
         if ckpt:
             centres, prior = ckpt["bins"], ckpt["prior"]
         else:
-            centres, prior = make_bins(name, lab, rng)
+            centres, prior = make_bins(name, rgb, rng)
         np.save(args.run / "bins.npy", centres)
         centres_t = torch.from_numpy(np.asarray(centres, np.float32)).to(device)
         weights_t = torch.from_numpy(binlib.rebalance_weights(prior, 0.5)).to(device)
@@ -195,7 +244,7 @@ def main(argv: list[str] | None = None) -> None:
     def checkpoint() -> None:
         state = {"model": name, "net": net.state_dict(), "opt": opt.state_dict(), "step": step,
                  "seconds": seconds, "args": {k: str(v) for k, v in vars(args).items()},
-                 "pack": {"size": args.pack_size, "crop": args.crop, "count": len(lab)}}
+                 "pack": {"size": args.pack_size, "crop": args.crop, "count": len(rgb)}}
         if spec.kind == "bins":
             state["bins"], state["prior"] = np.asarray(centres, np.float32), np.asarray(prior)
         if disc is not None:
@@ -203,7 +252,14 @@ def main(argv: list[str] | None = None) -> None:
         save_atomic(state, ckpt_path)
 
     dev = DevSet(args.dev, args.crop)
-    batches = Batches(lab, args.batch, args.crop, seed=args.seed + step)
+    batches = Batches(rgb, args.batch, args.crop, seed=args.seed + step, augment=args.augment)
+    feat_loss = FeatureLoss().to(device, memory_format=memory_format) if name == "unet-gan" and args.feat_weight > 0 else None
+    critic_end = args.gan_after + args.critic_steps
+
+    def snapshot(tag: str, dev_scores: dict) -> None:
+        """The generator alone in fp16 (small enough to commit), with its dev scores."""
+        half = {k: v.half() if v.is_floating_point() else v for k, v in net.state_dict().items()}
+        save_atomic({"model": name, "net": half, "step": step, "seconds": seconds, "dev": dev_scores}, args.run / f"snap-{tag}.pt")
     bce = torch.nn.BCEWithLogitsLoss()
     log = (args.run / "log.jsonl").open("a")
     start, last_ckpt, window_t, window_loss = time.time(), time.time(), time.time(), []
@@ -217,7 +273,7 @@ def main(argv: list[str] | None = None) -> None:
     signal.signal(signal.SIGINT, request_stop)
     net.train()
     while time.time() - start < args.minutes * 60 and step < args.max_steps and stop["signal"] is None:
-        L_np, ab_np = next(batches)
+        L_np, ab_np, Lt_np = next(batches)
         L = torch.from_numpy(L_np).to(device).contiguous(memory_format=memory_format)
         ab = torch.from_numpy(ab_np).to(device)
         stats = {}
@@ -236,20 +292,30 @@ def main(argv: list[str] | None = None) -> None:
             logp = F.log_softmax(logits.float(), 1)
             ce = -(target * logp).sum(1) if spec.q == 313 else F.nll_loss(logp, idx, reduction="none")
             loss = (w * ce).mean()
+        elif args.gan_after <= step < critic_end:
+            with torch.no_grad(), torch.autocast(device_type=autocast_device, dtype=torch.bfloat16, enabled=amp):
+                fake = net(L).float()
+            loss = torch.zeros(())
         else:
             with torch.autocast(device_type=autocast_device, dtype=torch.bfloat16, enabled=amp):
                 fake = net(L).float()
                 l1 = F.l1_loss(fake, ab / AB_SCALE)
                 loss = l1
                 stats["l1"] = l1.item()
-                if step >= args.gan_after:
+                if feat_loss is not None:
+                    Lt = torch.from_numpy(Lt_np).to(device)
+                    feat = feat_loss(lab_to_rgb(Lt, fake * AB_SCALE), lab_to_rgb(Lt, ab)).float()
+                    loss = loss + args.feat_weight * feat
+                    stats["feat"] = feat.item()
+                if step >= critic_end:
                     d_fake = disc(L, fake)
                     g_adv = bce(d_fake.float(), torch.ones_like(d_fake, dtype=torch.float32))
-                    loss = g_adv + args.l1_weight * l1
+                    loss = loss + args.adv_weight * g_adv
                     stats["g_adv"] = g_adv.item()
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
+        if loss.requires_grad:
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
         if disc is not None and step >= args.gan_after:
             with torch.autocast(device_type=autocast_device, dtype=torch.bfloat16, enabled=amp):
                 d_real = disc(L, ab / AB_SCALE)
@@ -262,10 +328,14 @@ def main(argv: list[str] | None = None) -> None:
             stats["d"] = d_loss.item()
         step += 1
         window_loss.append(loss.item())
+        if name == "unet-gan" and step == args.gan_after:
+            snapshot("pretrain", dev.score(name, net, centres_t, device))
+        if name == "unet-gan" and step > critic_end and (step - critic_end) % args.snapshot_every == 0:
+            snapshot(str(step), dev.score(name, net, centres_t, device))
         if step % args.log_every == 0:
             now = time.time()
             seconds += now - window_t
-            rec = {"step": step, "minutes": round(seconds / 60, 2), "loss": float(np.mean(window_loss)),
+            rec = {"step": step, "images": step * args.batch, "minutes": round(seconds / 60, 2), "loss": float(np.mean(window_loss)),
                    "images_per_s": round(args.log_every * args.batch / (now - window_t), 1), **stats}
             if step % args.eval_every == 0:
                 rec["dev"] = dev.score(name, net, centres_t, device)

