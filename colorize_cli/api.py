@@ -30,3 +30,19 @@ def load(model: str | Path | None = None, device: str = "auto", *, threads: int 
     path = find_model(None if model is None else str(model), list(models_dirs))
     engine = Engine(path, device=device, threads=threads, batch_size=batch_size)
     return Pipeline(engine, render_size=render_size, temperature=temperature, jbu=jbu)
+
+
+def capped_threads(threads: int | None) -> tuple[int | None, int | None]:
+    """(threads to use, the cap when ``threads`` was over the CPUs this process may use, else None)."""
+    from colorize_cli.engine import default_threads
+
+    n = default_threads()
+    return (n, n) if threads is not None and threads > n else (threads, None)
+
+
+def unused_options(pipeline: Pipeline, given: Sequence[str]) -> list[str]:
+    """Of the parameters ``given``, those that have no effect with this model: ``temperature``
+    and ``confidence`` mean something for ``bins`` models only."""
+    if pipeline.info.kind == "bins":
+        return []
+    return [g for g in given if g in ("temperature", "confidence")]

@@ -4,7 +4,7 @@ Public API::
 
     colorize_file(src, dst, pipeline=None, max_pixels=DEFAULT_MAX_PIXELS, ab_filter=None) -> Path
     write_colorized(dst, image, rgb)                    # depth, alpha, EXIF and the ICC rule
-    plan_image_jobs(inputs, out_dir, confidence_dir=None, stdin=None) -> Discovery
+    plan_image_jobs(inputs, output, fmt=None, confidence_dir=None, stdin=None) -> ImagePlan
     BatchOptions(out_dir, fmt=None, overwrite=False, max_pixels=DEFAULT_MAX_PIXELS, confidence_dir=None)
     colorize_files(pipeline, jobs, options, on_result, ab_filter=None) -> list[Result]
     Result(input, output, status, seconds, error)       # status: "ok" | "skipped" | "error"
@@ -25,10 +25,11 @@ from typing import TextIO
 import cv2
 import numpy as np
 
-from colorize_cli.errors import InputError
-from colorize_cli.image_io import (DEFAULT_MAX_PIXELS, Image, icc_colour_space, output_format, read_image,
-                                   write_image)
-from colorize_cli.inputs import Discovery, Job, discover, output_exclusions, output_path, same_file
+from colorize_cli.errors import InputError, NonFiniteOutput, ParameterError
+from colorize_cli.image_io import (DEFAULT_MAX_PIXELS, IMAGE_EXTENSIONS, Image, icc_colour_space, output_format,
+                                   read_image, write_image)
+from colorize_cli.inputs import (Job, discover, drop_outputs, output_exclusions, output_path, output_target,
+                                 real_path, same_file)
 from colorize_cli.lab import from_float, image_to_L
 from colorize_cli.pipeline import AbFilter, Pipeline
 
@@ -105,19 +106,41 @@ def colorize_file(src: str | Path, dst: str | Path, pipeline: Pipeline | None = 
         from colorize_cli.api import load
 
         pipeline = load()
+    image = read_image(src, max_pixels)  # first: a file that is no image at all is told so
     check_output(src, dst)
-    image = read_image(src, max_pixels)
     L = image_to_L(image.pixels)
     (raw,) = pipeline.raw_maps([L])
     write_colorized(dst, image, pipeline.finish(L, raw, ab_filter=ab_filter))  # type: ignore[arg-type]
     return dst
 
 
-def plan_image_jobs(inputs: Sequence[str], out_dir: Path, confidence_dir: Path | None = None,
-                    stdin: TextIO | None = None) -> Discovery:
-    """The jobs of ``colorize images INPUTS -o out_dir``: discovery that never reads the output
-    folders back as input."""
-    return discover(inputs, stdin=stdin, exclude=output_exclusions(inputs, [out_dir, confidence_dir]))
+@dataclass
+class ImagePlan:
+    """What ``colorize images INPUTS -o OUTPUT`` will do: the jobs, the inputs that cannot be
+    used (path, reason), where and in which format outputs go, and the files left out because
+    they are this run's own outputs."""
+
+    jobs: list[Job]
+    errors: list[tuple[str, str]]
+    out_dir: Path
+    fmt: str | None
+    dropped: list[Job]
+
+
+def plan_image_jobs(inputs: Sequence[str], output: str | Path, fmt: str | None = None,
+                    confidence_dir: Path | None = None, stdin: TextIO | None = None) -> ImagePlan:
+    """The jobs of ``colorize images``: ``output`` as :func:`~colorize_cli.inputs.output_target`
+    says (one input may go to a file name with an image extension), discovery that never reads
+    the output folders back as input, and files that are other inputs' outputs left out.
+    :class:`~colorize_cli.errors.ParameterError` for an ``output`` that cannot be."""
+    target, is_file = output_target(inputs, output, lambda p: p.suffix.lower() in IMAGE_EXTENSIONS)
+    if is_file:
+        if fmt and output_format(target) != fmt:
+            raise ParameterError("output", f"{target} and the format {fmt} disagree; give one of them")
+        return ImagePlan([Job(Path(inputs[0]), Path(target.name))], [], target.parent, None, [])
+    found = discover(inputs, stdin=stdin, exclude=output_exclusions(inputs, [target, confidence_dir]))
+    jobs, dropped = drop_outputs(found.jobs, target, fmt)
+    return ImagePlan(jobs, found.errors, target, fmt, dropped)
 
 
 def colorize_files(pipeline: Pipeline, jobs: Sequence[Job], options: BatchOptions,
@@ -137,7 +160,7 @@ def colorize_files(pipeline: Pipeline, jobs: Sequence[Job], options: BatchOption
         for job in jobs[start:start + chunk_size]:
             t0 = time.perf_counter()
             dst = output_path(job, options.out_dir, options.fmt)
-            key = dst.resolve()
+            key = real_path(dst)
             try:
                 if same_file(job.src, dst):
                     raise _overwrites(job.src)
@@ -147,8 +170,9 @@ def colorize_files(pipeline: Pipeline, jobs: Sequence[Job], options: BatchOption
                 if dst.exists() and not options.overwrite:
                     report(Result(str(job.src), str(dst), "skipped", 0.0))
                     continue
-                check_output(job.src, dst)
+                # Read first: a file that is no image at all is told so, not to pick another format.
                 image = read_image(job.src, options.max_pixels)
+                check_output(job.src, dst)
                 L = image_to_L(image.pixels)
             except InputError as err:
                 report(Result(str(job.src), str(dst), "error", time.perf_counter() - t0, err.reason))
@@ -166,6 +190,8 @@ def colorize_files(pipeline: Pipeline, jobs: Sequence[Job], options: BatchOption
                 if options.confidence_dir is not None:
                     _confidence_maps(pipeline, raw, image.size, options.confidence_dir / job.rel.with_suffix(""))
                 status, error = "ok", None
+            except NonFiniteOutput as exc:
+                status, error = "error", exc.reason
             except (OSError, ValueError) as exc:
                 reason = "permission denied" if isinstance(exc, PermissionError) else str(exc)
                 if isinstance(exc, OSError) and exc.strerror:

@@ -6,7 +6,7 @@ Public API::
     Engine(model, device="auto", threads=None, batch_size=4)
     Engine.run(L_batch: float32 [N, 1, H, W]) -> float32 [N, C, H/s, W/s]
     Engine.info: ModelInfo;  Engine.provider: str;  Engine.device: "cuda" | "cpu"
-    Engine.describe() -> str   # the one line the CLI prints
+    Engine.describe(verbose=False) -> str   # the one line the CLI prints
 
 One session per model, made once and reused for every batch (sessions are expensive to make
 and hold the CUDA context). ``device="auto"`` takes CUDA only when the CUDA provider really
@@ -63,6 +63,17 @@ def _short_reason(text: str) -> str:
             return m.group(0)
     lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
     return lines[-1][-160:] if lines else "the CUDA provider did not initialise"
+
+
+def _calm_reason(note: str) -> str:
+    """The CUDA fallback in words for a user who may never have wanted a GPU."""
+    if "cannot open shared object file" in note:
+        return "no CUDA libraries found"
+    if "no CUDA-capable device" in note:
+        return "no CUDA device found"
+    if "driver version is insufficient" in note:
+        return "the CUDA driver is too old for this onnxruntime"
+    return "CUDA did not start (--verbose says why)"
 
 
 def open_session(path: str | Path, device: str = "auto", threads: int | None = None,
@@ -140,13 +151,16 @@ class Engine:
         side += -side % self.info.stride
         self.run(np.full((1, 1, side, side), 50.0, np.float32))
 
-    def describe(self) -> str:
-        """The one line the CLI prints: model, version, kind and where it runs."""
+    def describe(self, verbose: bool = False) -> str:
+        """One calm line: the model and where it runs; why CUDA is not used is said in a few
+        words, and onnxruntime's own reason only with ``verbose``."""
         info = self.info
         where = "CUDA" if self.device == "cuda" else f"CPU ({self.session.get_session_options().intra_op_num_threads} threads)"
         line = f"model {info.name} {info.version} ({info.kind}) on {where}"
         if self.fallback_note and self.requested_device == "auto":
-            line += f"; CUDA unavailable: {self.fallback_note}"
+            line += f"; {_calm_reason(self.fallback_note)}"
+            if verbose:
+                line += f" (onnxruntime: {self.fallback_note})"
         return line
 
     def run(self, L_batch: np.ndarray) -> np.ndarray:

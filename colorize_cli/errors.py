@@ -6,6 +6,7 @@
     ├── ParameterError (ValueError) a bad argument value: .param names the library parameter
     ├── ModelError                  a model file that cannot be used: .path, .reason
     ├── InputError                  one input (photo, film) that cannot be done: .path, .reason
+    ├── NonFiniteOutput             the model gave NaN/inf for one input: .reason; nothing written
     └── EvaluateError               an evaluation that cannot run (no data, bad labels...)
     Interrupted (KeyboardInterrupt) Ctrl-C or SIGTERM during a film, after tidying up
 
@@ -64,6 +65,16 @@ class Interrupted(KeyboardInterrupt):
     def __init__(self, src: Path, work_dir: Path, frames_kept: int) -> None:
         super().__init__(f"{src}: interrupted; {frames_kept} frames kept in {work_dir}")
         self.src, self.work_dir, self.frames_kept = src, work_dir, frames_kept
+
+
+class NonFiniteOutput(ColorizeError):
+    """The model gave NaN or infinite values: nothing may be written for that input (merged
+    with L they would become a white picture)."""
+
+    def __init__(self, model_name: str, model_path: str | Path) -> None:
+        self.reason = (f"model {model_name} ({model_path}) gave NaN or infinite values for this input; "
+                       "nothing written")
+        super().__init__(self.reason)
 
 
 def os_reason(exc: OSError) -> str:

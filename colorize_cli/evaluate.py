@@ -458,7 +458,7 @@ def evaluate_dataset(
                     (c.name, functools.partial(c.frames, smooth=smooth)) for c in colorizers]
                 _score_clip(it.rel, _opener(it.path, max_frames, max_pixels), cols, report,
                             sheet_height, want_sheet)
-        except ColorizeError as err:
+        except (ColorizeError, M.TooSmall) as err:
             _drop_rows(report, it.rel)
             report.skipped.append((it.rel, str(err)))
     _progress(progress, len(items), len(items), "")
@@ -502,7 +502,7 @@ def evaluate_pairs(
                 cols = [(GRAY, _gray_stream), (label, lambda _truth: pred_open())]
                 _score_clip(t.rel, _opener(t.path, max_frames, max_pixels), cols, report, sheet_height,
                             want_sheet)
-        except ColorizeError as err:
+        except (ColorizeError, M.TooSmall) as err:
             _drop_rows(report, t.rel)
             report.skipped.append((t.rel, str(err)))
     _progress(progress, len(pairs), len(pairs), "")

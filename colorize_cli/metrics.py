@@ -27,6 +27,7 @@ from skimage.color import deltaE_ciede2000, lab2xyz, rgb2lab
 from skimage.metrics import peak_signal_noise_ratio, structural_similarity
 
 __all__ = [
+    "TooSmall",
     "AB_PEAK",
     "AB_SSIM_C1",
     "AB_SSIM_C2",
@@ -156,9 +157,15 @@ def _same_shape(pred: np.ndarray, truth: np.ndarray) -> None:
         raise ValueError(f"prediction {pred.shape} and truth {truth.shape} differ in shape")
 
 
+class TooSmall(ValueError):
+    """A picture too small for a measure (SSIM needs a 3×3 window): it cannot be scored."""
+
+
 def _win_size(shape: tuple[int, ...], wanted: int) -> int:
     # SSIM needs an odd window no larger than the image; tiny test images still score.
     side = min(shape[0], shape[1], wanted)
+    if side < 3:  # a 1-pixel window divides by zero in the sample covariance
+        raise TooSmall(f"{shape[1]}×{shape[0]} pixels is too small to score (SSIM needs at least 3×3)")
     return side if side % 2 == 1 else side - 1
 
 

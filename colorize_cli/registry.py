@@ -18,6 +18,7 @@ Public API::
     find_model(spec: str | None, extra_dirs=()) -> Path      # name, path or None (default)
     describe_models(extra_dirs=(), device="auto") -> [dict]   # what `colorize models` lists
     file_sha256(path) -> str
+    duplicate_names(models) -> {name: [paths]}              # names carried by several models
 """
 
 from __future__ import annotations
@@ -110,6 +111,20 @@ def list_models(extra_dirs: Sequence[str | Path] = ()) -> list[InstalledModel]:
     return out
 
 
+def duplicate_names(models: Sequence[InstalledModel | dict[str, Any]]) -> dict[str, list[Path]]:
+    """Names carried by more than one usable model (:class:`InstalledModel`, or rows of
+    :func:`describe_models`), with their files in search order (the first is the one a
+    ``model`` name resolves to)."""
+    by_name: dict[str, list[Path]] = {}
+    for m in models:
+        if isinstance(m, dict):
+            if m["error"] is None:
+                by_name.setdefault(m["name"], []).append(Path(m["path"]))
+        elif m.info is not None:
+            by_name.setdefault(m.name, []).append(m.path)
+    return {name: paths for name, paths in by_name.items() if len(paths) > 1}
+
+
 def _default_name(dirs: Sequence[Path]) -> str | None:
     for d in dirs:
         f = d / DEFAULT_FILE
@@ -148,14 +163,18 @@ def find_model(spec: str | None, extra_dirs: Sequence[str | Path] = ()) -> Path:
                 "model", "not given, and no model is installed (looked in " + where + "). Put a colorize "
                 f".onnx file in weights/ (see docs/models.md), point {ENV_VAR} or models_dir at a folder "
                 "of them, or give the path of an .onnx file")
-    # A file named after the model is the cheap, common case; otherwise read each file's metadata.
+    # Folders in search order, first match wins: in each, a file named after the model (the
+    # cheap, common case), then any file whose metadata carries that name.
     for d in dirs:
         cand = d / f"{spec}.onnx"
         if cand.is_file():
             return cand
-    for m in list_models(extra_dirs):
-        if m.info is not None and m.info.name == spec:
-            return m.path
+        for path in _model_files([d]):
+            try:
+                if read_model_info(path).name == spec:
+                    return path
+            except ModelError:
+                continue
     names = sorted({m.name for m in list_models(extra_dirs) if m.info is not None})
     known = f"installed: {', '.join(names)}" if names else "no model is installed"
     raise ParameterError("model", f"{spec!r}: unknown model ({known}; looked in {where})")

@@ -45,12 +45,17 @@ from colorize_cli.errors import ParameterError
 DEFAULT_WINDOW = 20
 DEFAULT_DECAY = 0.2
 
-__all__ = ["DEFAULT_DECAY", "DEFAULT_WINDOW", "TemporalKernel", "direct_smooth", "kernel_weights"]
+__all__ = ["DEFAULT_DECAY", "DEFAULT_WINDOW", "MAX_WINDOW", "TemporalKernel", "direct_smooth", "kernel_weights"]
+
+
+# The ring holds window + 1 maps of the model's output (a 313-bin model at 64×85: 6.8 MB each),
+# and with the default decay frames 25 back weigh under 1 %: 120 (5 s at 24 fps) is plenty.
+MAX_WINDOW = 120
 
 
 def _check(window: int, decay: float) -> None:
-    if int(window) != window or window < 0:
-        raise ParameterError("window", f"must be a whole number >= 0, got {window}")
+    if int(window) != window or not 0 <= window <= MAX_WINDOW:
+        raise ParameterError("window", f"must be a whole number from 1 to {MAX_WINDOW}, got {window}")
     if not (math.isfinite(decay) and decay >= 0):
         raise ParameterError("decay", f"must be >= 0, got {decay}")
 

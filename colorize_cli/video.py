@@ -33,7 +33,7 @@ run starts and what it replays is decided once, by :class:`ResumePlan`.
 Public API::
 
     VideoOptions(smooth=False, window=20, decay=0.2, scene_detect=True, scene_threshold=0.5,
-                 codec="libx264", crf=None, preset=None, max_pixels=100_000_000,
+                 codec=None, crf=None, preset=None, max_pixels=100_000_000,
                  segment_seconds=10.0, overwrite=False)
     VideoOptions.check()              # ParameterError naming the bad parameter
     plan_jobs(inputs, output, codec, stdin=None) -> ([VideoJob(src, dst)], [(path, reason)])
@@ -42,7 +42,7 @@ Public API::
     colorize_videos(jobs, pipeline, options, on_report, on_start=None, on_progress=None, warn=None,
                     ab_filter=None)
     ResumePlan.from_segments(segments, options)
-    video_output_path(src_rel, out_dir, codec) -> Path
+    video_output_path(src_rel, out_dir, codec=None) -> Path
     terminate_as_interrupt()          # context manager: SIGTERM behaves like Ctrl-C
     (Interrupted, in colorize_cli.errors: KeyboardInterrupt with .work_dir and .frames_kept)
 """
@@ -63,17 +63,17 @@ from typing import Any, TextIO
 import av
 import numpy as np
 
-from colorize_cli.errors import ColorizeError, InputError, Interrupted, ModelError, ParameterError
+from colorize_cli.errors import ColorizeError, InputError, Interrupted, ModelError, NonFiniteOutput, ParameterError
 from colorize_cli.frames import TemporalFilter
 from colorize_cli.image_io import DEFAULT_MAX_PIXELS
-from colorize_cli.inputs import discover, output_exclusions, same_file
+from colorize_cli.inputs import discover, output_exclusions, output_target, same_file
 from colorize_cli.lab import from_float, image_to_L
 from colorize_cli.pipeline import AbFilter, Pipeline
 from colorize_cli.scenes import DEFAULT_THRESHOLD, SceneDetector
-from colorize_cli.temporal import DEFAULT_DECAY, DEFAULT_WINDOW, TemporalKernel
-from colorize_cli.video_encode import (DEFAULT_CODEC, EncoderSettings, container_accepts, encoder_settings,
-                                       output_format, resolve_codec, to_video_frame)
-from colorize_cli.video_join import join
+from colorize_cli.temporal import DEFAULT_DECAY, DEFAULT_WINDOW, MAX_WINDOW, TemporalKernel
+from colorize_cli.video_encode import (AUTO_CODECS, EncoderSettings, check_crf, check_preset, container_accepts,
+                                       encoder_settings, output_format, pick_codec, resolve_codec, to_video_frame)
+from colorize_cli.video_join import join, made_here
 from colorize_cli.video_read import VIDEO_EXTENSIONS, Decoded, Source, decode_frames, probe
 from colorize_cli.video_segments import SegmentWriter, WorkDir
 
@@ -95,7 +95,7 @@ class VideoOptions:
     decay: float = DEFAULT_DECAY
     scene_detect: bool = True
     scene_threshold: float = DEFAULT_THRESHOLD
-    codec: str = DEFAULT_CODEC
+    codec: str | None = None  # None: libx264, or what the output container takes (VP9/AV1 for WebM)
     crf: int | None = None
     preset: str | None = None
     max_pixels: int | None = DEFAULT_MAX_PIXELS
@@ -106,12 +106,14 @@ class VideoOptions:
     def check(self) -> None:
         """:class:`ParameterError` naming the parameter for values the run would choke on later."""
         TemporalKernel(self.window, self.decay)
+        if self.window < 1:  # the kernel takes 0 (no smoothing), a film run wants smooth=False instead
+            raise ParameterError("window", f"must be a whole number from 1 to {MAX_WINDOW}, got {self.window}")
         SceneDetector(self.scene_threshold)
         if not self.segment_seconds > 0:
             raise ParameterError("segment_seconds", f"must be > 0, got {self.segment_seconds}")
-        if self.crf is not None and self.crf < 0:
-            raise ParameterError("crf", f"must be >= 0, got {self.crf}")
-        resolve_codec(self.codec)
+        codec = resolve_codec(self.codec or AUTO_CODECS[0])
+        check_crf(codec, self.crf)
+        check_preset(codec, self.preset)
 
 
 @dataclass
@@ -155,12 +157,14 @@ def terminate_as_interrupt() -> Iterator[None]:
         signal.signal(signal.SIGTERM, old)
 
 
-def video_output_path(rel: Path, out_dir: Path, codec: str) -> Path:
+def video_output_path(rel: Path, out_dir: Path, codec: str | None = None) -> Path:
     """Where a film found at ``rel`` (relative to its input folder) goes: the same name, or
-    ``.mkv`` when its container cannot hold ``codec`` (a .webm cannot hold H.264, say)."""
+    ``.mkv`` when its container cannot hold ``codec`` (a .webm cannot hold H.264, say);
+    without a codec, the container's own choice (:func:`~colorize_cli.video_encode.pick_codec`)."""
     dst = out_dir / rel
     try:
-        if container_accepts(output_format(dst), codec):
+        fmt = output_format(dst)
+        if container_accepts(fmt, pick_codec(fmt, codec)):
             return dst
     except ColorizeError:
         pass
@@ -445,13 +449,16 @@ def colorize_video(src: str | Path, dst: str | Path, pipeline: Pipeline, options
             if warn is not None:
                 warn(msg)
 
-    codec = resolve_codec(options.codec)
     fmt = output_format(dst)
+    codec = pick_codec(fmt, options.codec)
+    check_crf(codec, options.crf)
     _check_container(dst, fmt, codec)
     try:
         if same_file(src, dst):
             raise InputError(src, "the output would overwrite this input; choose another output")
-        if dst.exists() and not options.overwrite:
+        if os.path.lexists(dst) and not options.overwrite:
+            if made_here(dst) is False:
+                raise InputError(src, f"{dst} exists and was not made by colorize; overwrite=True replaces it")
             report.status = "skipped"
             return report
         source = probe(src, options.max_pixels)
@@ -483,7 +490,9 @@ def colorize_video(src: str | Path, dst: str | Path, pipeline: Pipeline, options
         except KeyboardInterrupt:
             kept = sum(int(s["frames"]) for s in work.segments())
             raise Interrupted(src, work.path, kept) from None
-        except InputError as err:  # the file went away or became unreadable mid-run
+        except (InputError, NonFiniteOutput) as err:  # the file went away mid-run, or the model gave NaN
+            if isinstance(err, NonFiniteOutput):
+                work.remove()  # a rerun would give NaN again: nothing is kept to resume
             report.status, report.error = "error", err.reason
             report.seconds = time.perf_counter() - t0
             return report
@@ -524,22 +533,22 @@ class VideoJob:
     dst: Path
 
 
-def plan_jobs(inputs: Sequence[str], output: Path, codec: str, stdin: TextIO | None = None
+def plan_jobs(inputs: Sequence[str], output: str | Path, codec: str | None, stdin: TextIO | None = None
               ) -> tuple[list[VideoJob], list[tuple[str, str]]]:
     """(src, dst) pairs for ``colorize video INPUTS -o OUTPUT``, and (path, reason) for inputs
     that do not exist.
 
-    One existing file in and ``-o`` not a folder: ``-o`` is the output file (its extension
-    picks the container, which must take ``codec``: :class:`ParameterError` otherwise).
-    Otherwise ``-o`` is a folder mirroring the input tree (see :func:`video_output_path`)."""
-    codec = resolve_codec(codec)
-    output = Path(output)
-    if (len(inputs) == 1 and inputs[0] != "-" and Path(inputs[0]).is_file() and not output.is_dir()
-            and not str(output).endswith((os.sep, "/"))):
-        _check_container(output, output_format(output), codec)
-        return [VideoJob(Path(inputs[0]), output)], []
-    found = discover(inputs, stdin=stdin, exclude=output_exclusions(inputs, [output]), extensions=VIDEO_EXTENSIONS)
-    return [VideoJob(j.src, video_output_path(j.rel, output, codec)) for j in found.jobs], found.errors
+    ``output`` as :func:`~colorize_cli.inputs.output_target` says (pass the string as typed: a
+    trailing ``/`` means a folder): for one film, a file whose extension picks the container
+    (which must take the codec: :class:`ParameterError` otherwise); else a folder mirroring
+    the input tree (see :func:`video_output_path`)."""
+    target, is_file = output_target(inputs, output, lambda _path: True)
+    if is_file:
+        fmt = output_format(target)
+        _check_container(target, fmt, pick_codec(fmt, codec))
+        return [VideoJob(Path(inputs[0]), target)], []
+    found = discover(inputs, stdin=stdin, exclude=output_exclusions(inputs, [target]), extensions=VIDEO_EXTENSIONS)
+    return [VideoJob(j.src, video_output_path(j.rel, target, codec)) for j in found.jobs], found.errors
 
 
 def colorize_videos(jobs: Sequence[VideoJob], pipeline: Pipeline, options: VideoOptions,

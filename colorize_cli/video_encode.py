@@ -4,6 +4,8 @@ Public API::
 
     DEFAULT_CODEC, DEFAULT_CRF, CODEC_ALIASES
     resolve_codec(name) -> str                              # alias -> encoder name; ParameterError
+    pick_codec(fmt, codec_or_None) -> str                   # the codec, or one the container takes
+    check_crf(codec, crf);  check_preset(codec, preset)     # ParameterError naming the parameter
     output_format(path) -> str                              # container format for a file name
     container_accepts(fmt, codec) -> bool
     encoder_settings(source, codec, crf, preset, fmt) -> (EncoderSettings, [notes])
@@ -51,6 +53,59 @@ def resolve_codec(name: str) -> str:
     if c.type != "video":
         raise ParameterError("codec", f"{name}: {codec} is not a video encoder")
     return codec
+
+
+# crf ranges of the encoders that take one (FFmpeg's own limits for each wrapper).
+CRF_RANGE = {"libx264": (0, 51), "libx265": (0, 51), "libvpx-vp9": (0, 63), "libvpx": (4, 63),
+             "libsvtav1": (1, 63), "libaom-av1": (0, 63)}
+# Without a codec: H.264, or for containers that cannot hold it (WebM) the first of these in
+# this FFmpeg build that the container takes.
+AUTO_CODECS = ("libx264", "libvpx-vp9", "libsvtav1", "libaom-av1", "libvpx")
+
+
+def check_crf(codec: str, crf: int | None) -> None:
+    """:class:`ParameterError` (``crf``) when it is outside ``codec``'s range."""
+    if crf is None:
+        return
+    if codec not in CRF_RANGE:
+        return  # lossless encoders ignore it (encoder_settings says so); others pass it on as is
+    lo, hi = CRF_RANGE[codec]
+    if not lo <= crf <= hi:
+        raise ParameterError("crf", f"must be between {lo} and {hi} for {codec}, got {crf}")
+
+
+def check_preset(codec: str, preset: str | None) -> None:
+    """:class:`ParameterError` (``preset``) when ``codec`` refuses it (checked by opening the
+    encoder on a tiny picture, so the list is the encoder's own)."""
+    if not preset:
+        return
+    from colorize_cli.quiet import capture_fd2
+
+    ctx = av.CodecContext.create(codec, "w")
+    ctx.width, ctx.height, ctx.time_base = 64, 64, Fraction(1, 25)
+    formats = [f.name for f in (av.codec.Codec(codec, "w").video_formats or [])]
+    ctx.pix_fmt = "yuv420p" if not formats or "yuv420p" in formats else formats[0]
+    ctx.options = {"preset": preset}
+    with capture_fd2():  # the encoder's own complaint and banner
+        try:
+            ctx.open()
+        except (av.error.FFmpegError, ValueError):
+            raise ParameterError("preset", f"{preset}: {codec} has no such preset "
+                                 "(libx264/libx265: ultrafast, superfast, veryfast, faster, fast, medium, slow, "
+                                 "slower, veryslow; libsvtav1: 0-13)") from None
+
+
+def pick_codec(fmt: str, codec: str | None) -> str:
+    """The encoder for a ``fmt`` container: ``codec`` when given, else the first of
+    :data:`AUTO_CODECS` that this FFmpeg has and the container takes (H.264 for MP4/MKV,
+    VP9 or AV1 for WebM); :class:`ParameterError` (``codec``) when none fits."""
+    if codec:
+        return resolve_codec(codec)
+    for cand in AUTO_CODECS:
+        if cand in av.codecs_available and container_accepts(fmt, cand):
+            return cand
+    raise ParameterError("codec", f"not given, and no encoder in this FFmpeg build fits a {fmt} file; "
+                         "choose one, or another extension")
 
 
 def output_format(path: str | Path) -> str:
@@ -101,6 +156,13 @@ class EncoderSettings:
         return d
 
 
+def _source_bits(pix_fmt: str | None) -> int:
+    try:
+        return max(c.bits for c in av.VideoFormat(pix_fmt).components) if pix_fmt else 8
+    except (ValueError, TypeError):
+        return 8
+
+
 def encoder_settings(src: Source, codec: str, crf: int | None, preset: str | None,
                      fmt: str) -> tuple[EncoderSettings, list[str]]:
     """The encoder settings for ``src`` (pixel format, quality, colour tags) and notes for the user."""
@@ -120,6 +182,9 @@ def encoder_settings(src: Source, codec: str, crf: int | None, preset: str | Non
             pix_fmt = "yuv444p"
         else:
             raise InputError(src.path, f"{codec} cannot encode an odd picture size ({src.width}x{src.height})")
+    bits = _source_bits(src.pix_fmt)
+    if bits > 8:
+        notes.append(f"the source is {bits}-bit ({src.pix_fmt}); the output is 8-bit")
     options: dict[str, str] = {}
     if codec in LOSSLESS:
         if crf is not None:
@@ -132,6 +197,14 @@ def encoder_settings(src: Source, codec: str, crf: int | None, preset: str | Non
         options.update({"b": "0", "row-mt": "1"})  # constant quality, and use the cores
     if codec == "libx265":
         options["x265-params"] = "log-level=error"
+    if codec == "libx264":
+        # x264's macroblock tree (rate control that looks ahead) makes different bits for the
+        # same frames from run to run with this libx264 build: a 360-frame film differed in
+        # its second segment by up to 40 levels once decoded, whatever the batch size, and so
+        # did a resumed run; the frames given to the encoder were bit-identical each time.
+        # With only the tree switched off (threads, AQ and psy stay) the output depends on the
+        # frames alone; it costs a few per cent in size at the same crf.
+        options["x264-params"] = "mbtree=0"
     if preset:
         options["preset"] = preset
     flags = av.format.ContainerFormat(fmt, "w").flags

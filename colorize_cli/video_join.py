@@ -13,7 +13,8 @@ end.
 Public API::
 
     plan_streams(source_container, main_index, fmt) -> [StreamPlan]   # copy / reencode / drop, pure
-    join(work, segments, source, dst, settings, warn) -> JoinResult
+    join(work, segments, source, dst, settings, warn) -> JoinResult   # the film, marked as made here
+    made_here(path) -> bool | None                          # does an existing output carry the mark?
 """
 
 from __future__ import annotations
@@ -39,8 +40,31 @@ from colorize_cli.video_read import Source, av_reason, demux, open_input
 from colorize_cli.video_segments import WorkDir, read_packet_log
 
 # Tags that describe the old encode, not ours (Matroska statistics, encoder names).
-_STALE_TAGS = {"encoder", "duration", "number_of_frames", "number_of_bytes", "bps", "_statistics_tags",
+_STALE_TAGS = {"colorize", "encoder", "duration", "number_of_frames", "number_of_bytes", "bps", "_statistics_tags",
                "_statistics_writing_app", "_statistics_writing_date_utc"}
+
+
+# The final file carries the manifest's digest as a container tag, so that a rerun can tell a
+# film this tool made (skipped: already done) from an unrelated file at the same path (refused).
+MARK_TAG = "colorize"
+_MARK_OPTIONS = {"mp4": {"movflags": "use_metadata_tags"}, "mov": {"movflags": "use_metadata_tags"}}
+MARKED_FORMATS = {"mp4", "mov", "matroska", "webm"}  # containers that keep the tag (others cannot tell)
+
+
+def made_here(path: Path) -> bool | None:
+    """True when ``path`` carries this tool's mark, False when it is a container that would
+    carry it and does not (or is no film at all), None where the container cannot tell."""
+    try:
+        fmt = output_format(path)
+    except ColorizeError:
+        return False
+    if fmt not in MARKED_FORMATS:
+        return None
+    try:
+        with av.open(str(path), metadata_errors="replace") as c:
+            return any(k.lower() == MARK_TAG for k in c.metadata)
+    except (av.error.FFmpegError, OSError, UnicodeDecodeError):
+        return False
 
 
 @dataclass
@@ -284,18 +308,25 @@ def join(work: WorkDir, segments: list[dict[str, Any]], src: Source, dst: Path, 
     # muxer creates it, with the permissions any new file gets.
     tmp = dst.with_name(f".{dst.stem}.{os.getpid()}.colorize-tmp{dst.suffix}")
     try:
-        with open_input(src.path) as source, av.open(str(tmp), "w", format=fmt) as out:
+        with open_input(src.path) as source, av.open(str(tmp), "w", format=fmt,
+                                                     options=_MARK_OPTIONS.get(fmt, {})) as out:
             offset = _start_offset(source, settings)
             _copy_metadata(out, source.metadata, warn)
+            if work.digest:
+                out.metadata[MARK_TAG] = work.digest
             try:
                 out.set_chapters(source.chapters())
             except (ValueError, TypeError, AttributeError, av.error.FFmpegError) as exc:
                 warn(f"the chapters could not be copied ({exc})")
-            vs = _add_video_stream(out, source.streams[src.stream_index], src, settings, warn)
             plans = plan_streams(source, src.stream_index, fmt)
             result = _report(plans, dst.suffix.lstrip("."), warn)
             kept = {p.index: p for p in plans if p.action != "drop"}
-            outs = {i: _copy_or_reencode(out, source.streams[i], fmt, p) for i, p in kept.items()}
+            outs: dict[int, Any] = {}
+            for s in source.streams:  # in the source's order: the colourised stream keeps its place
+                if s.index == src.stream_index:
+                    vs = _add_video_stream(out, s, src, settings, warn)
+                elif s.index in kept:
+                    outs[s.index] = _copy_or_reencode(out, s, fmt, kept[s.index])
             for i in kept:
                 _copy_metadata(outs[i], source.streams[i].metadata, warn)
                 _copy_disposition(outs[i], source.streams[i], warn)

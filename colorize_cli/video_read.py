@@ -120,6 +120,9 @@ def probe(path: str | Path, max_pixels: int | None = None) -> Source:
         raise InputError(path, "empty file (0 bytes)")
     container = open_input(path)
     with container:
+        fmt_name = container.format.name or ""
+        if fmt_name == "image2" or fmt_name.endswith("_pipe"):  # FFmpeg reads a photo as one frame
+            raise InputError(path, "a still image, not a film (colourise photos with colorize images)")
         try:
             stream = main_stream(container)
         except ValueError as exc:

@@ -106,6 +106,7 @@ class WorkDir:
         self.dst = Path(dst)
         self.path = self.dst.with_name(self.dst.name + ".partial")
         self.manifest = self.path / "manifest.json"
+        self.digest: str | None = None  # the manifest's, once started: the final file is marked with it
 
     def packet_log(self, segment: int) -> Path:
         """The packet log of segment number ``segment``."""
@@ -120,6 +121,7 @@ class WorkDir:
         notes: list[str] = []
         ident = {"version": self.VERSION, **identity}
         digest = hashlib.sha256(json.dumps(ident, sort_keys=True, default=str).encode()).hexdigest()
+        self.digest = digest
         if self.path.exists():
             try:
                 old = json.loads(self.manifest.read_text(encoding="utf-8"))

@@ -254,8 +254,9 @@ def test_resume_with_other_options_starts_over(tmp_path, pipe):
 def test_existing_output_is_skipped_and_overwrite_redoes_it(tmp_path, pipe):
     src = make_clip(tmp_path / "in.mp4", n=4, audio=None)
     dst = tmp_path / "out.mp4"
-    dst.write_bytes(b"old")
-    assert colorize_video(src, dst, pipe).status == "skipped" and dst.read_bytes() == b"old"
+    assert colorize_video(src, dst, pipe).status == "ok"
+    made = dst.read_bytes()
+    assert colorize_video(src, dst, pipe).status == "skipped" and dst.read_bytes() == made
     assert colorize_video(src, dst, pipe, VideoOptions(overwrite=True)).status == "ok"
     assert len(frame_times(dst)) == 4
 
@@ -337,7 +338,8 @@ def test_cli_folder_in_folder_out_json_and_skips(cli, tmp_path, bins_model):
     assert res.exit_code == 0, res
     rows = [json.loads(line) for line in res.stdout.splitlines()]
     assert [r["status"] for r in rows] == ["ok", "ok"]
-    assert {Path(r["output"]).relative_to(out).as_posix() for r in rows} == {"a.mp4", "sub/b.mkv"}
+    # Without --codec a .webm keeps its name and gets a codec WebM takes (VP9).
+    assert {Path(r["output"]).relative_to(out).as_posix() for r in rows} == {"a.mp4", "sub/b.webm"}
     assert all(r["frames"] == 6 and r["fps"] > 0 for r in rows)
     assert rows[0]["streams_copied"] == ["audio#1 aac (fra)"] and "scene_cuts" in rows[0]
     res = cli("video", reels, "-o", out, "--model", bins_model, "--smooth", "--crf", "16", "--json")
@@ -351,7 +353,7 @@ def test_cli_exit_codes_and_one_line_errors(cli, tmp_path, bins_model):
     assert res.exit_code == 1
     assert f"colorize: error: {tmp_path / 'in' / 'bad.mp4'}: not a video" in res.stderr
     assert (tmp_path / "out" / "good.mp4").exists()
-    assert cli("video", good, "-o", tmp_path / "x.webm", "--model", bins_model).exit_code == 2
+    assert cli("video", good, "-o", tmp_path / "x.webm", "--codec", "libx264", "--model", bins_model).exit_code == 2
     assert cli("video", good, "-o", tmp_path / "x.mp4", "--codec", "nope", "--model", bins_model).exit_code == 2
     assert cli("video", tmp_path / "missing.mp4", "-o", tmp_path / "x.mp4", "--model", bins_model).exit_code == 2
 

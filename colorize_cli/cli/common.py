@@ -30,7 +30,8 @@ EXIT_INTERRUPTED = 130  # Ctrl-C or SIGTERM, as shells report SIGINT
 
 #: Library parameter -> the flag that sets it.
 FLAGS = {
-    "batch_size": "--batch-size", "codec": "--codec", "crf": "--crf", "decay": "--decay",
+    "batch_size": "--batch-size", "codec": "--codec", "confidence": "--confidence", "crf": "--crf",
+    "csv": "--csv", "decay": "--decay", "sheet": "--sheet",
     "device": "--device", "max_pixels": "--max-pixels", "model": "--model", "models_dir": "--models-dir",
     "output": "-o", "preset": "--preset", "render_size": "--render-size", "scene_threshold": "--scene-threshold",
     "segment_seconds": "--segment-seconds", "temperature": "--temperature", "threads": "--threads",
@@ -85,14 +86,35 @@ ModelOpt = Annotated[Optional[str], typer.Option("--model", "-m", help="Model na
                                                  "(default: weights/default.txt, else the first installed).")]
 ModelsDirOpt = Annotated[Optional[list[Path]], typer.Option("--models-dir", help="Extra folder of models "
                          "(repeatable; searched before COLORIZE_MODEL_PATH and the installed weights).")]
-RenderSizeOpt = Annotated[Optional[int], typer.Option("--render-size", min=1, help="Short side the model sees, "
-                          "rounded to its stride (default: the model's working_size).")]
-TemperatureOpt = Annotated[Optional[float], typer.Option("--temperature", min=0.0, help="Annealed-mean temperature "
-                           "for bins models (default: the model's).")]
+def _checked_by(rule: str, flag: str) -> Any:
+    """A Typer callback applying ``colorize_cli.pipeline.<rule>`` (the library's own check) as
+    the option is parsed, so that a bad value is a usage error before any input is read."""
+    def callback(value: Any) -> Any:
+        from colorize_cli import pipeline
+
+        if value is not None:
+            try:
+                getattr(pipeline, rule)(value)
+            except ParameterError as err:
+                raise typer.BadParameter(err.detail, param_hint=flag) from None
+        return value
+
+    return callback
+
+
+RenderSizeOpt = Annotated[Optional[int], typer.Option("--render-size", callback=_checked_by("check_render_size",
+                          "--render-size"), help="Short side the model sees, rounded to its stride, at most 1024 "
+                          "(default: the model's working_size).")]
+TemperatureOpt = Annotated[Optional[float], typer.Option("--temperature", callback=_checked_by("check_temperature",
+                           "--temperature"), help="Annealed-mean temperature for bins models, finite and > 0 "
+                           "(default: the model's).")]
 DeviceOpt = Annotated[Device, typer.Option("--device", help="auto: CUDA when it really initialises, else CPU.")]
 ThreadsOpt = Annotated[Optional[int], typer.Option("--threads", min=1, help="CPU threads (default: all available).")]
 JbuOpt = Annotated[bool, typer.Option("--jbu/--no-jbu", help="Joint bilateral upsampling of colour (else bilinear).")]
 QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar or notes; errors only.")]
+VerboseOpt = Annotated[bool, typer.Option("--verbose", "-v", help="Details in the notes (why CUDA is not used...).")]
+OutputOpt = Annotated[str, typer.Option("--output", "-o", help="Output file for one input (its extension picks the "
+                      "format), else a folder mirroring the input tree; a trailing / always means a folder.")]
 
 
 class Reporter:
@@ -101,8 +123,9 @@ class Reporter:
     Notes and errors go to stderr as ``colorize: ...`` lines, JSON lines to stdout; a progress
     bar is shown only on a terminal and never with ``--json`` or ``--quiet``."""
 
-    def __init__(self, as_json: bool = False, quiet: bool = False, unit: str = "images") -> None:
-        self.as_json, self.quiet, self.unit = as_json, quiet, unit
+    def __init__(self, as_json: bool = False, quiet: bool = False, unit: str = "images", noun: str = "file(s)") -> None:
+        self.as_json, self.quiet, self.unit, self.noun = as_json, quiet, unit, noun
+        self.total: int | None = None  # inputs this run will do, once known (for the interrupt message)
         self.counts: Counter[str] = Counter()
         self.show_bar = not quiet and not as_json and sys.stdout.isatty()
         self.progress: Any = None
@@ -211,18 +234,27 @@ class Reporter:
 
     # ---- errors to exit codes
 
+    def _done(self) -> str:
+        return f"{self.counts['ok'] + self.counts['skipped']} of {self.total} {self.noun}"
+
     @contextlib.contextmanager
     def guard(self) -> Iterator[None]:
-        """Library errors while a command runs: a film interrupted says how to resume (130),
-        Ctrl-C is 130, any other :class:`ColorizeError` (bad option, unusable model) is 2."""
+        """Library errors while a command runs: Ctrl-C or SIGTERM says what is done and how to
+        resume (130); any other :class:`ColorizeError` (bad option, unusable model) is 2."""
         try:
             yield
         except Interrupted as exc:
-            self.error(f"{exc.src}: interrupted; {exc.frames_kept} finished frames are kept in {exc.work_dir}; "
-                       "run the same command again to resume")
+            self.error(f"{exc.src}: interrupted; {self._done()} done, and {exc.frames_kept} finished frames of "
+                       f"this one are kept in {exc.work_dir}; run the same command again to resume")
             raise typer.Exit(EXIT_INTERRUPTED) from None
         except KeyboardInterrupt:
-            self.error("interrupted")
+            if self.total is None:
+                self.error("interrupted")
+            elif self.noun == "image(s)":
+                self.error(f"interrupted; {self._done()} are done and kept; run the same command again to resume "
+                           "(finished outputs are skipped)")
+            else:
+                self.error(f"interrupted; {self._done()} done; run the same command again to resume")
             raise typer.Exit(EXIT_INTERRUPTED) from None
         except ColorizeError as err:
             self.usage_error(err)
@@ -230,15 +262,25 @@ class Reporter:
 
 def load_pipeline(reporter: Reporter, model: str | None, models_dir: list[Path] | None, device: Device,
                   threads: int | None, batch_size: int, render_size: int | None = None,
-                  temperature: float | None = None, jbu: bool = True) -> Any:
+                  temperature: float | None = None, jbu: bool = True, verbose: bool = False,
+                  confidence: bool = False) -> Any:
     """:func:`colorize_cli.load` for a command: an unusable model or option is a usage error
-    (exit 2), else a note says which model runs where."""
-    from colorize_cli.api import load
+    (exit 2), else a note says which model runs where; ``--threads`` over the CPUs is capped
+    with a warning, and bins-only options given to another model get one note."""
+    from colorize_cli.api import capped_threads, load, unused_options
 
+    use, cap = capped_threads(threads)
+    if cap is not None:
+        reporter.warning(f"--threads {threads} is more than the {cap} CPUs available; using {cap}")
     with reporter.guard():
-        pipeline = load(model, device.value, threads=threads, batch_size=batch_size, render_size=render_size,
+        pipeline = load(model, device.value, threads=use, batch_size=batch_size, render_size=render_size,
                         temperature=temperature, jbu=jbu, models_dirs=models_dir or [])
-    reporter.note(pipeline.engine.describe())
+    reporter.note(pipeline.engine.describe(verbose))
+    given = [name for name, on in (("temperature", temperature is not None), ("confidence", confidence)) if on]
+    unused = [FLAGS[name] for name in unused_options(pipeline, given)]
+    if unused:
+        reporter.note(f"{' and '.join(unused)} apply to bins models only; model {pipeline.info.name} is an "
+                      f"{pipeline.info.kind} model, so {'they have' if len(unused) > 1 else 'it has'} no effect")
     return pipeline
 
 

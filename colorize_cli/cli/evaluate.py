@@ -88,8 +88,13 @@ def evaluate(
     (and CDC / warp error for clips), always beside the gray baseline."""
     from colorize_cli import evaluate as ev
 
+    from colorize_cli.inputs import check_writable
+
     pairs = _check_modes(dataset, model, pred, truth)
     rep = Reporter(as_json, quiet, unit="files")
+    with rep.guard():  # before the scoring, which may take an hour
+        check_writable(sheet, "sheet")
+        check_writable(csv_path, "csv")
     common = dict(limit=limit, sheet_count=sheet_count if sheet else 0, max_frames=max_frames,
                   max_pixels=max_pixels or None, progress=lambda i, n, _rel: rep.update(i, n))
     with rep.guard():

@@ -11,15 +11,16 @@ import typer
 from colorize_cli.api import DEFAULT_BATCH_SIZE
 from colorize_cli.batch import BatchOptions, Result, colorize_files, plan_image_jobs
 from colorize_cli.image_io import DEFAULT_MAX_PIXELS
-from colorize_cli.cli.common import (DeviceOpt, Device, Format, JbuOpt, ModelOpt, ModelsDirOpt, QuietOpt,
-                                     RenderSizeOpt, Reporter, TemperatureOpt, ThreadsOpt, app, load_pipeline,
-                                     stdin_for)
+from colorize_cli.cli.common import (Device, DeviceOpt, Format, JbuOpt, ModelOpt, ModelsDirOpt, OutputOpt, QuietOpt,
+                                     RenderSizeOpt, Reporter, TemperatureOpt, ThreadsOpt, VerboseOpt, app,
+                                     load_pipeline, stdin_for)
+from colorize_cli.video import terminate_as_interrupt
 
 
 @app.command()
 def images(
     inputs: Annotated[list[str], typer.Argument(help="Files, folders (recursive), globs, or - for paths on stdin.")],
-    output: Annotated[Path, typer.Option("--output", "-o", help="Output folder; mirrors the input tree.")],
+    output: OutputOpt,
     model: ModelOpt = None,
     models_dir: ModelsDirOpt = None,
     device: DeviceOpt = Device.auto,
@@ -36,18 +37,26 @@ def images(
                           "(bins models): <name>_top.png and <name>_ratio.png.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="One JSON line per file on stdout.")] = False,
     quiet: QuietOpt = False,
+    verbose: VerboseOpt = False,
 ) -> None:
     """Colourise photos."""
-    rep = Reporter(as_json, quiet, unit="images")
-    found = plan_image_jobs(inputs, output, confidence, stdin_for(inputs))
-    rep.missing(found.errors, bool(found.jobs), lambda path, reason: Result(path, None, "error", 0.0, reason).as_dict(),
+    rep = Reporter(as_json, quiet, unit="images", noun="image(s)")
+    stdin = stdin_for(inputs)
+    with rep.guard():
+        plan = plan_image_jobs(inputs, output, fmt.value if fmt else None, confidence, stdin)
+    if plan.dropped:
+        rep.note(f"{len(plan.dropped)} file(s) in {plan.out_dir} are this run's own outputs (--format {plan.fmt}); "
+                 "not read as inputs")
+    rep.missing(plan.errors, bool(plan.jobs), lambda path, reason: Result(path, None, "error", 0.0, reason).as_dict(),
                 "images")
-    pipeline = load_pipeline(rep, model, models_dir, device, threads, batch_size, render_size, temperature, jbu)
-    options = BatchOptions(out_dir=output, fmt=fmt.value if fmt else None, overwrite=overwrite,
-                           max_pixels=max_pixels or None, confidence_dir=confidence)
+    pipeline = load_pipeline(rep, model, models_dir, device, threads, batch_size, render_size, temperature, jbu,
+                             verbose, confidence is not None)
+    options = BatchOptions(out_dir=plan.out_dir, fmt=plan.fmt, overwrite=overwrite, max_pixels=max_pixels or None,
+                           confidence_dir=confidence)
+    rep.total = len(plan.jobs)
     t0 = time.perf_counter()
-    with rep.guard(), rep.bar("colourising", total=len(found.jobs)):
-        colorize_files(pipeline, found.jobs, options, lambda r: rep.result(r.status, r.input, r.error, r.as_dict()))
+    with terminate_as_interrupt(), rep.guard(), rep.bar("colourising", total=len(plan.jobs)):
+        colorize_files(pipeline, plan.jobs, options, lambda r: rep.result(r.status, r.input, r.error, r.as_dict()))
     elapsed = time.perf_counter() - t0
     rate = rep.counts["ok"] / elapsed if elapsed > 0 else 0.0
     rep.note(f"{rep.counts['ok']} colourised, {rep.counts['skipped']} skipped (already done), {rep.failed} failed "

@@ -45,13 +45,16 @@ def models(
     as_json: Annotated[bool, typer.Option("--json", help="A JSON list on stdout, for scripts.")] = False,
 ) -> None:
     """List installed models and the provider each would run on."""
-    from colorize_cli.registry import ENV_VAR, describe_models, search_dirs
+    from colorize_cli.registry import ENV_VAR, describe_models, duplicate_names, search_dirs
 
     rep = Reporter(as_json)
     rows = describe_models(models_dir or [], device.value)
     for row in rows:
         if row["error"]:
             rep.error(f"{row['path']}: {row['error']}")
+    for name, paths in duplicate_names(rows).items():
+        rep.warning(f"{len(paths)} models are named {name}: {', '.join(str(p) for p in paths)}; "
+                    f"--model {name} takes the first (--models-dir, then {ENV_VAR}, then the installed ones)")
     if as_json:
         sys.stdout.write(json.dumps(rows, indent=2) + "\n")
     elif not rows:

@@ -3,27 +3,24 @@
 from __future__ import annotations
 
 import time
-from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
 
 from colorize_cli.api import DEFAULT_BATCH_SIZE
-from colorize_cli.cli.common import (Device, DeviceOpt, JbuOpt, ModelOpt, ModelsDirOpt, RenderSizeOpt, Reporter,
-                                     TemperatureOpt, ThreadsOpt, app, load_pipeline, stdin_for)
+from colorize_cli.cli.common import (Device, DeviceOpt, JbuOpt, ModelOpt, ModelsDirOpt, OutputOpt, RenderSizeOpt,
+                                     Reporter, TemperatureOpt, ThreadsOpt, VerboseOpt, app, load_pipeline, stdin_for)
 from colorize_cli.scenes import DEFAULT_THRESHOLD
-from colorize_cli.temporal import DEFAULT_DECAY, DEFAULT_WINDOW
+from colorize_cli.temporal import DEFAULT_DECAY, DEFAULT_WINDOW, MAX_WINDOW
 from colorize_cli.image_io import DEFAULT_MAX_PIXELS
 from colorize_cli.video import (DEFAULT_SEGMENT_SECONDS, VideoOptions, VideoReport,
                                 colorize_videos, plan_jobs, terminate_as_interrupt)
-from colorize_cli.video_encode import DEFAULT_CODEC
 
 
 @app.command()
 def video(
     inputs: Annotated[list[str], typer.Argument(help="Films, folders (recursive), globs, or - for paths on stdin.")],
-    output: Annotated[Path, typer.Option("--output", "-o", help="Output file for one film, else a folder "
-                      "mirroring the input tree.")],
+    output: OutputOpt,
     model: ModelOpt = None,
     models_dir: ModelsDirOpt = None,
     device: DeviceOpt = Device.auto,
@@ -34,16 +31,16 @@ def video(
     jbu: JbuOpt = True,
     smooth: Annotated[bool, typer.Option("--smooth", help="Temporal kernel: average each frame's colour "
                       "distribution with the previous ones of the same shot (steadier colour).")] = False,
-    window: Annotated[int, typer.Option("--window", min=0, help="--smooth: frames back the kernel reaches (T).")
-                      ] = DEFAULT_WINDOW,
+    window: Annotated[int, typer.Option("--window", help=f"--smooth: frames back the kernel reaches (T), "
+                      f"1-{MAX_WINDOW}.")] = DEFAULT_WINDOW,
     decay: Annotated[float, typer.Option("--decay", min=0.0, help="--smooth: weight e^(-decay*i) for the frame "
                      "i back (alpha).")] = DEFAULT_DECAY,
     scene_detect: Annotated[bool, typer.Option("--scene-detect/--no-scene-detect", help="Restart the kernel at "
                             "scene cuts found on the L channel.")] = True,
     scene_threshold: Annotated[float, typer.Option("--scene-threshold", min=0.0, help="Cut score above which a "
                                "frame starts a new shot (lower finds more cuts).")] = DEFAULT_THRESHOLD,
-    codec: Annotated[str, typer.Option("--codec", help="Video encoder: libx264, libx265, vp9, av1, ffv1...")
-                     ] = DEFAULT_CODEC,
+    codec: Annotated[Optional[str], typer.Option("--codec", help="Video encoder: libx264, libx265, vp9, av1, ffv1... "
+                     "(default: libx264, or VP9/AV1 where the container needs it, as for .webm)")] = None,
     crf: Annotated[Optional[int], typer.Option("--crf", min=0, help="Constant quality (default: 18 for libx264, "
                    "20 libx265, 31 vp9, 30 av1).")] = None,
     preset: Annotated[Optional[str], typer.Option("--preset", help="Encoder speed preset (libx264: ultrafast.."
@@ -56,9 +53,10 @@ def video(
                           "(0: no limit).")] = DEFAULT_MAX_PIXELS,
     as_json: Annotated[bool, typer.Option("--json", help="One JSON summary line per film on stdout.")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar, notes or warnings; errors only.")] = False,
+    verbose: VerboseOpt = False,
 ) -> None:
     """Colourise films: audio, subtitles, timing and metadata kept; an interrupted run resumes."""
-    rep = Reporter(as_json, quiet, unit="frames")
+    rep = Reporter(as_json, quiet, unit="frames", noun="film(s)")
     stdin = stdin_for(inputs)
     options = VideoOptions(smooth=smooth, window=window, decay=decay, scene_detect=scene_detect,
                            scene_threshold=scene_threshold, codec=codec, crf=crf, preset=preset,
@@ -68,7 +66,9 @@ def video(
         jobs, missing = plan_jobs(inputs, output, codec, stdin=stdin)
     rep.missing(missing, bool(jobs), lambda path, reason: VideoReport(path, None, "error", error=reason).as_dict(),
                 "films")
-    pipeline = load_pipeline(rep, model, models_dir, device, threads, batch_size, render_size, temperature, jbu)
+    pipeline = load_pipeline(rep, model, models_dir, device, threads, batch_size, render_size, temperature, jbu,
+                             verbose)
+    rep.total = len(jobs)
     frames = 0
 
     def on_report(r: VideoReport) -> None:
