@@ -24,7 +24,7 @@ __version__ = "0.1.0"
 from colorize_cli.api import load  # noqa: E402
 from colorize_cli.batch import colorize_file  # noqa: E402
 from colorize_cli.errors import (ColorizeError, EvaluateError, InputError, Interrupted, ModelError,  # noqa: E402
-                                 ParameterError)
+                                 NonFiniteOutput, ParameterError)
 from colorize_cli.frames import TemporalFilter, colorize_frames  # noqa: E402
 from colorize_cli.pipeline import AbFilter, FrameFilter, Pipeline  # noqa: E402
 from colorize_cli.video import VideoOptions, colorize_video  # noqa: E402
@@ -37,6 +37,7 @@ __all__ = [
     "InputError",
     "Interrupted",
     "ModelError",
+    "NonFiniteOutput",
     "ParameterError",
     "Pipeline",
     "TemporalFilter",

@@ -2,7 +2,7 @@
 
 Public API::
 
-    DEFAULT_CODEC, DEFAULT_CRF, CODEC_ALIASES
+    DEFAULT_CRF, CODEC_ALIASES, CRF_RANGE, AUTO_CODECS (the codec when none is given)
     resolve_codec(name) -> str                              # alias -> encoder name; ParameterError
     pick_codec(fmt, codec_or_None) -> str                   # the codec, or one the container takes
     check_crf(codec, crf);  check_preset(codec, preset)     # ParameterError naming the parameter
@@ -29,7 +29,6 @@ import numpy as np
 from colorize_cli.errors import ColorizeError, InputError, ParameterError
 from colorize_cli.video_read import Source, av_reason
 
-DEFAULT_CODEC = "libx264"
 CODEC_ALIASES = {"x264": "libx264", "h264": "libx264", "avc": "libx264", "x265": "libx265", "h265": "libx265",
                  "hevc": "libx265", "vp9": "libvpx-vp9", "av1": "libsvtav1", "svtav1": "libsvtav1"}
 # Quality defaults where no crf is given: about the same visual quality in each.

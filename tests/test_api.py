@@ -20,7 +20,7 @@ README = Path(__file__).resolve().parent.parent / "README.md"
 
 EXPORTED = {
     "AbFilter", "ColorizeError", "EvaluateError", "FrameFilter", "InputError", "Interrupted", "ModelError",
-    "ParameterError", "Pipeline", "TemporalFilter", "VideoOptions", "__version__", "colorize_file",
+    "NonFiniteOutput", "ParameterError", "Pipeline", "TemporalFilter", "VideoOptions", "__version__", "colorize_file",
     "colorize_frames", "colorize_video", "load",
 }
 
