@@ -239,6 +239,9 @@ def main(argv: list[str] | None = None) -> None:
             disc.load_state_dict(ckpt["disc"])
             opt_d.load_state_dict(ckpt["opt_d"])
         step, seconds = ckpt["step"], ckpt["seconds"]
+        # This invocation's --lr wins over the saved one, so a run can be annealed by resuming it.
+        for group, lr in zip(opt.param_groups, (args.lr, args.lr * 0.5)):
+            group["lr"] = lr
         print(f"resumed {name} at step {step} ({seconds / 60:.1f} min trained)", flush=True)
 
     def checkpoint() -> None:

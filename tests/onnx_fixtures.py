@@ -3,7 +3,8 @@
 * ``bins``: a 1×1 convolution from L to Q logits, then Softmax. Logit q is
   -(L - ℓ_q)² / τ up to a term shared by all bins, so the most likely bin moves with L
   (bin q is preferred around L = ℓ_q) and outputs vary smoothly with L.
-* ``ab``: a 1×1 convolution to 2 channels, tanh, ×100: a and b are monotone in L.
+* ``ab``: a 1×1 convolution to 2 channels, tanh, ×100: a and b are monotone in L; or, with
+  ``constant_ab``, the same graph predicting one (a, b) everywhere (strong chroma at every L).
 
 Both optionally average-pool by ``output_stride``. Every metadata key and graph name can be
 overridden or dropped to build the broken files the tests need.
@@ -75,9 +76,14 @@ def make_bins_model(path, q: int = 8, bins: np.ndarray | None = None, name: str 
 
 
 def make_ab_model(path, name: str = "fixture-ab", working_size: int = 32, stride: int = 8, output_stride: int = 1,
-                  meta: dict | None = None, drop: tuple = (), out_channels: int = 2) -> Path:
+                  meta: dict | None = None, drop: tuple = (), out_channels: int = 2,
+                  constant_ab: tuple[float, float] | None = None) -> Path:
     w = np.array([0.03, -0.02, 0.01][:out_channels], np.float32).reshape(out_channels, 1, 1, 1)
     b = np.array([-1.5, 1.0, 0.0][:out_channels], np.float32)
+    if constant_ab is not None:
+        # Zero weights: the output is 100·tanh(bias) whatever L is.
+        w = np.zeros_like(w)
+        b = np.arctanh(np.asarray(constant_ab, np.float64) / 100.0).astype(np.float32)
     nodes = [helper.make_node("Conv", ["L", "w", "b"], ["lin"])]
     src = _pool(nodes, "lin", output_stride)
     nodes += [helper.make_node("Tanh", [src], ["t"]),
