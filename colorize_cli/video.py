@@ -7,7 +7,7 @@ memory stays flat whatever the length of the film::
         bins-to-ab, JBU, merge with the frame's own L, RGB → YUV ──▶ encode into segments
 
 then the segments are joined, without re-encoding, with the source's audio, subtitles and
-metadata (:mod:`colorize_cli.videoio`). No frame ever goes to disk as an image.
+metadata (:mod:`colorize_cli.video_join`). No frame ever goes to disk as an image.
 
 **Temporal kernel** (``--smooth``): :class:`~colorize_cli.temporal.TemporalKernel` on the raw
 model maps (bin probabilities for ``bins`` models, ab for ``ab`` models) before they are
@@ -15,7 +15,7 @@ decoded to ab, restarted at every scene cut found by :class:`~colorize_cli.scene
 on the L channel (also run without ``--smooth``, to report cuts, unless ``--no-scene-detect``).
 
 **Resume.** The film is encoded in segments of about ``segment_seconds`` in
-``<output>.partial/`` (see :class:`~colorize_cli.videoio.WorkDir`). A rerun of the same
+``<output>.partial/`` (see :class:`~colorize_cli.video_segments.WorkDir`). A rerun of the same
 command keeps the finished segments and restarts at the first missing one. To keep the
 kernel exact across the restart, the frames just before it are decoded again and *replayed*
 through scene detection and the model (up to ``--window`` frames, or one frame without
