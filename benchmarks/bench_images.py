@@ -7,8 +7,7 @@ Two input sizes: the model's working size (short side = working_size) and 2-mega
 ``Pipeline.colorize_array`` from decoded pixels to output pixels (L extraction, resize, model,
 bins-to-ab, upsampling, merge, quantisation), file decode/encode excluded. One run of each.
 
-Uses the default installed model when there is one, else builds the test fixture model
-(tests/onnx_fixtures.py, needs the ``onnx`` package) and says so. Writes
+Uses ``--model`` or the default installed model (weights/ ships four). Writes
 benchmarks/results/images.json and adds a row to the photos table in benchmarks/README.md.
 """
 
@@ -16,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -39,20 +37,11 @@ TABLE_MARKER = "<!-- bench_images rows: newest last -->"
 
 
 def pick_model(spec: str | None) -> tuple[Path, str]:
+    """The model to measure: ``spec``, or the default installed one (weights/ ships four)."""
     try:
-        path = find_model(spec)
-        return path, "named model" if spec else "default installed model"
-    except ColorizeError:
-        if spec:
-            raise
-    sys.path.insert(0, str(ROOT / "tests"))
-    from onnx_fixtures import make_bins_model
-
-    path = Path(tempfile.mkdtemp()) / "fixture-bins.onnx"
-    # Shaped like a real bins model (313 bins, output stride 4) so the post-model stages see
-    # realistic sizes; the network itself is a 1x1 conv, so "model only" is a floor.
-    make_bins_model(path, q=313, working_size=224, stride=32, output_stride=4)
-    return path, "no model installed: test fixture (1x1 conv, 4x average pool, softmax over 313 bins)"
+        return find_model(spec), "named model" if spec else "default installed model"
+    except ColorizeError as err:
+        raise SystemExit(f"bench_images: {err}") from None
 
 
 def photos(count: int, short: int | None, size: tuple[int, int] | None) -> list[np.ndarray]:

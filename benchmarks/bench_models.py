@@ -3,7 +3,7 @@
     python benchmarks/bench_models.py [--model NAME_OR_PATH ...] [--count 8] [--photos DIR] [--device auto]
 
 Models: each ``--model`` (repeatable; a name or a path), else every installed model
-(``colorize models``; the test fixture when none is), plus the ECCV16 architecture of Zhang et
+(``colorize models``), plus the ECCV16 architecture of Zhang et
 al. 2016 with random weights (benchmarks/eccv16.py, exported once and cached), run exactly as
 the others: same ``Engine`` and ``Pipeline``, batch size 1, JBU on.
 
@@ -203,9 +203,7 @@ def models_to_run(specs: list[str], models_dirs: list[str], reference: Path | No
                 print(f"skipped {m.path}: {m.error}")
         chosen = [(m.path, "installed") for m in installed if m.info is not None]
         if not chosen:
-            path, which = pick_model(None)
-            print(which)
-            chosen = [(path, "fixture")]
+            raise SystemExit("bench_models: no model is installed; pass --model PATH")
     return chosen + [(reference or reference_model(), "reference")]
 
 

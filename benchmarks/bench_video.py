@@ -18,8 +18,7 @@ load excluded), each colourising run's time and peak RSS as ratios to the floor'
 "rss_growth": the peak RSS over the last half of the run over the peak in its first half
 (sampled from /proc), which stays near 1 when memory is flat whatever the film's length.
 
-Uses the default installed model when there is one, else the 313-bin test fixture (as
-bench_images.py does). Writes benchmarks/results/video.json and adds a row to the video table
+Uses ``--model`` or the default installed model (as bench_images.py does). Writes benchmarks/results/video.json and adds a row to the video table
 in benchmarks/README.md.
 """
 
@@ -40,12 +39,24 @@ import cv2
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "tests"))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _results import save, stamp  # noqa: E402
 from bench_images import pick_model  # noqa: E402
-from video_clips import NTSC, shapes_frame  # noqa: E402
+
+def _video_clips():
+    """tests/video_clips.py (the synthetic film maker), loaded from its file: the benchmark
+    makes its film exactly as the tests make theirs, without putting tests/ on sys.path."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("video_clips", ROOT / "tests" / "video_clips.py")
+    mod = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
+    spec.loader.exec_module(mod)  # type: ignore[union-attr]
+    return mod
+
+
+clips = _video_clips()
+NTSC, shapes_frame = clips.NTSC, clips.shapes_frame
 
 W, H = 854, 480
 TABLE_MARKER = "<!-- bench_video rows: newest last -->"
@@ -78,10 +89,8 @@ def gray_frames(n: int):
 
 
 def make_film(path: Path, n: int) -> Path:
-    from video_clips import make_clip
-
     # ultrafast: making the clip should not take longer than the benchmark itself.
-    return make_clip(path, n=n, frames=gray_frames(n), rate=NTSC, audio="aac",
+    return clips.make_clip(path, n=n, frames=gray_frames(n), rate=NTSC, audio="aac",
                      options={"crf": "16", "preset": "ultrafast"})
 
 
@@ -173,7 +182,7 @@ def main() -> None:
               f"{rep['scene_cuts']} cuts")
     stamp(results)
     f, c, s = (results["runs"][k] for k in ("floor", "colorize", "colorize_smooth"))
-    row = (f"| {results['date']} | {results['model']} ({'fixture' if 'fixture' in which else 'installed'}) | "
+    row = (f"| {results['date']} | {results['model']} ({'named' if 'named' in which else 'installed'}) | "
            f"{args.frames} | {f['fps']} | {c['fps']} | {s['fps']} | x{c['time_vs_floor']} | x{s['time_vs_floor']} | "
            f"{f['peak_rss_mb']:.0f} | {c['peak_rss_mb']:.0f} | {s['peak_rss_mb']:.0f} | x{s['rss_vs_floor']} | "
            f"{s['rss_growth']} | {results['machine']} |")

@@ -21,6 +21,7 @@ _EPS = np.float32(1e-12)
 
 
 def annealed_mean(probs: np.ndarray, bins: np.ndarray, temperature: float) -> np.ndarray:
+    """ab (h×w×2) from bin probabilities [Q, h, w]: p ∝ exp(log p / T), ab = Σ p·bin; T = 0 takes the top bin."""
     if probs.ndim != 3 or probs.shape[0] != len(bins):
         raise ValueError(f"probs must be [Q, h, w] with Q = {len(bins)}, got {probs.shape}")
     if not temperature >= 0:
@@ -53,6 +54,7 @@ def confidence(probs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def ab_from_raw(raw: np.ndarray) -> np.ndarray:
+    """An ``ab`` model's raw [2, h, w] output as an h×w×2 float32 map."""
     if raw.ndim != 3 or raw.shape[0] != 2:
         raise ValueError(f"an ab map must be [2, h, w], got {raw.shape}")
     return np.ascontiguousarray(np.moveaxis(raw.astype(np.float32, copy=False), 0, -1))

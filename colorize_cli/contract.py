@@ -2,7 +2,7 @@
 
 Public API::
 
-    read_model_info(path) -> ModelInfo              # opens the file with onnxruntime (CPU)
+    (engine.read_model_info(path) opens a file and calls model_info_from_session: engine owns sessions)
     model_info_from_session(session, path) -> ModelInfo
     parse_metadata(meta: Mapping[str, str], path) -> dict   # metadata only, no graph
     ModelInfo                                          # everything the pipeline needs
@@ -61,14 +61,17 @@ class ModelInfo:
 
     @property
     def output_name(self) -> str:
+        """The model's output name: ``probs`` or ``ab``."""
         return OUTPUT_NAMES[self.kind]
 
     @property
     def num_bins(self) -> int | None:
+        """Q for bins models, None for ab."""
         return None if self.bins is None else int(self.bins.shape[0])
 
     @property
     def out_channels(self) -> int:
+        """Channels of the raw output: Q, or 2."""
         return self.num_bins if self.kind == "bins" else 2  # type: ignore[return-value]
 
 
@@ -188,11 +191,3 @@ def model_info_from_session(session: Any, path: str | Path) -> ModelInfo:
     fields = parse_metadata(meta, path)
     check_graph(session.get_inputs(), session.get_outputs(), fields, path)
     return ModelInfo(path=Path(path), **fields)
-
-
-def read_model_info(path: str | Path) -> ModelInfo:
-    """Open ``path`` just far enough to read and check its contract (cheap CPU session)."""
-    from colorize_cli.engine import open_session  # engine owns every onnxruntime session
-
-    session, _ = open_session(path, device="cpu", optimize=False)
-    return model_info_from_session(session, path)

@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 
 from colorize_cli.contract import ModelInfo, model_info_from_session
-from colorize_cli.errors import ColorizeError, ModelError
+from colorize_cli.errors import ModelError, ParameterError
 from colorize_cli.quiet import capture_fd2
 
 DEVICES = ("auto", "cuda", "cpu")
@@ -50,6 +50,7 @@ def default_threads() -> int:
 
 
 def available_providers() -> list[str]:
+    """The execution providers this onnxruntime build offers."""
     return list(_ort().get_available_providers())
 
 
@@ -79,11 +80,11 @@ def open_session(path: str | Path, device: str = "auto", threads: int | None = N
                  optimize: bool = True) -> tuple[Any, str]:
     """Make an ``InferenceSession`` for ``path``; return it and a note on the provider choice.
 
-    Raises :class:`ModelError` for a file onnxruntime cannot load and :class:`ColorizeError`
+    Raises :class:`ModelError` for a file onnxruntime cannot load and :class:`ParameterError`
     when ``device="cuda"`` cannot be honoured.
     """
     if device not in DEVICES:
-        raise ColorizeError(f"--device must be one of {', '.join(DEVICES)}, got {device!r}")
+        raise ParameterError("device", f"must be one of {', '.join(DEVICES)}, got {device!r}")
     path = Path(path)
     if not path.is_file():
         raise ModelError(path, "no such model file")
@@ -100,7 +101,7 @@ def open_session(path: str | Path, device: str = "auto", threads: int | None = N
                                    else ort.GraphOptimizationLevel.ORT_DISABLE_ALL)
     want_cuda = device in ("auto", "cuda") and CUDA in ort.get_available_providers()
     if device == "cuda" and not want_cuda:
-        raise ColorizeError("--device cuda: this onnxruntime build has no CUDA provider "
+        raise ParameterError("device", "cuda: this onnxruntime build has no CUDA provider "
                             f"(it has {', '.join(ort.get_available_providers())})")
     providers = [CUDA, CPU] if want_cuda else [CPU]
     with capture_fd2() as spam, warnings.catch_warnings():
@@ -118,8 +119,14 @@ def open_session(path: str | Path, device: str = "auto", threads: int | None = N
     if want_cuda and active != CUDA:
         note = _short_reason(spam.text)
         if device == "cuda":
-            raise ColorizeError(f"--device cuda: the CUDA provider did not initialise ({note})")
+            raise ParameterError("device", f"cuda: the CUDA provider did not initialise ({note})")
     return session, note
+
+
+def read_model_info(path: str | Path) -> ModelInfo:
+    """Open ``path`` just far enough to read and check its contract (cheap CPU session)."""
+    session, _ = open_session(path, device="cpu", optimize=False)
+    return model_info_from_session(session, path)
 
 
 class Engine:
@@ -129,7 +136,7 @@ class Engine:
                  batch_size: int = 4) -> None:
         path = model.path if isinstance(model, ModelInfo) else Path(model)
         if batch_size < 1:
-            raise ColorizeError(f"--batch-size must be at least 1, got {batch_size}")
+            raise ParameterError("batch_size", f"must be at least 1, got {batch_size}")
         self.batch_size = batch_size
         self.session, self.fallback_note = open_session(path, device=device, threads=threads)
         self.info: ModelInfo = model_info_from_session(self.session, path)

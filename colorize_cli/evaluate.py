@@ -14,6 +14,14 @@ beside it, and the truth's own colourfulness / harmony / balance are reported as
 runs the loop, summarises (mean ± std, infinities counted rather than averaged) and writes
 JSON, CSV and a contact sheet.  The CLI command is a thin layer over :func:`evaluate_dataset`,
 :func:`evaluate_pairs`, :func:`summary_table` and the writers.
+
+Files are found, read and written with the runtime's own I/O: discovery is
+:func:`colorize_cli.inputs.discover` (same extensions, hidden entries skipped), photos are read
+by :func:`colorize_cli.image_io.read_image` and clips by :mod:`colorize_cli.video_read` (the
+same stream choice and damage handling as ``colorize video``), both under ``max_pixels``; every
+file written goes to a temporary name first. Models run through
+:meth:`Pipeline.colorize_L <colorize_cli.pipeline.Pipeline.colorize_L>` and
+:func:`colorize_cli.frames.colorize_frames`, the commands' own paths.
 """
 
 from __future__ import annotations
@@ -32,15 +40,12 @@ from typing import Any, TextIO
 import cv2
 import numpy as np
 
-from colorize_cli.errors import ColorizeError
-
-try:  # scikit-image is what the measures are defined by; without it there is no evaluate.
-    from colorize_cli import metrics as M
-except ImportError as _err:  # pragma: no cover - depends on the environment
-    M = None  # type: ignore[assignment]
-    _METRICS_IMPORT_ERROR: ImportError | None = _err
-else:
-    _METRICS_IMPORT_ERROR = None
+from colorize_cli import metrics as M
+from colorize_cli.errors import ColorizeError, EvaluateError
+from colorize_cli.image_io import DEFAULT_MAX_PIXELS, IMAGE_EXTENSIONS, atomic_write_bytes, read_image, write_image
+from colorize_cli.inputs import discover as discover_inputs
+from colorize_cli.lab import from_float
+from colorize_cli.video_read import VIDEO_EXTENSIONS, decode_frames, probe
 
 __all__ = [
     "IMAGE_EXTS",
@@ -55,7 +60,6 @@ __all__ = [
     "discover",
     "match_pairs",
     "SMOOTH_UNAVAILABLE",
-    "load_colorizer",
     "colorizer_from_pipeline",
     "read_rgb",
     "read_video",
@@ -74,23 +78,12 @@ __all__ = [
     "write_sheet",
 ]
 
-IMAGE_EXTS = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp"})
-VIDEO_EXTS = frozenset({".mp4", ".mov", ".avi", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg"})
+IMAGE_EXTS = frozenset(IMAGE_EXTENSIONS)
+VIDEO_EXTS = frozenset(VIDEO_EXTENSIONS)
 
 GRAY = "gray"
 TRUTH = "truth"
 VIDEO_KEYS: tuple[str, ...] = ("cdc", "warp")
-
-
-class EvaluateError(ColorizeError):
-    """A user-facing problem with the evaluation as a whole (bad folder, no files, …)."""
-
-
-def _require_metrics() -> None:
-    if M is None:
-        raise EvaluateError(
-            f"colorize evaluate needs scikit-image ({_METRICS_IMPORT_ERROR}); "
-            "install it with: pip install scikit-image")
 
 
 # --------------------------------------------------------------------------- discovery
@@ -121,21 +114,12 @@ def discover(root: str | Path) -> list[Item]:
     never part of a data set.
     """
     root = Path(root)
-    if root.is_file():
-        kind = _kind(root)
-        if kind is None:
-            raise EvaluateError(f"{root}: not an image or video file")
-        return [Item(root.name, root, kind)]
-    if not root.is_dir():
+    if root.is_file() and _kind(root) is None:
+        raise EvaluateError(f"{root}: not an image or video file")
+    if not root.exists():
         raise EvaluateError(f"{root}: no such folder")
-    items = []
-    for p in root.rglob("*"):
-        rel = p.relative_to(root)
-        if any(part.startswith(".") for part in rel.parts) or not p.is_file():
-            continue
-        kind = _kind(p)
-        if kind is not None:
-            items.append(Item(rel.as_posix(), p, kind))
+    found = discover_inputs([str(root)], extensions=IMAGE_EXTS | VIDEO_EXTS)
+    items = [Item(job.rel.as_posix(), job.src, _kind(job.src)) for job in found.jobs]  # type: ignore[arg-type]
     return sorted(items, key=lambda it: it.rel)
 
 
@@ -179,41 +163,38 @@ def match_pairs(pred_dir: str | Path, truth_dir: str | Path) -> PairMatch:
 # ------------------------------------------------------------------------------ decoding
 
 
-def read_rgb(path: str | Path) -> np.ndarray:
-    """An image file as ``uint8`` RGB (alpha dropped, EXIF orientation applied, 16-bit
-    scaled to 8).  Decoded from bytes so non-ASCII paths work on every platform."""
-    data = np.fromfile(str(path), dtype=np.uint8)
-    bgr = cv2.imdecode(data, cv2.IMREAD_COLOR) if data.size else None
-    if bgr is None:
-        raise ColorizeError(f"{path}: cannot be read as an image")
-    return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+def read_rgb(path: str | Path, max_pixels: int | None = DEFAULT_MAX_PIXELS) -> np.ndarray:
+    """An image file as ``uint8`` RGB, read as ``colorize images`` reads it (alpha dropped,
+    gray made RGB, 16-bit rounded to 8); :class:`~colorize_cli.errors.InputError` otherwise."""
+    pixels = read_image(path, max_pixels).pixels
+    if pixels.dtype != np.uint8:
+        pixels = from_float(pixels.astype(np.float32) / 65535.0, np.uint8)
+    if pixels.ndim == 2:
+        return np.dstack([pixels] * 3)
+    return np.ascontiguousarray(pixels[:, :, :3])
 
 
-def read_video(path: str | Path, max_frames: int | None = None) -> Iterator[np.ndarray]:
-    """Decode a clip's first video stream to ``uint8`` RGB frames with PyAV, lazily."""
-    import av
-
+def read_video(path: str | Path, max_frames: int | None = None,
+               max_pixels: int | None = DEFAULT_MAX_PIXELS) -> Iterator[np.ndarray]:
+    """A clip's frames as ``uint8`` RGB, lazily, decoded as ``colorize video`` decodes them
+    (the same main stream, damage skipped); :class:`~colorize_cli.errors.InputError` otherwise."""
+    source = probe(path, max_pixels)
+    frames = decode_frames(source, warn=lambda _msg: None)
     try:
-        container = av.open(str(path))
-    except Exception as err:  # PyAV raises a zoo of types for unreadable files
-        raise ColorizeError(f"{path}: cannot be opened as a video ({err})") from err
-    with container:
-        if not container.streams.video:
-            raise ColorizeError(f"{path}: has no video stream")
-        stream = container.streams.video[0]
-        stream.thread_type = "AUTO"
-        for i, frame in enumerate(container.decode(stream)):
-            if max_frames is not None and i >= max_frames:
+        for d in frames:
+            if max_frames is not None and d.index >= max_frames:
                 break
-            yield frame.to_ndarray(format="rgb24")
+            yield d.rgb  # type: ignore[misc]
+    finally:
+        frames.close()
 
 
 # -------------------------------------------------------------------- colourising (runtime)
 
 
 SMOOTH_UNAVAILABLE = (
-    "--smooth on videos needs the video command's temporal kernel (colorize_cli.video), "
-    "which is not available here; run without --smooth to score frame by frame")
+    "smooth=True on videos needs a colorizer with a clip path (the video command's temporal "
+    "kernel); this one only colourises single pictures, so score without smoothing")
 
 
 @dataclass
@@ -233,6 +214,7 @@ class Colorizer:
     clip: Callable[[Iterable[np.ndarray], bool], Iterator[np.ndarray]] | None = None
 
     def frames(self, originals: Iterable[np.ndarray], smooth: bool = False) -> Iterator[np.ndarray]:
+        """The colourised frames of a clip (the clip path, or picture by picture)."""
         if self.clip is not None:
             return self.clip(originals, smooth)
         if smooth:
@@ -240,51 +222,24 @@ class Colorizer:
         return (self.image(f) for f in originals)
 
 
-def load_colorizer(
-    model: str | None,
-    *,
-    render_size: int | None = None,
-    temperature: float | None = None,
-    device: str = "auto",
-    models_dirs: Sequence[str | Path] = (),
-) -> Colorizer:
-    """A :class:`Colorizer` for ``--model`` (a name, a path, or ``None`` for the default model),
-    built with the same stages as ``colorize images`` (registry → Engine → Pipeline)."""
-    from colorize_cli.engine import Engine
-    from colorize_cli.pipeline import Pipeline
-    from colorize_cli.registry import find_model
-
-    engine = Engine(find_model(model, models_dirs), device=device)
-    try:
-        pipe = Pipeline(engine, render_size=render_size, temperature=temperature)
-    except ValueError as err:
-        raise EvaluateError(str(err)) from err
-    return colorizer_from_pipeline(pipe)
-
-
 def colorizer_from_pipeline(pipeline: Any) -> Colorizer:
-    """The one place evaluate touches the runtime: wrap a ``Pipeline`` (e.g. the CLI's
-    ``make_pipeline``) as a :class:`Colorizer` labelled with the model's name.
+    """The one place evaluate touches the runtime: wrap a ``Pipeline`` (e.g. from
+    :func:`colorize_cli.load`) as a :class:`Colorizer` labelled with the model's name.
 
     Photos go through ``pipeline.colorize_L`` (output quantised like an 8-bit file, as
-    ``colorize images`` writes it); clips through ``video.iter_colorize_frames`` — the
-    ``colorize video`` path with scene detection and, for ``--smooth``, the temporal kernel —
-    when that module is present, else frame by frame.
+    ``colorize images`` writes it); clips through :func:`colorize_cli.frames.colorize_frames`
+    — the ``colorize video`` path with scene detection and, for ``smooth``, the temporal kernel.
     """
-    from colorize_cli.lab import from_float, image_to_L
+    from colorize_cli.frames import colorize_frames
+    from colorize_cli.lab import image_to_L
 
     def image(rgb: np.ndarray) -> np.ndarray:
         # Only the lightness goes in: the colour original cannot leak into the prediction.
         return from_float(pipeline.colorize_L(image_to_L(rgb)), np.uint8)
 
-    try:
-        from colorize_cli.video import iter_colorize_frames
-    except ImportError:
-        clip = None
-    else:
-        def clip(frames: Iterable[np.ndarray], smooth: bool) -> Iterator[np.ndarray]:
-            # uint8 in, uint8 out; the video path also takes only each frame's L.
-            return iter_colorize_frames(frames, pipeline, smooth=smooth)
+    def clip(frames: Iterable[np.ndarray], smooth: bool) -> Iterator[np.ndarray]:
+        # uint8 in, uint8 out; the video path also takes only each frame's L.
+        return colorize_frames(frames, pipeline, smooth=smooth)
 
     return Colorizer(name=pipeline.info.name, image=image, clip=clip)
 
@@ -314,10 +269,12 @@ class Report:
 
     @property
     def summary(self) -> dict[str, dict[str, dict[str, float | int]]]:
+        """Per model and measure: mean, std, n, n_inf."""
         return summarise_rows(self.rows, self.models)
 
     @property
     def has_video(self) -> bool:
+        """Whether any scored file is a clip."""
         return any(r.get("kind") == "video" for r in self.rows)
 
 
@@ -447,8 +404,8 @@ def _check_out(out: np.ndarray, truth: np.ndarray, name: str, rel: str) -> np.nd
     return out
 
 
-def _opener(path: Path, max_frames: int | None) -> FrameSource:
-    return lambda: read_video(path, max_frames)
+def _opener(path: Path, max_frames: int | None, max_pixels: int | None) -> FrameSource:
+    return lambda: read_video(path, max_frames, max_pixels)
 
 
 def _progress(progress: ProgressFn | None, i: int, n: int, rel: str) -> None:
@@ -466,14 +423,15 @@ def evaluate_dataset(
     max_frames: int | None = None,
     smooth: bool = False,
     progress: ProgressFn | None = None,
+    max_pixels: int | None = DEFAULT_MAX_PIXELS,
 ) -> Report:
     """Dataset mode: gray every original, colourise it with each colorizer, score all.
 
     Files that cannot be read or colourised are listed in ``report.skipped`` with the reason
     and the run goes on.  ``smooth`` runs clips through the video command's temporal kernel
-    (refused up front if a colorizer cannot); on photos it changes nothing.
+    (refused up front if a colorizer cannot); on photos it changes nothing. Files over
+    ``max_pixels`` (per frame) are skipped like unreadable ones.
     """
-    _require_metrics()
     names = [c.name for c in colorizers]
     if len(set(names)) != len(names) or {GRAY, TRUTH} & set(names):
         raise EvaluateError(f"model labels must be unique and not {GRAY!r}/{TRUTH!r}: {names}")
@@ -490,7 +448,7 @@ def evaluate_dataset(
         want_sheet = len(report.sheet_rows) < sheet_count
         try:
             if it.kind == "image":
-                truth = read_rgb(it.path)
+                truth = read_rgb(it.path, max_pixels)
                 preds = {GRAY: M.gray_baseline(truth)}
                 for c in colorizers:
                     preds[c.name] = _check_out(c.image(truth), truth, c.name, it.rel)
@@ -498,7 +456,7 @@ def evaluate_dataset(
             else:
                 cols = [(GRAY, _gray_stream)] + [
                     (c.name, functools.partial(c.frames, smooth=smooth)) for c in colorizers]
-                _score_clip(it.rel, _opener(it.path, max_frames), cols, report,
+                _score_clip(it.rel, _opener(it.path, max_frames, max_pixels), cols, report,
                             sheet_height, want_sheet)
         except (ColorizeError, M.TooSmall) as err:
             _drop_rows(report, it.rel)
@@ -517,9 +475,9 @@ def evaluate_pairs(
     sheet_height: int = 160,
     max_frames: int | None = None,
     progress: ProgressFn | None = None,
+    max_pixels: int | None = DEFAULT_MAX_PIXELS,
 ) -> Report:
     """Pairs mode: score existing outputs against their originals (plus the gray baseline)."""
-    _require_metrics()
     if label in (GRAY, TRUTH):
         raise EvaluateError(f"the prediction label cannot be {label!r}")
     m = match_pairs(pred_dir, truth_dir)
@@ -535,14 +493,14 @@ def evaluate_pairs(
             if p.kind != t.kind:
                 raise ColorizeError(f"{p.rel} is a {p.kind} but {t.rel} is a {t.kind}")
             if t.kind == "image":
-                truth = read_rgb(t.path)
-                pred = _check_out(read_rgb(p.path), truth, label, t.rel)
+                truth = read_rgb(t.path, max_pixels)
+                pred = _check_out(read_rgb(p.path, max_pixels), truth, label, t.rel)
                 _score_image(t.rel, truth, {GRAY: M.gray_baseline(truth), label: pred},
                              report, sheet_height, want_sheet)
             else:
-                pred_open = _opener(p.path, max_frames)
+                pred_open = _opener(p.path, max_frames, max_pixels)
                 cols = [(GRAY, _gray_stream), (label, lambda _truth: pred_open())]
-                _score_clip(t.rel, _opener(t.path, max_frames), cols, report, sheet_height,
+                _score_clip(t.rel, _opener(t.path, max_frames, max_pixels), cols, report, sheet_height,
                             want_sheet)
         except (ColorizeError, M.TooSmall) as err:
             _drop_rows(report, t.rel)
@@ -572,7 +530,6 @@ def summarise_rows(
 ) -> dict[str, dict[str, dict[str, float | int]]]:
     """``{model: {metric: {"mean", "std", "n", "n_inf"}}}`` over the per-file rows; a metric a
     model has no value for (the truth's PSNR, a photo's CDC) is left out."""
-    _require_metrics()
     order = list(models) if models else list(dict.fromkeys(r["model"] for r in rows))
     out: dict[str, dict[str, dict[str, float | int]]] = {}
     for model in order:
@@ -748,8 +705,8 @@ def write_json(report: Report, dest: str | Path | TextIO | None = None) -> None:
         json.dump(data, out, indent=2, ensure_ascii=False, allow_nan=False)  # type: ignore[arg-type]
         out.write("\n")  # type: ignore[union-attr]
     else:
-        Path(dest).write_text(json.dumps(data, indent=2, ensure_ascii=False, allow_nan=False)
-                              + "\n", encoding="utf-8")
+        atomic_write_bytes(dest, (json.dumps(data, indent=2, ensure_ascii=False, allow_nan=False)
+                                  + "\n").encode("utf-8"))
 
 
 def read_json(path: str | Path) -> dict[str, Any]:
@@ -770,16 +727,15 @@ def write_csv(report: Report, path: str | Path) -> None:
             return "" if enc is None else enc
         return v
 
-    with open(path, "w", newline="", encoding="utf-8") as fh:
-        w = csv.writer(fh)
-        w.writerow(["row", "file", "model", "kind", *keys])
-        for r in report.rows:
-            w.writerow(["file", r["file"], r["model"], r.get("kind", ""),
-                        *(cell(r.get(k)) for k in keys)])
-        for model, stats in report.summary.items():
-            for stat in ("mean", "std", "n", "n_inf"):
-                w.writerow([stat, "", model, "",
-                            *(cell(stats[k][stat]) if k in stats else "" for k in keys)])
+    fh = io.StringIO(newline="")
+    w = csv.writer(fh)
+    w.writerow(["row", "file", "model", "kind", *keys])
+    for r in report.rows:
+        w.writerow(["file", r["file"], r["model"], r.get("kind", ""), *(cell(r.get(k)) for k in keys)])
+    for model, stats in report.summary.items():
+        for stat in ("mean", "std", "n", "n_inf"):
+            w.writerow([stat, "", model, "", *(cell(stats[k][stat]) if k in stats else "" for k in keys)])
+    atomic_write_bytes(path, fh.getvalue().encode("utf-8"))
 
 
 # ------------------------------------------------------------------------ contact sheet
@@ -871,9 +827,9 @@ def make_sheet(
 def write_sheet(report: Report, path: str | Path, tile_height: int = 160) -> tuple[int, int]:
     """Write the report's contact sheet; returns its (width, height)."""
     sheet = make_sheet(report.sheet_columns, report.sheet_rows, tile_height)
-    ext = Path(path).suffix.lower() or ".png"
-    ok, buf = cv2.imencode(ext, cv2.cvtColor(sheet, cv2.COLOR_RGB2BGR))
-    if not ok:
-        raise EvaluateError(f"{path}: cannot write a {ext} image")
-    buf.tofile(str(path))
+    ext = Path(path).suffix.lower().lstrip(".") or "png"
+    try:
+        write_image(path, sheet, fmt=ext)
+    except ValueError as err:
+        raise EvaluateError(f"{path}: cannot write a .{ext} image ({err})") from None
     return sheet.shape[1], sheet.shape[0]

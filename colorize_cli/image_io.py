@@ -33,6 +33,8 @@ from colorize_cli.errors import InputError, os_reason
 from colorize_cli.quiet import capture_fd2
 from colorize_cli.tiff_meta import add_tiff_metadata
 
+# Memory is about 45 bytes per pixel at peak, so one image stays under ~5 GB.
+DEFAULT_MAX_PIXELS = 100_000_000
 IMAGE_EXTENSIONS = {".png", ".jpg", ".jpeg", ".jpe", ".tif", ".tiff", ".bmp", ".webp", ".jp2", ".pgm",
                     ".ppm", ".pnm", ".pbm"}
 _FORMATS = {"jpeg": "jpg", "jpe": "jpg", "tiff": "tif", "pnm": "ppm", "pbm": "ppm", "pgm": "ppm"}
@@ -56,10 +58,12 @@ class Image:
 
     @property
     def bit_depth(self) -> int:
+        """8 or 16."""
         return 16 if self.pixels.dtype == np.uint16 else 8
 
     @property
     def has_alpha(self) -> bool:
+        """Whether the pixels carry an alpha channel."""
         return self.pixels.ndim == 3 and self.pixels.shape[2] == 4
 
     @property
@@ -69,6 +73,7 @@ class Image:
 
 
 def output_format(path: str | Path) -> str:
+    """The image format (png, jpg, tif, ...) a file name's extension asks for."""
     ext = Path(path).suffix.lower().lstrip(".")
     return _FORMATS.get(ext, ext)
 
@@ -127,11 +132,12 @@ def _read_metadata(data: bytes) -> tuple[tuple[int, int] | None, str | None, byt
 
 
 def decode_image(data: bytes, name: str | Path, max_pixels: int | None = None) -> Image:
+    """Decode image file bytes (``name`` for messages); InputError with the reason otherwise."""
     if len(data) == 0:
         raise InputError(name, "empty file (0 bytes)")
     size, pil_format, exif, icc = _read_metadata(data)
     if size is not None and max_pixels and size[0] * size[1] > max_pixels:
-        raise InputError(name, f"{size[0]}x{size[1]} = {size[0] * size[1]} pixels is over --max-pixels {max_pixels}")
+        raise InputError(name, f"{size[0]}x{size[1]} = {size[0] * size[1]} pixels is over max_pixels {max_pixels}")
     with capture_fd2():
         try:
             pixels = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
@@ -144,7 +150,7 @@ def decode_image(data: bytes, name: str | Path, max_pixels: int | None = None) -
         raise InputError(name, "not an image (unrecognised or damaged file)")
     if max_pixels and pixels.shape[0] * pixels.shape[1] > max_pixels:
         h, w = pixels.shape[:2]
-        raise InputError(name, f"{w}x{h} = {w * h} pixels is over --max-pixels {max_pixels}")
+        raise InputError(name, f"{w}x{h} = {w * h} pixels is over max_pixels {max_pixels}")
     if pixels.dtype not in (np.uint8, np.uint16):
         raise InputError(name, f"unsupported sample type {pixels.dtype} (8- and 16-bit images only)")
     if pixels.ndim == 3 and pixels.shape[2] == 1:
@@ -160,6 +166,7 @@ def decode_image(data: bytes, name: str | Path, max_pixels: int | None = None) -
 
 
 def read_image(path: str | Path, max_pixels: int | None = None) -> Image:
+    """Read an image file with its bit depth, alpha, EXIF and ICC profile; InputError otherwise."""
     path = Path(path)
     try:
         data = path.read_bytes()
@@ -235,4 +242,5 @@ def atomic_write_bytes(path: str | Path, data: bytes) -> None:
 
 def write_image(path: str | Path, pixels: np.ndarray, exif: bytes | None = None, icc: bytes | None = None,
                 fmt: str | None = None) -> None:
+    """Encode ``pixels`` (RGB(A)/gray, 8/16-bit) with EXIF/ICC where the format holds them; atomic."""
     atomic_write_bytes(path, encode_image(pixels, fmt or output_format(path), exif, icc))

@@ -11,8 +11,11 @@ Public API::
 
     discover(args, stdin=None, exclude=(), extensions=IMAGE_EXTENSIONS) -> Discovery   # .jobs, .errors
     output_path(job, out_dir, fmt=None) -> Path
+    output_exclusions(args, outputs) -> [Path]     # output folders never read back as input
+    same_file(a, b) -> bool                        # would writing b overwrite a?
     output_target(inputs, output, file_ok) -> (path, is_file)   # what -o means, for every command
     drop_outputs(jobs, out_dir, fmt=None) -> (jobs, dropped)    # files that are other inputs' outputs
+    check_writable(path, param)                    # a file written at the end: checked up front
 """
 
 from __future__ import annotations
@@ -25,18 +28,22 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TextIO
 
-from colorize_cli.errors import ColorizeError
+from colorize_cli.errors import ParameterError
 from colorize_cli.image_io import IMAGE_EXTENSIONS
 
 
 @dataclass(frozen=True)
 class Job:
+    """One input file and where its output goes."""
+
     src: Path
     rel: Path  # where the output goes, relative to the output directory (source suffix kept)
 
 
 @dataclass
 class Discovery:
+    """What :func:`discover` found: jobs, and (path, reason) for inputs that cannot be used."""
+
     jobs: list[Job] = field(default_factory=list)
     errors: list[tuple[str, str]] = field(default_factory=list)
 
@@ -155,7 +162,25 @@ def discover(args: Sequence[str], stdin: TextIO | None = None, exclude: Sequence
     return found
 
 
+def same_file(a: Path, b: Path) -> bool:
+    """Whether writing ``b`` would overwrite ``a`` (same path, or a link to the same file)."""
+    try:
+        return real_path(a) == real_path(b) or (b.exists() and os.path.samefile(a, b))
+    except OSError:
+        return False
+
+
+def output_exclusions(args: Sequence[str], outputs: Sequence[Path | None]) -> list[Path]:
+    """The output folders that :func:`discover` must not descend into.
+
+    An output folder inside an input folder must not be read back as input, but one that *is*
+    an input folder still lets us reach the inputs (writing onto them is refused per file)."""
+    dirs = [real_path(a) for a in args if a != "-" and Path(a).is_dir()]
+    return [Path(o) for o in outputs if o is not None and real_path(o) not in dirs]
+
+
 def output_path(job: Job, out_dir: Path, fmt: str | None = None) -> Path:
+    """The output file of ``job`` under ``out_dir``, with the extension of ``fmt`` if given."""
     rel = job.rel.with_suffix("." + fmt) if fmt else job.rel
     return out_dir / rel
 
@@ -165,19 +190,19 @@ def output_target(inputs: Sequence[str], output: str | Path, file_ok: Callable[[
     (one existing input file, ``-o`` not ending in ``/``, not a folder, and ``file_ok(path)``,
     e.g. an image extension), else ``(path, False)`` for a folder mirroring the input tree.
 
-    :class:`ColorizeError` (a usage error) for an empty ``-o`` and for an existing non-folder
+    :class:`ParameterError` (``output``; a usage error) for an empty ``-o`` and for an existing non-folder
     where a folder is needed, so that nothing runs before the mistake is found."""
     raw = str(output)
     if not raw.strip():
-        raise ColorizeError("-o is empty: give an output file or folder")
+        raise ParameterError("output", "is empty: give an output file or folder")
     path = Path(raw).expanduser()
     folder = raw.endswith(("/", os.sep)) or path.is_dir()
     single = len(inputs) == 1 and inputs[0] != "-" and Path(inputs[0]).is_file()
     if single and not folder and file_ok(path):
         return path, True
     if os.path.lexists(path) and not path.is_dir():
-        raise ColorizeError(f"-o {raw}: exists and is not a folder, and these inputs need a folder "
-                            "(one input file can go to a file name)")
+        raise ParameterError("output", f"{raw}: exists and is not a folder, and these inputs need a folder "
+                             "(one input file can go to a file name)")
     return path, False
 
 
@@ -188,3 +213,21 @@ def drop_outputs(jobs: Sequence[Job], out_dir: Path, fmt: str | None = None) -> 
     outputs = {dst for src, dst in own.items() if dst != src}
     kept = [j for j in jobs if real_path(j.src) not in outputs]
     return kept, [j for j in jobs if real_path(j.src) in outputs]
+
+
+def check_writable(path: str | Path | None, param: str) -> None:
+    """A file that will be written at the end of a long run (a report, a contact sheet):
+    :class:`ParameterError` (``param``) now when it is empty, names a folder, or its folder is
+    missing or not writable, so that no work is lost at the last step."""
+    if path is None:
+        return
+    if not str(path).strip():
+        raise ParameterError(param, "is empty")
+    path = Path(path)
+    if path.is_dir():
+        raise ParameterError(param, f"{path}: is a folder; give a file name")
+    parent = path.parent if str(path.parent) else Path(".")
+    if not parent.is_dir():
+        raise ParameterError(param, f"{path}: the folder {parent} does not exist")
+    if not os.access(parent, os.W_OK):
+        raise ParameterError(param, f"{path}: cannot write in {parent} (permission denied)")

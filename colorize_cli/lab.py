@@ -25,6 +25,7 @@ def _scale(dtype: np.dtype) -> float:
 
 
 def to_float_rgb(pixels: np.ndarray) -> np.ndarray:
+    """RGB float32 in [0, 1] from gray/RGB(A) uint8/uint16/float pixels (alpha dropped)."""
     scale = np.float32(1.0 / _scale(pixels.dtype))
     if pixels.ndim == 2:
         gray = pixels.astype(np.float32) * scale

@@ -1,33 +1,49 @@
-"""The colourisation pipeline, stage by stage.
+"""The colourisation pipeline: the one place that knows the order of the stages.
 
 Data flows one way::
 
-    L_full ──prepare──▶ L_work ──infer (batched)──▶ raw ──[temporal kernel]──▶ to_ab ──▶ ab_low
-          └──────────────────────────────────────────────── upsample(ab_low, L_full) ──▶ ab_full
-    merge(L_full, ab_full) ──▶ RGB float in [0, 1]
+    L_full ─prepare─▶ L_work ─infer (batched)─▶ raw ─[frame_filter]─▶ to_ab ─▶ ab_work ─[ab_filter]─▶
+        upsample(ab_work, L_full) ─▶ ab_full ─▶ merge(L_full, ab_full) ─▶ RGB float in [0, 1]
 
-The stages are separate methods because the video command inserts a temporal kernel on the
-raw maps (probabilities or ab) between ``infer`` and ``to_ab``.
+:meth:`Pipeline.raw_maps` runs the first half (L → prepare → infer → frame filter) for a batch
+of frames, :meth:`Pipeline.finish` the second (to ab → ab filter → upsample → merge) for one.
+Every caller (photos, films, ``colorize_frames``, evaluation, the exporters' tuning) goes
+through these two; none of them writes the order out again.
+
+Two hooks, both optional:
+
+* ``frame_filter(L_full, raw) -> raw`` — a :class:`FrameFilter`, called once per frame in order
+  on the raw model map (bin probabilities for ``bins`` models, ab for ``ab`` models), before it
+  is decoded to ab. The video command's scene detector and temporal kernel plug in here
+  (:class:`colorize_cli.frames.TemporalFilter`). A filter with ``needs_every_raw = False`` is
+  also called with ``raw=None`` for frames whose output is not wanted (a resumed film's replay),
+  so that such frames cost no inference.
+* ``ab_filter(L_work, ab_work, full_shape) -> ab_work`` — an :data:`AbFilter`, called on the ab
+  map at the model's output resolution, after "to ab" and before "upsample". ``L_work`` is the
+  lightness (float32, 0..100) at the same (h, w) as ``ab_work`` (float32, h×w×2, a and b);
+  ``full_shape`` is the (H, W) the result will be upsampled to. It returns an h×w×2 map: colour
+  hints and keyframe propagation plug in here.
 
 Public API::
 
     Pipeline(engine, render_size=None, temperature=None, jbu=True, sigma_s=3.0, sigma_r=15.0)
     Pipeline.working_shape((H, W)) -> (h, w)         # aspect kept, multiples of the stride
-    Pipeline.prepare(L_full) -> L_work                # float32 h×w
-    Pipeline.infer([L_work, ...]) -> [raw, ...]       # float32 [C, h/s, w/s], batched by shape
-    Pipeline.to_ab(raw, temperature=None) -> ab_low   # float32 h/s×w/s×2
+    Pipeline.raw_maps([L_full, ...], frame_filter=None, emit=None) -> [raw | None, ...]
+    Pipeline.finish(L_full, raw, temperature=None, ab_filter=None) -> rgb float32 H×W×3
+    Pipeline.colorize_Ls([L_full, ...], frame_filter=None, ab_filter=None) -> [rgb, ...]
+    Pipeline.colorize_L(L_full, ab_filter=None) -> rgb
+    Pipeline.colorize_array(image, ab_filter=None) -> image   # RGB(A)/gray, uint8/uint16/float, same dtype
     Pipeline.confidence(raw) -> (top, ratio) | None   # bins models only
-    Pipeline.upsample(ab_low, L_full) -> ab_full      # JBU (or bilinear with jbu=False)
-    merge(L_full, ab_full) -> rgb                     # re-exported from lab
-    Pipeline.colorize_L(L_full) -> rgb float32 H×W×3
-    Pipeline.colorize_Ls([L_full, ...]) -> [rgb, ...] # batched
-    Pipeline.colorize_array(image) -> image           # RGB(A)/gray uint8/uint16/float -> RGB(A), same dtype
+    # the single stages, for tests and measurements:
+    Pipeline.prepare(L_full) -> L_work;  Pipeline.infer([L_work, ...]) -> [raw, ...]
+    Pipeline.to_ab(raw, temperature=None) -> ab_work;  Pipeline.upsample(ab_work, L_full) -> ab_full
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import Protocol
 
 import cv2
 import numpy as np
@@ -35,12 +51,27 @@ import numpy as np
 from colorize_cli.bins_to_ab import ab_from_raw, annealed_mean, confidence
 from colorize_cli.contract import ModelInfo
 from colorize_cli.engine import Engine
-from colorize_cli.errors import NonFiniteOutput
+from colorize_cli.errors import NonFiniteOutput, ParameterError
 from colorize_cli.lab import from_float, image_to_L, merge
 from colorize_cli.upsample import bilinear_upsample, joint_bilateral_upsample
 
-__all__ = ["MAX_ASPECT", "MAX_RENDER_SIZE", "Pipeline", "check_render_size", "check_temperature", "merge",
-           "working_shape"]
+__all__ = ["AbFilter", "FrameFilter", "MAX_ASPECT", "MAX_RENDER_SIZE", "Pipeline", "check_render_size",
+           "check_temperature", "merge", "working_shape"]
+
+AbFilter = Callable[[np.ndarray, np.ndarray, tuple[int, int]], np.ndarray]
+"""``ab_filter(L_work (h, w) float32 0..100, ab_work (h, w, 2) float32, full_shape (H, W)) -> (h, w, 2)``."""
+
+
+class FrameFilter(Protocol):
+    """A per-frame filter on the raw model maps, called once per frame in film order."""
+
+    #: True when the filter needs every frame's raw map (a temporal kernel); False when it only
+    #: looks at L (a scene detector) and may get ``raw=None`` for frames whose output is unused.
+    needs_every_raw: bool
+
+    def __call__(self, L_full: np.ndarray, raw: np.ndarray | None) -> np.ndarray | None:
+        """The (filtered) raw map for this frame; None only when ``raw`` was None."""
+        ...
 
 
 # The working size's long side is at most this many times ``short_side``: a strip of 1×4000
@@ -72,19 +103,25 @@ MAX_RENDER_SIZE = 1024
 
 
 def check_render_size(render_size: int) -> None:
-    """ValueError naming ``--render-size`` unless 1 ≤ it ≤ :data:`MAX_RENDER_SIZE`."""
+    """:class:`ParameterError` (``render_size``) unless 1 ≤ it ≤ :data:`MAX_RENDER_SIZE`."""
     if not 0 < render_size <= MAX_RENDER_SIZE:
-        raise ValueError(f"--render-size must be between 1 and {MAX_RENDER_SIZE} (the model's memory grows "
-                         f"with its square), got {render_size}")
+        raise ParameterError("render_size", f"must be between 1 and {MAX_RENDER_SIZE} (the model's memory grows "
+                             f"with its square), got {render_size}")
 
 
 def check_temperature(temperature: float) -> None:
-    """ValueError naming ``--temperature`` unless it is a finite number > 0."""
+    """:class:`ParameterError` (``temperature``) unless it is a finite number > 0."""
     if not (math.isfinite(temperature) and temperature > 0):
-        raise ValueError(f"--temperature must be a finite number > 0, got {temperature}")
+        raise ParameterError("temperature", f"must be a finite number > 0, got {temperature}")
 
 
 class Pipeline:
+    """A model (an :class:`~colorize_cli.engine.Engine`) with the settings of every stage around it.
+
+    ``render_size`` is the short side the model sees (default: the model's ``working_size``),
+    ``temperature`` the annealed-mean temperature of ``bins`` models (default: the model's),
+    ``jbu`` joint bilateral (else bilinear) upsampling with ``sigma_s``/``sigma_r``."""
+
     def __init__(self, engine: Engine, render_size: int | None = None, temperature: float | None = None,
                  jbu: bool = True, sigma_s: float = 3.0, sigma_r: float = 15.0) -> None:
         self.engine = engine
@@ -101,12 +138,15 @@ class Pipeline:
 
     @property
     def info(self) -> ModelInfo:
+        """The model's self-description."""
         return self.engine.info
 
     def working_shape(self, shape: tuple[int, int]) -> tuple[int, int]:
+        """The (h, w) the model sees for an image of ``shape`` (H, W)."""
         return working_shape(shape, self.render_size, self.info.stride)
 
     def prepare(self, L_full: np.ndarray) -> np.ndarray:
+        """Full-resolution L resized to the working shape (area average when shrinking)."""
         h, w = self.working_shape(L_full.shape[:2])
         shrinking = h * w < L_full.shape[0] * L_full.shape[1]
         return cv2.resize(L_full.astype(np.float32, copy=False), (w, h),
@@ -126,8 +166,9 @@ class Pipeline:
         return out  # type: ignore[return-value]
 
     def to_ab(self, raw: np.ndarray, temperature: float | None = None) -> np.ndarray:
-        """ab at the model's output size; :class:`NonFiniteOutput` when the model's map holds
-        NaN or inf (one bad input, not a broken run: the caller reports that input)."""
+        """The raw model map as ab (h×w×2): the annealed mean for ``bins`` models.
+        :class:`NonFiniteOutput` when the model's map holds NaN or inf (one bad input, not a
+        broken run: the caller reports that input)."""
         if not np.isfinite(raw).all():
             raise NonFiniteOutput(self.info.name, self.info.path)
         if self.info.kind == "bins":
@@ -136,9 +177,11 @@ class Pipeline:
         return ab_from_raw(raw)
 
     def confidence(self, raw: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+        """(top-bin probability, top ÷ second) maps for ``bins`` models; None for ``ab`` models."""
         return confidence(raw) if self.info.kind == "bins" else None
 
     def upsample(self, ab_low: np.ndarray, L_full: np.ndarray) -> np.ndarray:
+        """ab at the full resolution of ``L_full``: JBU guided by L, or bilinear."""
         H, W = L_full.shape[:2]
         if ab_low.shape[:2] == (H, W):
             return ab_low
@@ -146,18 +189,56 @@ class Pipeline:
             return joint_bilateral_upsample(ab_low, L_full, self.sigma_s, self.sigma_r)
         return bilinear_upsample(ab_low, (W, H))
 
-    def colorize_Ls(self, L_fulls: Sequence[np.ndarray]) -> list[np.ndarray]:
-        raws = self.infer([self.prepare(L) for L in L_fulls])
-        return [merge(L, self.upsample(self.to_ab(raw), L)) for L, raw in zip(L_fulls, raws)]
+    def raw_maps(self, L_fulls: Sequence[np.ndarray], frame_filter: FrameFilter | None = None,
+                 emit: Sequence[bool] | None = None) -> list[np.ndarray | None]:
+        """The first half, for frames in order: L → prepare → infer (equal shapes batched) →
+        ``frame_filter``. ``emit`` (default: all) marks the frames whose raw map is wanted;
+        the others are still shown to the filter, and inferred only if it needs every raw map."""
+        emit = [True] * len(L_fulls) if emit is None else list(emit)
+        every = frame_filter is not None and frame_filter.needs_every_raw
+        todo = [i for i, e in enumerate(emit) if e or every]
+        raws: list[np.ndarray | None] = [None] * len(L_fulls)
+        if todo:
+            for i, raw in zip(todo, self.infer([self.prepare(L_fulls[i]) for i in todo])):
+                raws[i] = raw
+        if frame_filter is not None:
+            raws = [frame_filter(L, raw) for L, raw in zip(L_fulls, raws)]
+        return [raw if e else None for raw, e in zip(raws, emit)]
 
-    def colorize_L(self, L_full: np.ndarray) -> np.ndarray:
-        return self.colorize_Ls([L_full])[0]
+    def finish(self, L_full: np.ndarray, raw: np.ndarray, temperature: float | None = None,
+               ab_filter: AbFilter | None = None) -> np.ndarray:
+        """The second half, for one frame: to ab → ``ab_filter`` → upsample → merge with the
+        frame's own full-resolution L. RGB float32 in [0, 1]; holds no state."""
+        ab = self.to_ab(raw, temperature)
+        if ab_filter is not None:
+            ab = self._apply_ab_filter(ab_filter, L_full, ab)
+        return merge(L_full, self.upsample(ab, L_full))
 
-    def colorize_array(self, image: np.ndarray) -> np.ndarray:
+    def _apply_ab_filter(self, ab_filter: AbFilter, L_full: np.ndarray, ab: np.ndarray) -> np.ndarray:
+        h, w = ab.shape[:2]
+        L_work = self.prepare(L_full)
+        if L_work.shape[:2] != (h, w):  # models with output_stride > 1 predict at a coarser grid
+            L_work = cv2.resize(L_work, (w, h), interpolation=cv2.INTER_AREA)
+        out = np.asarray(ab_filter(L_work, ab, (int(L_full.shape[0]), int(L_full.shape[1]))), np.float32)
+        if out.shape != ab.shape:
+            raise ValueError(f"ab_filter returned shape {out.shape}, expected {ab.shape}")
+        return out
+
+    def colorize_Ls(self, L_fulls: Sequence[np.ndarray], frame_filter: FrameFilter | None = None,
+                    ab_filter: AbFilter | None = None) -> list[np.ndarray]:
+        """Every stage for many full-resolution L maps (batched); RGB float32 in [0, 1] each."""
+        raws = self.raw_maps(L_fulls, frame_filter)
+        return [self.finish(L, raw, ab_filter=ab_filter) for L, raw in zip(L_fulls, raws)]  # type: ignore[arg-type]
+
+    def colorize_L(self, L_full: np.ndarray, ab_filter: AbFilter | None = None) -> np.ndarray:
+        """Every stage for one full-resolution L map; RGB float32 in [0, 1]."""
+        return self.colorize_Ls([L_full], ab_filter=ab_filter)[0]
+
+    def colorize_array(self, image: np.ndarray, ab_filter: AbFilter | None = None) -> np.ndarray:
         """Colourise an RGB(A) or gray array (uint8, uint16, or float in [0, 1]); returns RGB,
-        or RGBA with the alpha unchanged, in the input's dtype."""
+        or RGBA with the alpha unchanged, in the input's dtype. Only the image's L is used."""
         alpha = image[:, :, 3] if image.ndim == 3 and image.shape[2] == 4 else None
-        rgb = self.colorize_L(image_to_L(image))
+        rgb = self.colorize_L(image_to_L(image), ab_filter=ab_filter)
         if image.dtype.kind == "f":
             out = rgb.astype(image.dtype)
             return np.dstack([out, alpha]) if alpha is not None else out

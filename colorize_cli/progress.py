@@ -16,12 +16,14 @@ class RateColumn(ProgressColumn):
         self.unit = unit
 
     def render(self, task: Task) -> Text:
+        """Items per second, or -- before the first."""
         speed = task.finished_speed or task.speed
         return Text(f"-- {self.unit}/s" if speed is None else f"{speed:.2f} {self.unit}/s",
                     style="progress.data.speed")
 
 
 def make_progress(unit: str = "images") -> Progress:
+    """The progress bar used by every command."""
     # Errors go to stderr; when that is the same terminal, rich routes them above the bar.
     return Progress(TextColumn("[progress.description]{task.description}"), BarColumn(), MofNCompleteColumn(),
                     RateColumn(unit), TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn(),

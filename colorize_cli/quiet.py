@@ -27,6 +27,7 @@ class Captured:
 
 @contextlib.contextmanager
 def capture_fd2() -> Iterator[Captured]:
+    """Capture what C libraries write to file descriptor 2 while the body runs."""
     captured = Captured()
     with _lock:
         try:

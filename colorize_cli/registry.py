@@ -2,12 +2,12 @@
 
 Search order (first match wins):
 
-1. directories given with ``--models-dir`` (``extra_dirs`` below);
+1. directories given by the caller (``extra_dirs`` below; the CLI's ``--models-dir``);
 2. directories in the ``COLORIZE_MODEL_PATH`` environment variable (``os.pathsep``-separated);
 3. the package's own weights directory: ``weights/`` at the repository root, installed as the
    package ``colorize_cli.weights``.
 
-``--model`` takes a model name (metadata ``name`` or the file's stem) or a path to an .onnx file.
+A model is given as a name (metadata ``name`` or the file's stem) or a path to an .onnx file.
 The default model is the one named in the first ``default.txt`` found in those directories or,
 failing that, the first installed model.
 
@@ -16,6 +16,8 @@ Public API::
     search_dirs(extra_dirs=()) -> list[Path]
     list_models(extra_dirs=()) -> list[InstalledModel]      # every *.onnx, checked
     find_model(spec: str | None, extra_dirs=()) -> Path      # name, path or None (default)
+    describe_models(extra_dirs=(), device="auto") -> [dict]   # what `colorize models` lists
+    file_sha256(path) -> str
     duplicate_names(models) -> {name: [paths]}              # names carried by several models
 """
 
@@ -26,9 +28,11 @@ import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
-from colorize_cli.contract import ModelInfo, read_model_info
-from colorize_cli.errors import ColorizeError, ModelError
+from colorize_cli.contract import ModelInfo
+from colorize_cli.engine import read_model_info
+from colorize_cli.errors import ColorizeError, ModelError, ParameterError
 
 ENV_VAR = "COLORIZE_MODEL_PATH"
 DEFAULT_FILE = "default.txt"
@@ -58,6 +62,7 @@ def package_weights_dir() -> Path | None:
 
 
 def search_dirs(extra_dirs: Sequence[str | Path] = ()) -> list[Path]:
+    """The folders searched for models, in order, without duplicates."""
     dirs = [Path(d) for d in extra_dirs]
     dirs += [Path(d) for d in os.environ.get(ENV_VAR, "").split(os.pathsep) if d.strip()]
     pkg = package_weights_dir()
@@ -75,12 +80,15 @@ def search_dirs(extra_dirs: Sequence[str | Path] = ()) -> list[Path]:
 
 @dataclass
 class InstalledModel:
+    """A model file found in a search folder, with its contract or the reason it is off it."""
+
     path: Path
     info: ModelInfo | None  # None when the file is off the contract
     error: str | None = None
 
     @property
     def name(self) -> str:
+        """The metadata name, or the file stem for a file off the contract."""
         return self.info.name if self.info else self.path.stem
 
 
@@ -93,6 +101,7 @@ def _model_files(dirs: Sequence[Path]) -> list[Path]:
 
 
 def list_models(extra_dirs: Sequence[str | Path] = ()) -> list[InstalledModel]:
+    """Every ``*.onnx`` in the search folders, each checked against the contract."""
     out = []
     for path in _model_files(search_dirs(extra_dirs)):
         try:
@@ -102,12 +111,16 @@ def list_models(extra_dirs: Sequence[str | Path] = ()) -> list[InstalledModel]:
     return out
 
 
-def duplicate_names(models: Sequence[InstalledModel]) -> dict[str, list[Path]]:
-    """Names carried by more than one usable model, with their files in search order (the
-    first is the one ``--model NAME`` takes)."""
+def duplicate_names(models: Sequence[InstalledModel | dict[str, Any]]) -> dict[str, list[Path]]:
+    """Names carried by more than one usable model (:class:`InstalledModel`, or rows of
+    :func:`describe_models`), with their files in search order (the first is the one a
+    ``model`` name resolves to)."""
     by_name: dict[str, list[Path]] = {}
     for m in models:
-        if m.info is not None:
+        if isinstance(m, dict):
+            if m["error"] is None:
+                by_name.setdefault(m["name"], []).append(Path(m["path"]))
+        elif m.info is not None:
             by_name.setdefault(m.name, []).append(m.path)
     return {name: paths for name, paths in by_name.items() if len(paths) > 1}
 
@@ -127,7 +140,8 @@ def _looks_like_path(spec: str) -> bool:
 
 
 def find_model(spec: str | None, extra_dirs: Sequence[str | Path] = ()) -> Path:
-    """Resolve ``--model`` to a file; :class:`ColorizeError` with a helpful message otherwise."""
+    """Resolve a model name, path or None (the default) to a file; :class:`ParameterError`
+    (param ``model``) naming what is installed, or :class:`ModelError` for a missing file."""
     dirs = search_dirs(extra_dirs)
     if spec and _looks_like_path(spec):
         path = Path(spec).expanduser()
@@ -145,10 +159,10 @@ def find_model(spec: str | None, extra_dirs: Sequence[str | Path] = ()) -> Path:
                     return path
                 except ModelError:
                     continue
-            raise ColorizeError(
-                "no model is installed (looked in " + where + "). Put a colorize .onnx file in weights/ "
-                f"(see docs/models.md), point {ENV_VAR} or --models-dir at a folder of them, "
-                "or pass --model path/to/model.onnx")
+            raise ParameterError(
+                "model", "not given, and no model is installed (looked in " + where + "). Put a colorize "
+                f".onnx file in weights/ (see docs/models.md), point {ENV_VAR} or models_dir at a folder "
+                "of them, or give the path of an .onnx file")
     # Folders in search order, first match wins: in each, a file named after the model (the
     # cheap, common case), then any file whose metadata carries that name.
     for d in dirs:
@@ -163,4 +177,35 @@ def find_model(spec: str | None, extra_dirs: Sequence[str | Path] = ()) -> Path:
                 continue
     names = sorted({m.name for m in list_models(extra_dirs) if m.info is not None})
     known = f"installed: {', '.join(names)}" if names else "no model is installed"
-    raise ColorizeError(f"unknown model {spec!r} ({known}; looked in {where})")
+    raise ParameterError("model", f"{spec!r}: unknown model ({known}; looked in {where})")
+
+
+def describe_models(extra_dirs: Sequence[str | Path] = (), device: str = "auto") -> list[dict[str, Any]]:
+    """One row per installed model file, as ``colorize models --json`` prints it: path, name,
+    whether it is the default, size, sha256 and, for files on the contract, every metadata field
+    and the execution provider it would run on with ``device`` (probed with one real session);
+    ``error`` is the reason for a file off the contract, else None."""
+    from colorize_cli.engine import CPU, open_session
+
+    try:
+        default: Path | None = find_model(None, extra_dirs).resolve()
+    except ColorizeError:
+        default = None
+    provider: str | None = None
+    rows = []
+    for m in list_models(extra_dirs):
+        row: dict[str, Any] = {"path": str(m.path), "name": m.name, "default": m.path.resolve() == default,
+                               "size_bytes": m.path.stat().st_size, "sha256": file_sha256(m.path), "error": m.error}
+        if m.info is not None:
+            if provider is None:  # one real session tells where this machine runs models
+                try:
+                    session, _ = open_session(m.path, device=device)
+                    provider = str(session.get_providers()[0])
+                except ColorizeError as err:
+                    provider = f"unavailable ({err})" if device == "cuda" else CPU
+            info = m.info
+            row.update(version=info.version, kind=info.kind, bins=info.num_bins, working_size=info.working_size,
+                       stride=info.stride, output_stride=info.output_stride, temperature=info.temperature,
+                       description=info.description, license=info.license, provider=provider)
+        rows.append(row)
+    return rows

@@ -38,6 +38,8 @@ import math
 import cv2
 import numpy as np
 
+from colorize_cli.errors import ParameterError
+
 THUMB_SIZE = (64, 36)  # (width, height), as OpenCV takes it
 STD_FLOOR = 4.0  # L units
 DEFAULT_THRESHOLD = 0.5
@@ -46,6 +48,7 @@ __all__ = ["DEFAULT_THRESHOLD", "SceneDetector", "cut_score", "thumbnail"]
 
 
 def thumbnail(L: np.ndarray) -> np.ndarray:
+    """A small, contrast-normalised copy of L that cut scores compare."""
     small = cv2.resize(np.asarray(L, np.float32), THUMB_SIZE, interpolation=cv2.INTER_AREA)
     small -= small.mean()
     small /= max(float(small.std()), STD_FLOOR)
@@ -53,6 +56,7 @@ def thumbnail(L: np.ndarray) -> np.ndarray:
 
 
 def cut_score(prev_thumb: np.ndarray, thumb: np.ndarray) -> float:
+    """Mean absolute difference of two thumbnails: large at a cut."""
     return float(np.mean(np.abs(thumb - prev_thumb)))
 
 
@@ -61,16 +65,18 @@ class SceneDetector:
 
     def __init__(self, threshold: float = DEFAULT_THRESHOLD) -> None:
         if not (math.isfinite(threshold) and threshold > 0):
-            raise ValueError(f"--scene-threshold must be > 0, got {threshold}")
+            raise ParameterError("scene_threshold", f"must be > 0, got {threshold}")
         self.threshold = float(threshold)
         self.last_score = 0.0
         self._prev: np.ndarray | None = None
 
     def reset(self) -> None:
+        """Forget the previous frame: the next one starts a shot."""
         self._prev = None
         self.last_score = 0.0
 
     def is_cut(self, L: np.ndarray) -> bool:
+        """Feed the next frame's L; True when it starts a new shot."""
         thumb = thumbnail(L)
         prev, self._prev = self._prev, thumb
         if prev is None:

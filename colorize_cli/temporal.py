@@ -40,6 +40,8 @@ from collections.abc import Iterable, Sequence
 
 import numpy as np
 
+from colorize_cli.errors import ParameterError
+
 DEFAULT_WINDOW = 20
 DEFAULT_DECAY = 0.2
 
@@ -53,9 +55,9 @@ MAX_WINDOW = 120
 
 def _check(window: int, decay: float) -> None:
     if int(window) != window or not 0 <= window <= MAX_WINDOW:
-        raise ValueError(f"--window must be a whole number from 1 to {MAX_WINDOW}, got {window}")
+        raise ParameterError("window", f"must be a whole number from 1 to {MAX_WINDOW}, got {window}")
     if not (math.isfinite(decay) and decay >= 0):
-        raise ValueError(f"--decay must be >= 0, got {decay}")
+        raise ParameterError("decay", f"must be >= 0, got {decay}")
 
 
 def kernel_weights(window: int, decay: float) -> np.ndarray:
@@ -81,9 +83,11 @@ class TemporalKernel:
 
     @property
     def count(self) -> int:
+        """Frames in the current window."""
         return self._count
 
     def reset(self) -> None:
+        """Forget the shot so far (at a scene cut)."""
         self._ring: list[np.ndarray | None] = [None] * (self.window + 1)
         self._head = 0  # slot of the next push
         self._count = 0
@@ -99,6 +103,7 @@ class TemporalKernel:
         return total
 
     def push(self, m: np.ndarray) -> np.ndarray:
+        """Add the next frame's raw map; returns the kernel-weighted mean over the window."""
         m = np.asarray(m)
         if self._sum is not None and m.shape != self._sum.shape:
             # A frame of another size (a stream that changes resolution) cannot share a window.

@@ -102,6 +102,7 @@ def _write_ifd(out: bytearray, entries: list[Entry], bo: str, next_ifd: int = 0)
 
 
 def add_tiff_metadata(tiff: bytes, exif: bytes | None, icc: bytes | None) -> bytes:
+    """A TIFF file's bytes with EXIF and ICC profile tags added (classic TIFF only)."""
     bo = _order(tiff)
     if bo is None or not (exif or icc):
         return tiff

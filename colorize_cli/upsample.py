@@ -54,6 +54,7 @@ def _grid_coords(n_full: int, n_low: int) -> np.ndarray:
 def joint_bilateral_upsample(ab_low: np.ndarray, L_full: np.ndarray, sigma_s: float = 3.0,
                              sigma_r: float = 15.0, method: str = "grid", radius: int | None = None,
                              L_low: np.ndarray | None = None) -> np.ndarray:
+    """ab at the size of ``L_full``, each pixel weighted by distance and L similarity (JBU)."""
     h, w = ab_low.shape[:2]
     H, W = L_full.shape
     L_full = L_full.astype(np.float32, copy=False)

@@ -7,7 +7,7 @@ memory stays flat whatever the length of the film::
         bins-to-ab, JBU, merge with the frame's own L, RGB → YUV ──▶ encode into segments
 
 then the segments are joined, without re-encoding, with the source's audio, subtitles and
-metadata (:mod:`colorize_cli.videoio`). No frame ever goes to disk as an image.
+metadata (:mod:`colorize_cli.video_join`). No frame ever goes to disk as an image.
 
 **Temporal kernel** (``--smooth``): :class:`~colorize_cli.temporal.TemporalKernel` on the raw
 model maps (bin probabilities for ``bins`` models, ab for ``ab`` models) before they are
@@ -15,7 +15,7 @@ decoded to ab, restarted at every scene cut found by :class:`~colorize_cli.scene
 on the L channel (also run without ``--smooth``, to report cuts, unless ``--no-scene-detect``).
 
 **Resume.** The film is encoded in segments of about ``segment_seconds`` in
-``<output>.partial/`` (see :class:`~colorize_cli.videoio.WorkDir`). A rerun of the same
+``<output>.partial/`` (see :class:`~colorize_cli.video_segments.WorkDir`). A rerun of the same
 command keeps the finished segments and restarts at the first missing one. To keep the
 kernel exact across the restart, the frames just before it are decoded again and *replayed*
 through scene detection and the model (up to ``--window`` frames, or one frame without
@@ -24,21 +24,27 @@ state at the restart is then what it was in the first run, and nothing about it 
 stored. Decoding up to the restart point costs decode time only (frames before it are not
 even converted to RGB).
 
+**Stages.** Each thread runs one stage object (:class:`_Decode`, :class:`_Infer`,
+:class:`_Finish`, :class:`_Encode`); the pipeline's stage order itself lives in
+:class:`~colorize_cli.pipeline.Pipeline` (``raw_maps`` in ``_Infer``, ``finish`` in
+``_Finish``), with :class:`~colorize_cli.frames.TemporalFilter` as its frame filter. Where a
+run starts and what it replays is decided once, by :class:`ResumePlan`.
+
 Public API::
 
     VideoOptions(smooth=False, window=20, decay=0.2, scene_detect=True, scene_threshold=0.5,
                  codec=None, crf=None, preset=None, max_pixels=100_000_000,
                  segment_seconds=10.0, overwrite=False)
-    VideoOptions.check()              # ValueError naming the bad option
+    VideoOptions.check()              # ParameterError naming the bad parameter
     plan_jobs(inputs, output, codec, stdin=None) -> ([VideoJob(src, dst)], [(path, reason)])
-    colorize_video(src, dst, pipeline, options, on_progress=None, on_total=None, warn=None) -> VideoReport
-    colorize_videos(jobs, pipeline, options, on_report, on_start=None, on_progress=None, warn=None)
-    Interrupted                       # KeyboardInterrupt with .work_dir and .frames_kept
-    FrameColorizer(pipeline, smooth, window, decay, scene_detect, scene_threshold)
-    iter_colorize_frames(frames, pipeline, smooth=False, ...) -> Iterator[rgb]   # lazily
-    colorize_frames(frames, pipeline, smooth=False, ...) -> list[rgb]
+    colorize_video(src, dst, pipeline, options, on_progress=None, on_total=None, warn=None,
+                   ab_filter=None) -> VideoReport
+    colorize_videos(jobs, pipeline, options, on_report, on_start=None, on_progress=None, warn=None,
+                    ab_filter=None)
+    ResumePlan.from_segments(segments, options)
     video_output_path(src_rel, out_dir, codec=None) -> Path
     terminate_as_interrupt()          # context manager: SIGTERM behaves like Ctrl-C
+    (Interrupted, in colorize_cli.errors: KeyboardInterrupt with .work_dir and .frames_kept)
 """
 
 from __future__ import annotations
@@ -49,7 +55,7 @@ import queue
 import signal
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
@@ -57,107 +63,24 @@ from typing import Any, TextIO
 import av
 import numpy as np
 
-from colorize_cli.errors import ColorizeError, InputError, ModelError, NonFiniteOutput
-from colorize_cli.inputs import discover, output_target, real_path
-from colorize_cli.lab import from_float, image_to_L, merge
-from colorize_cli.pipeline import Pipeline
+from colorize_cli.errors import ColorizeError, InputError, Interrupted, ModelError, NonFiniteOutput, ParameterError
+from colorize_cli.frames import TemporalFilter
+from colorize_cli.image_io import DEFAULT_MAX_PIXELS
+from colorize_cli.inputs import discover, output_exclusions, output_target, same_file
+from colorize_cli.lab import from_float, image_to_L
+from colorize_cli.pipeline import AbFilter, Pipeline
 from colorize_cli.scenes import DEFAULT_THRESHOLD, SceneDetector
 from colorize_cli.temporal import DEFAULT_DECAY, DEFAULT_WINDOW, MAX_WINDOW, TemporalKernel
-from colorize_cli.videoio import (AUTO_CODECS, VIDEO_EXTENSIONS, Decoded, EncoderSettings, SegmentWriter, Source,
-                                  WorkDir, check_crf, check_preset, container_accepts, decode_frames,
-                                  encoder_settings, join, made_here, output_format, pick_codec, probe, resolve_codec,
-                                  to_video_frame)
+from colorize_cli.video_encode import (AUTO_CODECS, EncoderSettings, check_crf, check_preset, container_accepts,
+                                       encoder_settings, output_format, pick_codec, resolve_codec, to_video_frame)
+from colorize_cli.video_join import join, made_here
+from colorize_cli.video_read import VIDEO_EXTENSIONS, Decoded, Source, decode_frames, probe
+from colorize_cli.video_segments import SegmentWriter, WorkDir
 
-__all__ = ["FrameColorizer", "Interrupted", "VIDEO_EXTENSIONS", "VideoJob", "VideoOptions", "VideoReport",
-           "colorize_frames", "colorize_video", "colorize_videos", "iter_colorize_frames", "plan_jobs",
-           "terminate_as_interrupt", "video_output_path"]
+__all__ = ["Interrupted", "ResumePlan", "VIDEO_EXTENSIONS", "VideoJob", "VideoOptions", "VideoReport",
+           "colorize_video", "colorize_videos", "plan_jobs", "terminate_as_interrupt", "video_output_path"]
 
-DEFAULT_MAX_PIXELS = 100_000_000
-
-
-# ------------------------------------------------------------------------ frames in, frames out
-
-
-class FrameColorizer:
-    """The per-film state: scene detector and temporal kernel; frames must come in order.
-
-    :meth:`raw_maps` is the sequential part (cut detection, batched inference, kernel);
-    :meth:`finish` turns one (smoothed) raw map into RGB and holds no state, so another
-    thread may run it."""
-
-    def __init__(self, pipeline: Pipeline, smooth: bool = False, window: int = DEFAULT_WINDOW,
-                 decay: float = DEFAULT_DECAY, scene_detect: bool = True,
-                 scene_threshold: float = DEFAULT_THRESHOLD) -> None:
-        self.pipeline = pipeline
-        self.kernel = TemporalKernel(window, decay) if smooth else None
-        self.detector = SceneDetector(scene_threshold) if scene_detect else None
-
-    def raw_maps(self, Ls: Sequence[np.ndarray], emit: Sequence[bool] | None = None
-                 ) -> list[tuple[bool, np.ndarray | None]]:
-        """For each L (in film order): (starts a new shot?, the raw map to decode, or None
-        where ``emit`` is False). Frames not emitted still feed the detector and the kernel."""
-        emit = [True] * len(Ls) if emit is None else list(emit)
-        need = [e or self.kernel is not None for e in emit]
-        todo = [i for i, n in enumerate(need) if n]
-        raws: list[np.ndarray | None] = [None] * len(Ls)
-        if todo:
-            got = self.pipeline.infer([self.pipeline.prepare(Ls[i]) for i in todo])
-            for i, raw in zip(todo, got):
-                raws[i] = raw
-        out: list[tuple[bool, np.ndarray | None]] = []
-        for L, raw, e in zip(Ls, raws, emit):
-            cut = self.detector.is_cut(L) if self.detector is not None else False
-            if self.kernel is not None:
-                if cut:
-                    self.kernel.reset()
-                raw = self.kernel.push(raw)  # type: ignore[arg-type]
-            out.append((cut, raw if e else None))
-        return out
-
-    def finish(self, L: np.ndarray, raw: np.ndarray) -> np.ndarray:
-        """RGB float32 in [0, 1]: the frame's own full-resolution L with the predicted colour."""
-        p = self.pipeline
-        return merge(L, p.upsample(p.to_ab(raw), L))
-
-
-def _to_dtype(rgb: np.ndarray, like: np.ndarray) -> np.ndarray:
-    return rgb if like.dtype.kind == "f" else from_float(rgb, like.dtype)
-
-
-def iter_colorize_frames(frames: Iterable[np.ndarray], pipeline: Pipeline, smooth: bool = False,
-                         window: int = DEFAULT_WINDOW, decay: float = DEFAULT_DECAY, scene_detect: bool = True,
-                         scene_threshold: float = DEFAULT_THRESHOLD, batch_size: int | None = None
-                         ) -> Iterator[np.ndarray]:
-    """Colourise a clip given as frames (RGB or gray, uint8/uint16/float in [0, 1]), lazily,
-    exactly as ``colorize video`` does: only each frame's L is used, the kernel and scene
-    detection run as in the command. Yields RGB in the input's dtype (float32 for float)."""
-    core = FrameColorizer(pipeline, smooth, window, decay, scene_detect, scene_threshold)
-    bs = max(1, batch_size or pipeline.engine.batch_size)
-    buf: list[np.ndarray] = []
-    like: list[np.ndarray] = []
-
-    def flush() -> Iterator[np.ndarray]:
-        for L, f, (_, raw) in zip(buf, like, core.raw_maps(buf)):
-            yield _to_dtype(core.finish(L, raw), f)  # type: ignore[arg-type]
-        buf.clear()
-        like.clear()
-
-    for frame in frames:
-        frame = np.asarray(frame)
-        buf.append(image_to_L(frame))
-        like.append(frame[:1, :1])
-        if len(buf) >= bs:
-            yield from flush()
-    if buf:
-        yield from flush()
-
-
-def colorize_frames(frames: Iterable[np.ndarray], pipeline: Pipeline, smooth: bool = False,
-                    window: int = DEFAULT_WINDOW, decay: float = DEFAULT_DECAY, scene_detect: bool = True,
-                    scene_threshold: float = DEFAULT_THRESHOLD, batch_size: int | None = None) -> list[np.ndarray]:
-    """:func:`iter_colorize_frames` as a list (for short clips held in memory)."""
-    return list(iter_colorize_frames(frames, pipeline, smooth, window, decay, scene_detect, scene_threshold,
-                                     batch_size))
+DEFAULT_SEGMENT_SECONDS = 10.0
 
 
 # ------------------------------------------------------------------------ films
@@ -165,6 +88,8 @@ def colorize_frames(frames: Iterable[np.ndarray], pipeline: Pipeline, smooth: bo
 
 @dataclass
 class VideoOptions:
+    """Everything about a film run except the model (the :class:`Pipeline` carries that)."""
+
     smooth: bool = False
     window: int = DEFAULT_WINDOW
     decay: float = DEFAULT_DECAY
@@ -174,18 +99,18 @@ class VideoOptions:
     crf: int | None = None
     preset: str | None = None
     max_pixels: int | None = DEFAULT_MAX_PIXELS
-    segment_seconds: float = 10.0
+    segment_seconds: float = DEFAULT_SEGMENT_SECONDS
     overwrite: bool = False
     queue_frames: int | None = None  # per queue; default 2 × batch size, at least 4
 
     def check(self) -> None:
-        """ValueError with the option's name for values the run would choke on later."""
+        """:class:`ParameterError` naming the parameter for values the run would choke on later."""
         TemporalKernel(self.window, self.decay)
-        if self.window < 1:  # the kernel takes 0 (no smoothing), the command wants --smooth left out
-            raise ValueError(f"--window must be a whole number from 1 to {MAX_WINDOW}, got {self.window}")
+        if self.window < 1:  # the kernel takes 0 (no smoothing), a film run wants smooth=False instead
+            raise ParameterError("window", f"must be a whole number from 1 to {MAX_WINDOW}, got {self.window}")
         SceneDetector(self.scene_threshold)
         if not self.segment_seconds > 0:
-            raise ValueError(f"--segment-seconds must be > 0, got {self.segment_seconds}")
+            raise ParameterError("segment_seconds", f"must be > 0, got {self.segment_seconds}")
         codec = resolve_codec(self.codec or AUTO_CODECS[0])
         check_crf(codec, self.crf)
         check_preset(codec, self.preset)
@@ -193,6 +118,8 @@ class VideoOptions:
 
 @dataclass
 class VideoReport:
+    """What happened to one film (the JSON line of ``colorize video --json``)."""
+
     input: str
     output: str | None
     status: str  # "ok" | "skipped" | "error"
@@ -208,15 +135,8 @@ class VideoReport:
     error: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
+        """A plain dict, for JSON."""
         return asdict(self)
-
-
-class Interrupted(KeyboardInterrupt):
-    """Ctrl-C (or SIGTERM under :func:`terminate_as_interrupt`) during a film: what was kept."""
-
-    def __init__(self, src: Path, work_dir: Path, frames_kept: int) -> None:
-        super().__init__(f"{src}: interrupted; {frames_kept} frames kept in {work_dir}")
-        self.src, self.work_dir, self.frames_kept = src, work_dir, frames_kept
 
 
 @contextlib.contextmanager
@@ -240,7 +160,7 @@ def terminate_as_interrupt() -> Iterator[None]:
 def video_output_path(rel: Path, out_dir: Path, codec: str | None = None) -> Path:
     """Where a film found at ``rel`` (relative to its input folder) goes: the same name, or
     ``.mkv`` when its container cannot hold ``codec`` (a .webm cannot hold H.264, say);
-    without a codec, the container's own choice (:func:`~colorize_cli.videoio.pick_codec`)."""
+    without a codec, the container's own choice (:func:`~colorize_cli.video_encode.pick_codec`)."""
     dst = out_dir / rel
     try:
         fmt = output_format(dst)
@@ -313,92 +233,159 @@ _END = object()
 class _Run:
     frames_total: int
     frames_done: int
-    cuts: list[int]
+
+
+@dataclass(frozen=True)
+class ResumePlan:
+    """Where a run starts, decided once from the finished segments.
+
+    ``resume`` is the first frame to encode (a segment boundary). To keep the kernel exact
+    across the restart, frames from ``warm`` on are decoded to RGB and replayed through scene
+    detection and the model (the kernel's window, or one frame as the detector's reference
+    without ``smooth``) without being encoded; frames before ``warm`` are decoded only."""
+
+    resume: int
+    warm: int
+
+    @classmethod
+    def from_segments(cls, segments: Sequence[dict[str, Any]], options: VideoOptions) -> ResumePlan:
+        """The plan for a work dir holding ``segments`` (contiguous from the first)."""
+        resume = sum(int(s["frames"]) for s in segments)
+        return cls(resume, max(0, resume - (max(options.window, 1) if options.smooth else 1)))
+
+    def emits(self, index: int) -> bool:
+        """Whether frame ``index`` is encoded by this run (else it is only replayed)."""
+        return index >= self.resume
+
+
+class _Decode:
+    """Source stage: the film's frames from ``plan.warm`` on, as RGB."""
+
+    def __init__(self, src: Source, plan: ResumePlan, warn: Callable[[str], None]) -> None:
+        self.src, self.plan, self.warn = src, plan, warn
+        self.decoded = 0  # frames decoded, converted or not
+
+    def items(self) -> Iterator[Decoded]:
+        frames = decode_frames(self.src, first_rgb=self.plan.warm, warn=self.warn)
+        try:
+            for d in frames:
+                self.decoded = d.index + 1
+                if d.rgb is not None:
+                    yield d
+        finally:
+            frames.close()
+
+
+class _Infer:
+    """Batches frames through the first half of the pipeline with the per-film frame filter;
+    passes on (frame, L, raw map, cut?) for the frames this run encodes."""
+
+    def __init__(self, pipeline: Pipeline, options: VideoOptions, plan: ResumePlan) -> None:
+        self.pipeline, self.plan = pipeline, plan
+        self.filter = TemporalFilter(options.smooth, options.window, options.decay, options.scene_detect,
+                                     options.scene_threshold)
+        self.batch = max(1, pipeline.engine.batch_size)
+        self.pending: list[Decoded] = []
+
+    def feed(self, d: Decoded) -> Iterator[tuple[Decoded, np.ndarray, np.ndarray, bool]]:
+        self.pending.append(d)
+        if len(self.pending) >= self.batch:
+            yield from self.close()
+
+    def close(self) -> Iterator[tuple[Decoded, np.ndarray, np.ndarray, bool]]:
+        if not self.pending:
+            return
+        batch, self.pending = self.pending, []
+        Ls = [image_to_L(d.rgb) for d in batch]  # type: ignore[arg-type]
+        raws = self.pipeline.raw_maps(Ls, self.filter, [self.plan.emits(d.index) for d in batch])
+        for d, L, raw, cut in zip(batch, Ls, raws, self.filter.take_cuts()):
+            if not self.plan.emits(d.index):
+                continue
+            d.rgb = None  # the full-resolution RGB is no longer needed: L carries the picture
+            yield d, L, raw, cut  # type: ignore[misc]
+
+
+class _Finish:
+    """The second half of the pipeline, then RGB → the encoder's pixel format; stateless."""
+
+    def __init__(self, pipeline: Pipeline, settings: EncoderSettings, ab_filter: AbFilter | None) -> None:
+        self.pipeline, self.settings, self.ab_filter = pipeline, settings, ab_filter
+
+    def feed(self, item: tuple[Decoded, np.ndarray, np.ndarray, bool]) -> Iterator[tuple[Decoded, Any, bool]]:
+        d, L, raw, cut = item
+        rgb = from_float(self.pipeline.finish(L, raw, ab_filter=self.ab_filter), np.uint8)
+        yield d, to_video_frame(rgb, self.settings), cut
+
+    def close(self) -> Iterator[Any]:
+        return iter(())
+
+
+class _Encode:
+    """Sink stage: frames into segments."""
+
+    def __init__(self, writer: SegmentWriter, on_progress: Callable[[int], None] | None) -> None:
+        self.writer, self.on_progress = writer, on_progress
+        self.encoded = 0
+
+    def feed(self, item: tuple[Decoded, Any, bool]) -> Iterator[Any]:
+        d, frame, cut = item
+        self.writer.add(d.index, d.pts, d.duration, frame, cut)
+        self.encoded += 1
+        if self.on_progress is not None:
+            self.on_progress(1)
+        return iter(())
+
+    def close(self) -> Iterator[Any]:
+        self.writer.close_segment()
+        return iter(())
+
+
+def _pump(workers: _Workers, stage: Any, inbox: queue.Queue, outbox: queue.Queue | None) -> None:
+    """Run ``stage`` on every item of ``inbox`` until the end marker, passing results on."""
+    while True:
+        item = workers.get(inbox)
+        outs = stage.close() if item is _END else stage.feed(item)
+        for out in outs:
+            if outbox is not None:
+                workers.put(outbox, out)
+        if item is _END:
+            break
+    if outbox is not None:
+        workers.put(outbox, _END)
 
 
 def _stream(src: Source, pipeline: Pipeline, options: VideoOptions, settings: EncoderSettings, work: WorkDir,
-            segment_frames: int, resume: int, on_progress: Callable[[int], None] | None,
-            warn: Callable[[str], None]) -> _Run:
-    """Colourise frames ``resume`` onwards into segments; returns counts when the film ends."""
-    core = FrameColorizer(pipeline, options.smooth, options.window, options.decay, options.scene_detect,
-                          options.scene_threshold)
-    batch = max(1, pipeline.engine.batch_size)
-    qsize = options.queue_frames or max(4, 2 * batch)
-    decoded: queue.Queue = queue.Queue(qsize)
-    to_post: queue.Queue = queue.Queue(qsize)
-    to_encode: queue.Queue = queue.Queue(qsize)
+            segment_frames: int, plan: ResumePlan, on_progress: Callable[[int], None] | None,
+            warn: Callable[[str], None], ab_filter: AbFilter | None = None) -> _Run:
+    """Colourise frames ``plan.resume`` onwards into segments: decoding, finishing and encoding
+    each in a thread, inference in this one. Returns the counts when the film ends."""
+    decode, infer = _Decode(src, plan, warn), _Infer(pipeline, options, plan)
+    finish = _Finish(pipeline, settings, ab_filter)
     writer = SegmentWriter(work, settings, segment_frames)
+    encode = _Encode(writer, on_progress)
+    qsize = options.queue_frames or max(4, 2 * infer.batch)
+    decoded: queue.Queue = queue.Queue(qsize)
+    to_finish: queue.Queue = queue.Queue(qsize)
+    to_encode: queue.Queue = queue.Queue(qsize)
     workers = _Workers()
-    # Replay before the restart point: the kernel's window, or one frame as the detector's reference.
-    warm = max(0, resume - (max(options.window, 1) if options.smooth else 1))
-    counts = {"decoded": 0, "encoded": 0}
-    new_cuts: list[int] = []
 
     def decoder() -> None:
-        frames = decode_frames(src, first_rgb=warm, warn=warn)
-        try:
-            for d in frames:
-                counts["decoded"] = d.index + 1
-                if d.rgb is not None:
-                    workers.put(decoded, d)
-        finally:
-            frames.close()
+        for d in decode.items():
+            workers.put(decoded, d)
         workers.put(decoded, _END)
-
-    def post() -> None:
-        while True:
-            item = workers.get(to_post)
-            if item is _END:
-                break
-            d, L, raw, cut = item
-            rgb = from_float(core.finish(L, raw), np.uint8)
-            workers.put(to_encode, (d, to_video_frame(rgb, settings), cut))
-        workers.put(to_encode, _END)
 
     def encoder() -> None:
         try:
-            while True:
-                item = workers.get(to_encode)
-                if item is _END:
-                    writer.close_segment()
-                    break
-                d, frame, cut = item
-                writer.add(d.index, d.pts, d.duration, frame, cut)
-                counts["encoded"] += 1
-                if on_progress is not None:
-                    on_progress(1)
+            _pump(workers, encode, to_encode, None)
         except BaseException:
             writer.abort()
             raise
 
     workers.spawn("decode", decoder)
-    workers.spawn("post", post)
+    workers.spawn("post", _pump, workers, finish, to_finish, to_encode)
     workers.spawn("encode", encoder)
     try:
-        pending: list[Decoded] = []
-
-        def run_batch() -> None:
-            Ls = [image_to_L(d.rgb) for d in pending]  # type: ignore[arg-type]
-            results = core.raw_maps(Ls, [d.index >= resume for d in pending])
-            for d, L, (cut, raw) in zip(pending, Ls, results):
-                if d.index < resume:
-                    continue
-                if cut:
-                    new_cuts.append(d.index)
-                d.rgb = None  # the full-resolution RGB is no longer needed: L carries the picture
-                workers.put(to_post, (d, L, raw, cut))
-            pending.clear()
-
-        while True:
-            item = workers.get(decoded)
-            if item is _END:
-                break
-            pending.append(item)
-            if len(pending) >= batch:
-                run_batch()
-        if pending:
-            run_batch()
-        workers.put(to_post, _END)
+        _pump(workers, infer, decoded, to_finish)
         while any(t.is_alive() for t in workers.threads):
             workers.join(0.2)
             if workers.errors:
@@ -413,11 +400,11 @@ def _stream(src: Source, pipeline: Pipeline, options: VideoOptions, settings: En
         workers.join()
         writer.abort()
         raise
-    return _Run(frames_total=max(counts["decoded"], resume), frames_done=counts["encoded"], cuts=new_cuts)
+    return _Run(frames_total=max(decode.decoded, plan.resume), frames_done=encode.encoded)
 
 
 def _identity(src: Source, pipeline: Pipeline, options: VideoOptions, settings: EncoderSettings,
-              segment_frames: int) -> dict[str, Any]:
+              segment_frames: int, ab_filter: AbFilter | None = None) -> dict[str, Any]:
     """Everything the segments depend on: a resume with any of it changed would splice two
     different colourisations together."""
     info = pipeline.info
@@ -426,7 +413,7 @@ def _identity(src: Source, pipeline: Pipeline, options: VideoOptions, settings: 
         model_file = {"path": str(Path(info.path).resolve()), "size": st.st_size, "mtime_ns": st.st_mtime_ns}
     except OSError:
         model_file = {"path": str(info.path)}
-    return {
+    ident = {
         "source": src.identity(),
         "model": {"name": info.name, "version": info.version, **model_file},
         "pipeline": {"render_size": pipeline.render_size, "temperature": pipeline.temperature, "jbu": pipeline.jbu,
@@ -437,21 +424,18 @@ def _identity(src: Source, pipeline: Pipeline, options: VideoOptions, settings: 
         "encoder": settings.to_json(),
         "segment_frames": segment_frames,
     }
-
-
-def _same_file(a: Path, b: Path) -> bool:
-    try:
-        return real_path(a) == real_path(b) or (b.exists() and os.path.samefile(a, b))
-    except OSError:
-        return False
+    if ab_filter is not None:  # only named when given, so manifests without one are unchanged
+        ident["ab_filter"] = getattr(ab_filter, "__qualname__", type(ab_filter).__qualname__)
+    return ident
 
 
 def colorize_video(src: str | Path, dst: str | Path, pipeline: Pipeline, options: VideoOptions | None = None,
                    on_progress: Callable[[int], None] | None = None, on_total: Callable[[int | None], None] | None = None,
-                   warn: Callable[[str], None] | None = None) -> VideoReport:
+                   warn: Callable[[str], None] | None = None, ab_filter: AbFilter | None = None) -> VideoReport:
     """Colourise one film into ``dst``; never raises for a bad input (the report says why).
+    ``ab_filter`` is the pipeline's ab hook (see :mod:`colorize_cli.pipeline`).
 
-    Raises :class:`ColorizeError` for problems with the options (an unknown codec, a
+    Raises :class:`ParameterError` for problems with the options (an unknown codec, a
     container that cannot hold it), :class:`~colorize_cli.errors.ModelError` when the model
     fails, and :class:`Interrupted` on Ctrl-C, after tidying up."""
     options = options or VideoOptions()
@@ -467,19 +451,14 @@ def colorize_video(src: str | Path, dst: str | Path, pipeline: Pipeline, options
 
     fmt = output_format(dst)
     codec = pick_codec(fmt, options.codec)
+    check_crf(codec, options.crf)
+    _check_container(dst, fmt, codec)
     try:
-        check_crf(codec, options.crf)
-    except ValueError as err:
-        raise ColorizeError(str(err)) from None
-    if not container_accepts(fmt, codec):
-        raise ColorizeError(f"{dst}: a .{dst.suffix.lstrip('.')} file cannot hold {codec} video; "
-                            "choose another --codec or output extension (.mkv takes them all)")
-    try:
-        if _same_file(src, dst):
-            raise InputError(src, "the output would overwrite this input; choose another -o")
+        if same_file(src, dst):
+            raise InputError(src, "the output would overwrite this input; choose another output")
         if os.path.lexists(dst) and not options.overwrite:
             if made_here(dst) is False:
-                raise InputError(src, f"{dst} exists and was not made by colorize; --overwrite replaces it")
+                raise InputError(src, f"{dst} exists and was not made by colorize; overwrite=True replaces it")
             report.status = "skipped"
             return report
         source = probe(src, options.max_pixels)
@@ -494,19 +473,20 @@ def colorize_video(src: str | Path, dst: str | Path, pipeline: Pipeline, options
         note(n)
     segment_frames = max(1, int(round(options.segment_seconds * float(source.rate))))
     work = WorkDir(dst)
-    for n in work.start(_identity(source, pipeline, options, settings, segment_frames)):
+    for n in work.start(_identity(source, pipeline, options, settings, segment_frames, ab_filter)):
         note(n)
     segments = work.segments()
-    resume = sum(int(s["frames"]) for s in segments)
-    report.resumed_from = resume
+    plan = ResumePlan.from_segments(segments, options)
+    report.resumed_from = plan.resume
     done = work.done()
-    run = _Run(frames_total=resume, frames_done=0, cuts=[])
+    run = _Run(frames_total=plan.resume, frames_done=0)
     t_run = time.perf_counter()
     if done is None:
-        if resume and on_progress is not None:
-            on_progress(resume)
+        if plan.resume and on_progress is not None:
+            on_progress(plan.resume)
         try:
-            run = _stream(source, pipeline, options, settings, work, segment_frames, resume, on_progress, note)
+            run = _stream(source, pipeline, options, settings, work, segment_frames, plan, on_progress, note,
+                          ab_filter)
         except KeyboardInterrupt:
             kept = sum(int(s["frames"]) for s in work.segments())
             raise Interrupted(src, work.path, kept) from None
@@ -539,9 +519,16 @@ def colorize_video(src: str | Path, dst: str | Path, pipeline: Pipeline, options
     return report
 
 
+def _check_container(dst: Path, fmt: str, codec: str) -> None:
+    if not container_accepts(fmt, codec):
+        raise ParameterError("codec", f"{codec}: a .{dst.suffix.lstrip('.')} file ({dst}) cannot hold it; "
+                             "choose another codec or output extension (.mkv takes them all)")
+
 
 @dataclass(frozen=True)
 class VideoJob:
+    """One film and its output file."""
+
     src: Path
     dst: Path
 
@@ -551,22 +538,16 @@ def plan_jobs(inputs: Sequence[str], output: str | Path, codec: str | None, stdi
     """(src, dst) pairs for ``colorize video INPUTS -o OUTPUT``, and (path, reason) for inputs
     that do not exist.
 
-    ``-o`` as :func:`~colorize_cli.inputs.output_target` says (pass the string as typed: a
+    ``output`` as :func:`~colorize_cli.inputs.output_target` says (pass the string as typed: a
     trailing ``/`` means a folder): for one film, a file whose extension picks the container
-    (which must take the codec: :class:`ColorizeError` otherwise); else a folder mirroring
+    (which must take the codec: :class:`ParameterError` otherwise); else a folder mirroring
     the input tree (see :func:`video_output_path`)."""
     target, is_file = output_target(inputs, output, lambda _path: True)
     if is_file:
         fmt = output_format(target)
-        chosen = pick_codec(fmt, codec)
-        if not container_accepts(fmt, chosen):
-            raise ColorizeError(f"{target}: a .{target.suffix.lstrip('.')} file cannot hold {chosen} video; "
-                                "choose another --codec or output extension (.mkv takes them all)")
+        _check_container(target, fmt, pick_codec(fmt, codec))
         return [VideoJob(Path(inputs[0]), target)], []
-    # An output folder inside an input folder is not read back as input; one that *is* an
-    # input folder still lets us reach the inputs (and refuse to overwrite them).
-    same = any(Path(a).is_dir() and real_path(a) == real_path(target) for a in inputs)
-    found = discover(inputs, stdin=stdin, exclude=[] if same else [target], extensions=VIDEO_EXTENSIONS)
+    found = discover(inputs, stdin=stdin, exclude=output_exclusions(inputs, [target]), extensions=VIDEO_EXTENSIONS)
     return [VideoJob(j.src, video_output_path(j.rel, target, codec)) for j in found.jobs], found.errors
 
 
@@ -574,7 +555,8 @@ def colorize_videos(jobs: Sequence[VideoJob], pipeline: Pipeline, options: Video
                     on_report: Callable[[VideoReport], None],
                     on_start: Callable[[VideoJob, int | None], None] | None = None,
                     on_progress: Callable[[int], None] | None = None,
-                    warn: Callable[[VideoJob, str], None] | None = None) -> list[VideoReport]:
+                    warn: Callable[[VideoJob, str], None] | None = None,
+                    ab_filter: AbFilter | None = None) -> list[VideoReport]:
     """Every film in turn; one film's failure is its report and the others go on. Model
     failures (:class:`~colorize_cli.errors.ModelError`) and :class:`Interrupted` propagate."""
     reports = []
@@ -583,7 +565,7 @@ def colorize_videos(jobs: Sequence[VideoJob], pipeline: Pipeline, options: Video
         try:
             rep = colorize_video(job.src, job.dst, pipeline, options, on_progress=on_progress,
                                  on_total=(lambda n, job=job: on_start(job, n)) if on_start else None,
-                                 warn=(lambda m, job=job: warn(job, m)) if warn else None)
+                                 warn=(lambda m, job=job: warn(job, m)) if warn else None, ab_filter=ab_filter)
         except (ModelError, KeyboardInterrupt):
             raise
         except (ColorizeError, OSError, av.error.FFmpegError, ValueError) as exc:

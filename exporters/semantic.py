@@ -122,7 +122,8 @@ def evaluate(data: Path, wnids: Path, models: Sequence[str | None], limit: int |
              net: nn.Module | None = None,
              progress: Callable[[str], None] | None = None) -> dict:
     """Top-1/top-5 for the colour photos, their gray versions and each model's colourisation."""
-    from colorize_cli.evaluate import discover, load_colorizer, read_rgb
+    from colorize_cli import load
+    from colorize_cli.evaluate import colorizer_from_pipeline, discover, read_rgb
     from colorize_cli.lab import from_float, image_to_L, merge
 
     items = [it for it in discover(data) if it.kind == "image"][:limit]
@@ -142,7 +143,7 @@ def evaluate(data: Path, wnids: Path, models: Sequence[str | None], limit: int |
         GRAY: lambda: (gray(t) for t in truths()),
     }
     for spec in models:
-        colorizer = load_colorizer(spec)
+        colorizer = colorizer_from_pipeline(load(spec))
         versions[colorizer.name] = lambda c=colorizer: (c.image(t) for t in truths())
 
     preds, summary = {}, {}

@@ -1,4 +1,5 @@
-"""Shared fixtures: tiny ONNX models (tests/onnx_fixtures.py), sample images, and a CLI runner.
+"""Shared fixtures: tiny ONNX models (tests/onnx_fixtures.py) and a CLI runner; helper
+functions shared by several test modules are in tests/helpers.py.
 
 Nothing here needs ../shared or trained weights: every model is built on the fly.
 """
@@ -9,8 +10,6 @@ import os
 import sys
 from pathlib import Path
 
-import cv2
-import numpy as np
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
@@ -48,30 +47,6 @@ def _isolated_models(monkeypatch, _empty_dir):
     empty = _empty_dir
     monkeypatch.setenv("COLORIZE_MODEL_PATH", "")
     monkeypatch.setattr("colorize_cli.registry.package_weights_dir", lambda: empty)
-
-
-def gradient(h: int = 48, w: int = 64, dtype=np.uint8, channels: int = 1) -> np.ndarray:
-    """A smooth gray ramp with a bright square: L varies, so fixture models give varied colour."""
-    top = 65535 if dtype == np.uint16 else 255
-    y, x = np.mgrid[0:h, 0:w]
-    g = (x / max(w - 1, 1) * 0.7 + y / max(h - 1, 1) * 0.2) * top
-    g[h // 4:h // 2, w // 4:w // 2] = top
-    g = g.astype(dtype)
-    if channels == 1:
-        return g
-    planes = [g] * 3
-    if channels == 4:
-        planes.append(np.tile(np.linspace(0, top, w).astype(dtype), (h, 1)))
-    return np.dstack(planes)
-
-
-def write(path: Path, pixels: np.ndarray) -> Path:
-    """Write RGB(A)/gray pixels with OpenCV (which wants BGR)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if pixels.ndim == 3:
-        pixels = cv2.cvtColor(pixels, cv2.COLOR_RGB2BGR if pixels.shape[2] == 3 else cv2.COLOR_RGBA2BGRA)
-    assert cv2.imwrite(str(path), pixels)
-    return path
 
 
 class CLIResult:

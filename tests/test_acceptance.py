@@ -5,9 +5,8 @@ import json
 
 import cv2
 import numpy as np
-from conftest import gradient, write
+from helpers import exif_blob, gradient, pil_meta, srgb_icc, write
 from PIL import Image as PILImage
-from test_image_io import exif_blob, pil_meta, srgb_icc
 
 from colorize_cli.image_io import write_image
 

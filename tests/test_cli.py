@@ -8,10 +8,7 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-import pytest
-from conftest import gradient, write
-from PIL import Image as PILImage
-from test_image_io import exif_blob, pil_meta, srgb_icc
+from helpers import exif_blob, gradient, pil_meta, srgb_icc, write
 
 from colorize_cli.image_io import write_image
 
@@ -177,7 +174,7 @@ def test_exit_codes(cli, tmp_path, bins_model):
     assert cli("images", tmp_path / "in", "-o", tmp_path / "o3", "--model", bins_model, "--batch-size", "0").exit_code == 2
     assert cli("images", tmp_path / "in", "--model", bins_model).exit_code == 2  # no -o
     res = cli("images", tmp_path / "in", "-o", tmp_path / "o4", "--model", "no-such-model")
-    assert res.exit_code == 2 and "unknown model 'no-such-model'" in res.stderr
+    assert res.exit_code == 2 and "'no-such-model': unknown model" in res.stderr
     (tmp_path / "empty").mkdir()
     res = cli("images", tmp_path / "empty", "-o", tmp_path / "o5", "--model", bins_model)
     assert res.exit_code == 0 and "no images found" in res.stderr
@@ -186,7 +183,7 @@ def test_exit_codes(cli, tmp_path, bins_model):
 def test_no_model_installed_is_a_clear_error(cli, tmp_path):
     write(tmp_path / "in" / "a.png", gradient())
     res = cli("images", tmp_path / "in", "-o", tmp_path / "out")
-    assert res.exit_code == 2 and "no model is installed" in res.stderr and "Traceback" not in res.stderr
+    assert res.exit_code == 2 and "--model not given, and no model is installed" in res.stderr and "Traceback" not in res.stderr
 
 
 def test_model_by_name_env_var_and_default_file(cli, tmp_path, models_dir, monkeypatch):
@@ -241,3 +238,48 @@ def test_real_process_is_quiet_and_has_no_progress_bar_when_piped(tmp_path, ab_m
                             str(tmp_path / "out"), "--model", str(ab_model), "--quiet"],
                            capture_output=True, text=True, env=env, timeout=120)
     assert quiet.returncode == 0 and quiet.stdout == "" and quiet.stderr == ""
+
+
+def _all_options() -> set[str]:
+    import typer
+
+    from colorize_cli.cli import app
+
+    return {opt for cmd in typer.main.get_command(app).commands.values() for p in cmd.params for opt in p.opts}
+
+
+def test_library_errors_name_parameters_and_the_cli_names_flags(cli, tmp_path, bins_model, monkeypatch):
+    from colorize_cli.cli.common import FLAGS, flagged
+    from colorize_cli.errors import ParameterError
+
+    assert flagged(ParameterError("render_size", "must be positive, got 0")) == "--render-size must be positive, got 0"
+    assert flagged("a.png: 10x10 = 100 pixels is over max_pixels 50") == "a.png: 10x10 = 100 pixels is over --max-pixels 50"
+    assert flagged("the window of the kernel") == "the window of the kernel"  # plain words stay words
+    assert set(FLAGS.values()) <= _all_options()
+    write(tmp_path / "in" / "a.png", gradient())
+    monkeypatch.setattr("onnxruntime.get_available_providers", lambda: ["CPUExecutionProvider"])
+    res = cli("images", tmp_path / "in", "-o", tmp_path / "out", "--model", bins_model, "--device", "cuda")
+    assert res.exit_code == 2 and "colorize: error: --device cuda: this onnxruntime build has no CUDA" in res.stderr
+    res = cli("images", tmp_path / "in", "-o", tmp_path / "out", "--model", bins_model, "--max-pixels", "10")
+    assert res.exit_code == 1 and "over --max-pixels 10" in res.stderr
+
+
+def test_exit_code_constants():
+    from colorize_cli.cli import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE
+
+    assert (EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED) == (0, 1, 2, 130)
+
+
+def test_cli_defaults_are_the_library_constants():
+    import typer
+
+    from colorize_cli.cli import app
+    from colorize_cli.image_io import DEFAULT_MAX_PIXELS
+    from colorize_cli.scenes import DEFAULT_THRESHOLD
+    from colorize_cli.temporal import DEFAULT_DECAY, DEFAULT_WINDOW
+    from colorize_cli.video import DEFAULT_SEGMENT_SECONDS
+
+    video = {p.name: p.default for p in typer.main.get_command(app).commands["video"].params}
+    assert (video["window"], video["decay"], video["scene_threshold"], video["segment_seconds"],
+            video["max_pixels"]) == (DEFAULT_WINDOW, DEFAULT_DECAY, DEFAULT_THRESHOLD, DEFAULT_SEGMENT_SECONDS,
+                                     DEFAULT_MAX_PIXELS)

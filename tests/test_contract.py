@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from onnx_fixtures import make_ab_model, make_bins_model
 
-from colorize_cli.contract import read_model_info
+from colorize_cli.engine import read_model_info
 from colorize_cli.engine import Engine
 from colorize_cli.errors import ModelError
 
@@ -64,7 +64,7 @@ def test_non_onnx_files_are_refused(tmp_path, content):
 
 
 def test_cli_reports_a_bad_model_without_traceback(cli, tmp_path):
-    from conftest import gradient, write
+    from helpers import gradient, write
 
     bad = make_bins_model(tmp_path / "bad.onnx", graph_q=6)
     write(tmp_path / "in" / "a.png", gradient())

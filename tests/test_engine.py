@@ -42,7 +42,7 @@ def test_output_stride_model(models_dir):
 
 def test_cuda_requested_on_a_cpu_build_is_a_clear_error(bins_model, monkeypatch):
     monkeypatch.setattr("onnxruntime.get_available_providers", lambda: ["CPUExecutionProvider"])
-    with pytest.raises(ColorizeError, match="--device cuda"):
+    with pytest.raises(ColorizeError, match="^device cuda"):
         Engine(bins_model, device="cuda")
 
 

@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 from skimage.color import lab2rgb, rgb2lab
 
+import colorize_cli
 from colorize_cli import evaluate as E
 from colorize_cli import metrics as M
 
@@ -162,7 +163,7 @@ def test_video_dataset_static_clip(tmp_path: Path) -> None:
 
 
 def test_smooth_needs_a_clip_path() -> None:
-    with pytest.raises(E.EvaluateError, match="--smooth"):
+    with pytest.raises(E.EvaluateError, match="smooth=True"):
         _tint_colorizer().frames([_colour_image()], smooth=True)
 
 
@@ -276,7 +277,7 @@ def test_sheet_layout_and_file(tmp_path: Path) -> None:
 
 def test_smooth_is_refused_before_scoring_a_clip_dataset(tmp_path: Path) -> None:
     _write_clip(tmp_path / "clips" / "c.mkv", [_colour_image(48, 64)] * 2)
-    with pytest.raises(E.EvaluateError, match="--smooth"):
+    with pytest.raises(E.EvaluateError, match="smooth=True"):
         E.evaluate_dataset(tmp_path / "clips", [_tint_colorizer()], smooth=True)
 
 
@@ -300,7 +301,7 @@ def test_pipeline_adapter_passes_only_L() -> None:
 
 
 def test_real_model_through_the_runtime(tmp_path: Path, bins_model: Path) -> None:
-    c = E.load_colorizer(str(bins_model), device="cpu")
+    c = E.colorizer_from_pipeline(colorize_cli.load(str(bins_model), device="cpu"))
     assert c.name == "fixture-bins"
     _write(tmp_path / "data" / "a.png", _colour_image(48, 64))
     rep = E.evaluate_dataset(tmp_path / "data", [c])
@@ -309,8 +310,7 @@ def test_real_model_through_the_runtime(tmp_path: Path, bins_model: Path) -> Non
 
 
 def test_real_model_on_a_static_clip_with_smooth(tmp_path: Path, bins_model: Path) -> None:
-    pytest.importorskip("colorize_cli.video")
-    c = E.load_colorizer(str(bins_model), device="cpu")
+    c = E.colorizer_from_pipeline(colorize_cli.load(str(bins_model), device="cpu"))
     assert c.clip is not None
     _write_clip(tmp_path / "clips" / "static.mkv", [_colour_image(48, 64)] * 4)
     rep = E.evaluate_dataset(tmp_path / "clips", [c], smooth=True)
@@ -370,3 +370,21 @@ def test_cli_max_frames_scores_only_the_start_of_each_clip(tmp_path: Path, cli) 
 
     assert truth_cdc("--max-frames", "3") == 0.0
     assert truth_cdc() > 0.0
+
+
+def test_evaluate_reads_with_the_runtime_limits(tmp_path: Path) -> None:
+    # The runtime's reader and its max_pixels: a file over the limit is skipped with the reason.
+    _write(tmp_path / "data" / "big.png", _colour_image(48, 64))
+    _write(tmp_path / "data" / "small.png", _colour_image(8, 8))
+    rep = E.evaluate_dataset(tmp_path / "data", [_tint_colorizer()], max_pixels=100)
+    assert [f for f, _ in rep.skipped] == ["big.png"] and "over max_pixels 100" in rep.skipped[0][1]
+    assert {r["file"] for r in rep.rows} == {"small.png"}
+
+
+def test_written_reports_are_complete_files(tmp_path: Path) -> None:
+    _write(tmp_path / "data" / "a.png", _colour_image(16, 16))
+    rep = E.evaluate_dataset(tmp_path / "data", [_tint_colorizer()])
+    E.write_csv(rep, tmp_path / "r.csv")
+    E.write_json(rep, tmp_path / "r.json")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["data", "r.csv", "r.json"]  # no temporaries left
+    assert E.read_json(tmp_path / "r.json")["rows"] and "mean" in (tmp_path / "r.csv").read_text()

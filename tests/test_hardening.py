@@ -21,7 +21,7 @@ import cv2
 import numpy as np
 import onnx
 import pytest
-from conftest import gradient, write
+from helpers import gradient, write
 from onnx import numpy_helper
 from onnx_fixtures import make_ab_model, make_bins_model
 from video_clips import make_clip
@@ -30,7 +30,8 @@ from colorize_cli.engine import Engine
 from colorize_cli.lab import image_to_L, merge
 from colorize_cli.pipeline import MAX_ASPECT, Pipeline, working_shape
 from colorize_cli.video import VideoOptions, colorize_video
-from colorize_cli.videoio import Source, encoder_settings, open_encoder, to_video_frame
+from colorize_cli.video_encode import encoder_settings, open_encoder, to_video_frame
+from colorize_cli.video_read import Source
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -197,7 +198,7 @@ def test_a_frame_gives_the_same_colour_alone_and_in_full_or_partial_batches(pipe
 
 
 def test_a_resumed_x264_film_equals_an_uninterrupted_one_and_reruns_are_identical(tmp_path, pipe):
-    from colorize_cli.video import Interrupted
+    from colorize_cli.errors import Interrupted
 
     src = make_clip(tmp_path / "in.mp4", n=36, w=_W, h=_H, cut_at=22, audio=None, time_base=Fraction(1, 1000),
                     pts=[round(i * 1000 / 29) for i in range(36)], rate=29)
@@ -267,7 +268,7 @@ def test_a_huge_render_size_is_a_usage_error_before_any_work(cli, tmp_path, bins
     res = cli("images", tmp_path / "a.png", "-o", tmp_path / "out/", "--model", bins_model, "--render-size", "4000")
     assert res.exit_code == 2 and "--render-size" in res.stderr and "1024" in res.stderr, res
     assert not (tmp_path / "out").exists()
-    with pytest.raises(ValueError, match="render-size"):
+    with pytest.raises(ValueError, match="render_size"):
         Pipeline(Engine(bins_model, device="cpu"), render_size=4000)
 
 

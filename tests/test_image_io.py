@@ -1,4 +1,3 @@
-import functools
 import io
 import os
 from pathlib import Path
@@ -6,32 +5,13 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
-from conftest import gradient, write
+from helpers import exif_blob, gradient, pil_meta, srgb_icc, write
 from PIL import Image as PILImage
 from PIL import ImageCms
 
 from colorize_cli.errors import InputError
 from colorize_cli.image_io import atomic_write_bytes, encode_image, icc_colour_space, read_image, write_image
 from colorize_cli.tiff_meta import add_tiff_metadata
-
-
-@functools.cache
-def srgb_icc() -> bytes:
-    # One profile for the whole run: its header holds the creation time, so two calls a second
-    # apart differ and a "kept unchanged" comparison would flake.
-    return ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
-
-
-def exif_blob(make: str = "TestCam") -> bytes:
-    ex = PILImage.Exif()
-    ex[0x010F] = make  # Make
-    ex[0x0132] = "2001:02:03 04:05:06"  # DateTime
-    return ex.tobytes()
-
-
-def pil_meta(path: Path) -> tuple[str | None, bytes | None]:
-    with PILImage.open(path) as im:
-        return im.getexif().get(0x010F), im.info.get("icc_profile")
 
 
 @pytest.mark.parametrize("dtype", [np.uint8, np.uint16])
@@ -152,7 +132,7 @@ def test_bad_inputs_give_one_clear_reason(tmp_path, case, reason, capfd):
 
 def test_over_max_pixels_is_refused_before_decoding(tmp_path):
     path = write(tmp_path / "big.png", gradient(channels=3))
-    with pytest.raises(InputError, match="over --max-pixels 1000"):
+    with pytest.raises(InputError, match="over max_pixels 1000"):
         read_image(path, max_pixels=1000)
 
 

@@ -3,7 +3,7 @@
 import cv2
 import numpy as np
 import pytest
-from conftest import write
+from helpers import write
 from onnx_fixtures import make_ab_model
 
 from colorize_cli import lab

@@ -1,7 +1,7 @@
 import cv2
 import numpy as np
 import pytest
-from conftest import gradient
+from helpers import gradient
 from onnx_fixtures import ab_of_L
 
 from colorize_cli.engine import Engine

@@ -8,7 +8,7 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from conftest import gradient, write  # noqa: E402
+from helpers import gradient, write  # noqa: E402
 
 from exporters import semantic  # noqa: E402
 

@@ -24,9 +24,10 @@ from colorize_cli import metrics as M
 from colorize_cli.engine import Engine
 from colorize_cli.lab import from_float, image_to_L
 from colorize_cli.pipeline import Pipeline
-from colorize_cli.video import (FrameColorizer, Interrupted, VideoOptions, colorize_frames, colorize_video,
-                                iter_colorize_frames)
-from colorize_cli.videoio import WorkDir
+from colorize_cli.errors import Interrupted
+from colorize_cli.frames import TemporalFilter, colorize_frames
+from colorize_cli.video import VideoOptions, colorize_video
+from colorize_cli.video_segments import WorkDir
 from video_clips import NTSC, clip_frames, make_clip
 
 REPO = Path(__file__).resolve().parent.parent
@@ -70,7 +71,7 @@ def packets(path: Path, kind: str) -> list[tuple[bytes, Fraction | None]]:
 
 def test_colorize_frames_without_smoothing_is_the_photo_pipeline(pipe):
     frames = clip_frames(6)
-    got = colorize_frames(frames, pipe, smooth=False)
+    got = list(colorize_frames(frames, pipe, smooth=False))
     for f, g in zip(frames, got):
         assert g.dtype == np.uint8 and g.shape == f.shape
         np.testing.assert_array_equal(g, from_float(pipe.colorize_L(image_to_L(f)), np.uint8))
@@ -86,23 +87,23 @@ def test_smoothing_steadies_colour_and_lowers_cdc(pipe):
     rng = np.random.default_rng(0)
     base = clip_frames(1)[0].astype(np.float32)
     frames = [np.clip(base + rng.normal(0, 6), 0, 255).astype(np.uint8) for _ in range(24)]
-    plain = colorize_frames(frames, pipe, smooth=False)
-    smooth = colorize_frames(frames, pipe, smooth=True, window=20, decay=0.2, scene_detect=False)
+    plain = list(colorize_frames(frames, pipe, smooth=False))
+    smooth = list(colorize_frames(frames, pipe, smooth=True, window=20, decay=0.2, scene_detect=False))
     assert _ab_jitter(smooth) < 0.6 * _ab_jitter(plain)
     assert M.cdc(smooth) < M.cdc(plain)  # CDC also sees the L noise, which no kernel on colour removes
 
 
 def test_a_scene_cut_restarts_the_kernel(pipe):
     frames = clip_frames(16, cut_at=9)
-    whole = colorize_frames(frames, pipe, smooth=True)
-    after = colorize_frames(frames[9:], pipe, smooth=True)
+    whole = list(colorize_frames(frames, pipe, smooth=True))
+    after = list(colorize_frames(frames[9:], pipe, smooth=True))
     for a, b in zip(whole[9:], after):
         np.testing.assert_array_equal(a, b)  # nothing of the first shot leaks into the second
-    blind = colorize_frames(frames, pipe, smooth=True, scene_detect=False)
+    blind = list(colorize_frames(frames, pipe, smooth=True, scene_detect=False))
     assert np.abs(blind[9].astype(int) - after[0].astype(int)).max() > 3
 
 
-def test_iter_colorize_frames_is_lazy_and_keeps_float_and_16_bit(ab_pipe):
+def test_colorize_frames_is_lazy_and_keeps_float_and_16_bit(ab_pipe):
     pulled = []
 
     def source():
@@ -110,18 +111,19 @@ def test_iter_colorize_frames_is_lazy_and_keeps_float_and_16_bit(ab_pipe):
             pulled.append(i)
             yield f.astype(np.uint16) * 257 if i % 2 else f.astype(np.float32) / 255
 
-    it = iter_colorize_frames(source(), ab_pipe, smooth=True, batch_size=2)
+    it = colorize_frames(source(), ab_pipe, smooth=True, batch_size=2)
     first = next(it)
     assert pulled == [0, 1] and first.dtype == np.float32
     rest = list(it)
     assert [r.dtype for r in rest] == [np.uint16, np.float32, np.uint16, np.float32]
 
 
-def test_frame_colorizer_reports_cuts(pipe):
-    core = FrameColorizer(pipe, smooth=True)
+def test_temporal_filter_reports_cuts(pipe):
+    tf = TemporalFilter(smooth=True)
     Ls = [image_to_L(f) for f in clip_frames(12, cut_at=5)]
-    cuts = [i for i, (cut, _) in enumerate(core.raw_maps(Ls)) if cut]
-    assert cuts == [5]
+    pipe.raw_maps(Ls, tf)
+    assert [i for i, cut in enumerate(tf.take_cuts()) if cut] == [5]
+    assert tf.take_cuts() == []
 
 
 # ------------------------------------------------------------------------ films
@@ -379,3 +381,18 @@ def test_ctrl_c_in_a_real_process_leaves_no_final_file_and_the_rerun_resumes(tmp
     row = json.loads(res.stdout)
     assert row["resumed_from"] > 0 and row["frames"] == 48
     assert frame_times(dst) == frame_times(src) and packets(dst, "audio") == packets(src, "audio")
+
+
+def test_join_plan_is_decided_per_stream_without_writing(tmp_path):
+    from colorize_cli.video_join import plan_streams
+
+    src = make_clip(tmp_path / "in.mkv", n=4, subtitles=True)
+    with av.open(str(src)) as c:
+        main = c.streams.video[0].index
+        mkv = {p.description.split()[0]: p.action for p in plan_streams(c, main, "matroska")}
+        mp4 = {p.description.split()[0]: (p.action, p.reason) for p in plan_streams(c, main, "mp4")}
+        avi = {p.description.split()[0]: p.action for p in plan_streams(c, main, "avi")}
+    assert mkv == {"audio#1": "copy", "subtitle#2": "copy"}
+    assert mp4 == {"audio#1": ("copy", ""), "subtitle#2": ("reencode", "mov_text")}
+    assert avi["subtitle#2"] == "drop"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.mkv"]

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from colorize_cli.contract import read_model_info
+from colorize_cli.engine import read_model_info
 from colorize_cli.engine import Engine
 from colorize_cli.pipeline import Pipeline
 from colorize_cli.registry import find_model

@@ -1,0 +1,64 @@
+"""``colorize images``: photos in, colour photos out (the library's :mod:`colorize_cli.batch`)."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from colorize_cli.api import DEFAULT_BATCH_SIZE
+from colorize_cli.batch import BatchOptions, Result, colorize_files, plan_image_jobs
+from colorize_cli.image_io import DEFAULT_MAX_PIXELS
+from colorize_cli.cli.common import (Device, DeviceOpt, Format, JbuOpt, ModelOpt, ModelsDirOpt, OutputOpt, QuietOpt,
+                                     RenderSizeOpt, Reporter, TemperatureOpt, ThreadsOpt, VerboseOpt, app,
+                                     load_pipeline, stdin_for)
+from colorize_cli.video import terminate_as_interrupt
+
+
+@app.command()
+def images(
+    inputs: Annotated[list[str], typer.Argument(help="Files, folders (recursive), globs, or - for paths on stdin.")],
+    output: OutputOpt,
+    model: ModelOpt = None,
+    models_dir: ModelsDirOpt = None,
+    device: DeviceOpt = Device.auto,
+    batch_size: Annotated[int, typer.Option("--batch-size", min=1, help="Images per model batch.")] = DEFAULT_BATCH_SIZE,
+    threads: ThreadsOpt = None,
+    render_size: RenderSizeOpt = None,
+    temperature: TemperatureOpt = None,
+    jbu: JbuOpt = True,
+    fmt: Annotated[Optional[Format], typer.Option("--format", help="Output format (default: the input's).")] = None,
+    overwrite: Annotated[bool, typer.Option("--overwrite", help="Redo outputs that exist (default: skip them).")] = False,
+    max_pixels: Annotated[int, typer.Option("--max-pixels", min=0, help="Refuse inputs with more pixels "
+                          "(0: no limit).")] = DEFAULT_MAX_PIXELS,
+    confidence: Annotated[Optional[Path], typer.Option("--confidence", help="Folder for confidence maps "
+                          "(bins models): <name>_top.png and <name>_ratio.png.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON line per file on stdout.")] = False,
+    quiet: QuietOpt = False,
+    verbose: VerboseOpt = False,
+) -> None:
+    """Colourise photos."""
+    rep = Reporter(as_json, quiet, unit="images", noun="image(s)")
+    stdin = stdin_for(inputs)
+    with rep.guard():
+        plan = plan_image_jobs(inputs, output, fmt.value if fmt else None, confidence, stdin)
+    if plan.dropped:
+        rep.note(f"{len(plan.dropped)} file(s) in {plan.out_dir} are this run's own outputs (--format {plan.fmt}); "
+                 "not read as inputs")
+    rep.missing(plan.errors, bool(plan.jobs), lambda path, reason: Result(path, None, "error", 0.0, reason).as_dict(),
+                "images")
+    pipeline = load_pipeline(rep, model, models_dir, device, threads, batch_size, render_size, temperature, jbu,
+                             verbose, confidence is not None)
+    options = BatchOptions(out_dir=plan.out_dir, fmt=plan.fmt, overwrite=overwrite, max_pixels=max_pixels or None,
+                           confidence_dir=confidence)
+    rep.total = len(plan.jobs)
+    t0 = time.perf_counter()
+    with terminate_as_interrupt(), rep.guard(), rep.bar("colourising", total=len(plan.jobs)):
+        colorize_files(pipeline, plan.jobs, options, lambda r: rep.result(r.status, r.input, r.error, r.as_dict()))
+    elapsed = time.perf_counter() - t0
+    rate = rep.counts["ok"] / elapsed if elapsed > 0 else 0.0
+    rep.note(f"{rep.counts['ok']} colourised, {rep.counts['skipped']} skipped (already done), {rep.failed} failed "
+             f"in {elapsed:.1f} s ({rate:.2f} images/s)")
+    rep.exit()

@@ -1,0 +1,66 @@
+"""``colorize models``: what is installed and where it would run (:func:`registry.describe_models`)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Annotated, Any
+
+import typer
+
+from colorize_cli.cli.common import EXIT_FAILED, EXIT_OK, Device, DeviceOpt, ModelsDirOpt, Reporter, app
+
+
+def _size(n: int) -> str:
+    return f"{n / 1e6:.1f} MB" if n >= 1e5 else f"{n / 1e3:.1f} kB"
+
+
+def _table(rows: list[dict[str, Any]]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title="colorize models", title_justify="left")
+    for col in ("name", "version", "kind", "bins", "working size", "file size", "sha256", "provider", "path"):
+        table.add_column(col, no_wrap=col not in ("path",), overflow="fold")
+    for r in rows:
+        name = r["name"] + (" *" if r["default"] else "")
+        if r["error"]:
+            table.add_row(name, "-", "invalid", "-", "-", _size(r["size_bytes"]), r["sha256"][:12], "-", r["path"],
+                          style="red")
+            continue
+        table.add_row(name, r["version"], r["kind"], str(r["bins"] or "-"), str(r["working_size"]),
+                      _size(r["size_bytes"]), r["sha256"][:12], r["provider"].replace("ExecutionProvider", ""),
+                      r["path"])
+    table.caption = "* default model; --json gives full sha256 and every field"
+    console = Console()
+    if not console.is_terminal:
+        console.width = 200  # piped output: one row per model, not folded
+    console.print(table)
+
+
+@app.command()
+def models(
+    models_dir: ModelsDirOpt = None,
+    device: DeviceOpt = Device.auto,
+    as_json: Annotated[bool, typer.Option("--json", help="A JSON list on stdout, for scripts.")] = False,
+) -> None:
+    """List installed models and the provider each would run on."""
+    from colorize_cli.registry import ENV_VAR, describe_models, duplicate_names, search_dirs
+
+    rep = Reporter(as_json)
+    rows = describe_models(models_dir or [], device.value)
+    for row in rows:
+        if row["error"]:
+            rep.error(f"{row['path']}: {row['error']}")
+    for name, paths in duplicate_names(rows).items():
+        rep.warning(f"{len(paths)} models are named {name}: {', '.join(str(p) for p in paths)}; "
+                    f"--model {name} takes the first (--models-dir, then {ENV_VAR}, then the installed ones)")
+    if as_json:
+        sys.stdout.write(json.dumps(rows, indent=2) + "\n")
+    elif not rows:
+        dirs = ", ".join(str(d) for d in search_dirs(models_dir or [])) or "(none)"
+        typer.echo(f"No models installed. Looked in: {dirs}. Add .onnx files (docs/models.md) to weights/, "
+                   f"set {ENV_VAR}, or pass --models-dir.")
+    else:
+        _table(rows)
+    rep.exit(EXIT_FAILED if any(r["error"] for r in rows) else EXIT_OK)

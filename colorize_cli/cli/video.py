@@ -1,0 +1,87 @@
+"""``colorize video``: films in, colour films out (the library's :mod:`colorize_cli.video`)."""
+
+from __future__ import annotations
+
+import time
+from typing import Annotated, Optional
+
+import typer
+
+from colorize_cli.api import DEFAULT_BATCH_SIZE
+from colorize_cli.cli.common import (Device, DeviceOpt, JbuOpt, ModelOpt, ModelsDirOpt, OutputOpt, RenderSizeOpt,
+                                     Reporter, TemperatureOpt, ThreadsOpt, VerboseOpt, app, load_pipeline, stdin_for)
+from colorize_cli.scenes import DEFAULT_THRESHOLD
+from colorize_cli.temporal import DEFAULT_DECAY, DEFAULT_WINDOW, MAX_WINDOW
+from colorize_cli.image_io import DEFAULT_MAX_PIXELS
+from colorize_cli.video import (DEFAULT_SEGMENT_SECONDS, VideoOptions, VideoReport,
+                                colorize_videos, plan_jobs, terminate_as_interrupt)
+
+
+@app.command()
+def video(
+    inputs: Annotated[list[str], typer.Argument(help="Films, folders (recursive), globs, or - for paths on stdin.")],
+    output: OutputOpt,
+    model: ModelOpt = None,
+    models_dir: ModelsDirOpt = None,
+    device: DeviceOpt = Device.auto,
+    batch_size: Annotated[int, typer.Option("--batch-size", min=1, help="Frames per model batch.")] = DEFAULT_BATCH_SIZE,
+    threads: ThreadsOpt = None,
+    render_size: RenderSizeOpt = None,
+    temperature: TemperatureOpt = None,
+    jbu: JbuOpt = True,
+    smooth: Annotated[bool, typer.Option("--smooth", help="Temporal kernel: average each frame's colour "
+                      "distribution with the previous ones of the same shot (steadier colour).")] = False,
+    window: Annotated[int, typer.Option("--window", help=f"--smooth: frames back the kernel reaches (T), "
+                      f"1-{MAX_WINDOW}.")] = DEFAULT_WINDOW,
+    decay: Annotated[float, typer.Option("--decay", min=0.0, help="--smooth: weight e^(-decay*i) for the frame "
+                     "i back (alpha).")] = DEFAULT_DECAY,
+    scene_detect: Annotated[bool, typer.Option("--scene-detect/--no-scene-detect", help="Restart the kernel at "
+                            "scene cuts found on the L channel.")] = True,
+    scene_threshold: Annotated[float, typer.Option("--scene-threshold", min=0.0, help="Cut score above which a "
+                               "frame starts a new shot (lower finds more cuts).")] = DEFAULT_THRESHOLD,
+    codec: Annotated[Optional[str], typer.Option("--codec", help="Video encoder: libx264, libx265, vp9, av1, ffv1... "
+                     "(default: libx264, or VP9/AV1 where the container needs it, as for .webm)")] = None,
+    crf: Annotated[Optional[int], typer.Option("--crf", min=0, help="Constant quality (default: 18 for libx264, "
+                   "20 libx265, 31 vp9, 30 av1).")] = None,
+    preset: Annotated[Optional[str], typer.Option("--preset", help="Encoder speed preset (libx264: ultrafast.."
+                      "veryslow; default: the encoder's).")] = None,
+    segment_seconds: Annotated[float, typer.Option("--segment-seconds", min=0.01, help="Film seconds per resumable "
+                               "segment: at most this much work is lost on interruption.")] = DEFAULT_SEGMENT_SECONDS,
+    overwrite: Annotated[bool, typer.Option("--overwrite", help="Redo films whose output exists (default: skip "
+                         "them).")] = False,
+    max_pixels: Annotated[int, typer.Option("--max-pixels", min=0, help="Refuse films with more pixels per frame "
+                          "(0: no limit).")] = DEFAULT_MAX_PIXELS,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON summary line per film on stdout.")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar, notes or warnings; errors only.")] = False,
+    verbose: VerboseOpt = False,
+) -> None:
+    """Colourise films: audio, subtitles, timing and metadata kept; an interrupted run resumes."""
+    rep = Reporter(as_json, quiet, unit="frames", noun="film(s)")
+    stdin = stdin_for(inputs)
+    options = VideoOptions(smooth=smooth, window=window, decay=decay, scene_detect=scene_detect,
+                           scene_threshold=scene_threshold, codec=codec, crf=crf, preset=preset,
+                           max_pixels=max_pixels or None, segment_seconds=segment_seconds, overwrite=overwrite)
+    with rep.guard():
+        options.check()
+        jobs, missing = plan_jobs(inputs, output, codec, stdin=stdin)
+    rep.missing(missing, bool(jobs), lambda path, reason: VideoReport(path, None, "error", error=reason).as_dict(),
+                "films")
+    pipeline = load_pipeline(rep, model, models_dir, device, threads, batch_size, render_size, temperature, jbu,
+                             verbose)
+    rep.total = len(jobs)
+    frames = 0
+
+    def on_report(r: VideoReport) -> None:
+        nonlocal frames
+        frames += r.frames if r.status == "ok" else 0
+        rep.result(r.status, r.input, r.error, r.as_dict(), advance=False)
+        rep.complete_task()
+
+    t0 = time.perf_counter()
+    with terminate_as_interrupt(), rep.guard(), rep.bar():
+        colorize_videos(jobs, pipeline, options, on_report, on_start=lambda job, total: rep.start_task(job.src.name, total),
+                        on_progress=rep.advance, warn=lambda job, message: rep.warning(f"{job.src}: {message}"))
+    elapsed = time.perf_counter() - t0
+    rep.note(f"{rep.counts['ok']} film(s) colourised ({frames} frames), {rep.counts['skipped']} skipped "
+             f"(already done), {rep.failed} failed in {elapsed:.1f} s")
+    rep.exit()
