@@ -6,8 +6,10 @@ Public API::
     colorize_files(pipeline, jobs, options, on_result) -> list[Result]
     Result(input, output, status, seconds, error)       # status: "ok" | "skipped" | "error"
 
-Files are decoded ``batch_size`` at a time so that equal-shaped ones share a model batch; one
-bad file only costs its own result (``status="error"``) and the loop goes on. Model failures
+Files are decoded ahead in one thread and written behind in another while the model and the
+full-resolution work (:meth:`Pipeline.render`) run, ``batch_size`` at a time so that
+equal-shaped ones share a model batch; one bad file only costs its own result
+(``status="error"``) and the loop goes on. Model failures
 (:class:`~colorize_cli.errors.ModelError`) are fatal and propagate.
 """
 
@@ -15,17 +17,20 @@ from __future__ import annotations
 
 import os
 import time
+from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 import cv2
 import numpy as np
 
 from colorize_cli.errors import InputError
-from colorize_cli.image_io import Image, icc_colour_space, output_format, read_image, write_image
+from colorize_cli.image_io import icc_colour_space, output_format, read_image, write_image
 from colorize_cli.inputs import Job, output_path
-from colorize_cli.lab import from_float, image_to_L, merge
+from colorize_cli.fullres import luminance
+from colorize_cli.lab import from_float
 from colorize_cli.pipeline import Pipeline
 
 
@@ -70,62 +75,160 @@ def _confidence_maps(pipeline: Pipeline, raw: np.ndarray, size: tuple[int, int],
                     fmt="png")
 
 
-def _output_pixels(image: Image, rgb: np.ndarray) -> np.ndarray:
-    alpha = image.pixels[:, :, 3] if image.has_alpha else None
-    return from_float(rgb, image.pixels.dtype, alpha)
+_PIXEL_BUDGET = 24 << 20  # decoded-ahead and not-yet-written pixels; bounds memory, keeps the overlap
+
+
+@dataclass
+class _Decoded:
+    job: Job
+    dst: Path
+    L: np.ndarray
+    dtype: np.dtype
+    alpha: np.ndarray | None
+    exif: bytes | None
+    icc: bytes | None
+    size: tuple[int, int]
+    seconds: float
+
+
+def _check(job: Job, options: BatchOptions, claimed: dict[Path, Path]) -> tuple[Path, Result | None]:
+    """The output path, and the result when there is nothing to colourise (skipped or refused)."""
+    dst = output_path(job, options.out_dir, options.fmt)
+    key = dst.resolve()
+    try:
+        if _same_file(job.src, dst):
+            raise InputError(job.src, "the output would overwrite this input; choose another -o or --format")
+        if key in claimed:
+            raise InputError(job.src, f"its output {dst} is already taken by {claimed[key]}")
+        claimed[key] = job.src
+        if dst.exists() and not options.overwrite:
+            return dst, Result(str(job.src), str(dst), "skipped", 0.0)
+        if output_format(dst) not in ("png", "jpg", "tif", "webp", "bmp", "jp2", "ppm"):
+            raise InputError(job.src, f"cannot write .{output_format(dst)} files; use --format png")
+    except InputError as err:
+        return dst, Result(str(job.src), str(dst), "error", 0.0, err.reason)
+    return dst, None
+
+
+def _decode(job: Job, dst: Path, options: BatchOptions) -> _Decoded | Result:
+    """Read one file and take its L (in the reader thread); the pixels themselves are dropped."""
+    t0 = time.perf_counter()
+    try:
+        image = read_image(job.src, options.max_pixels)
+        L = luminance(image.pixels)
+    except InputError as err:
+        return Result(str(job.src), str(dst), "error", time.perf_counter() - t0, err.reason)
+    alpha = image.pixels[:, :, 3].copy() if image.has_alpha else None
+    icc = image.icc if icc_colour_space(image.icc) == "RGB" else None  # gray/CMYK profiles no longer fit
+    return _Decoded(job, dst, L, image.pixels.dtype, alpha, image.exif, icc, image.size, time.perf_counter() - t0)
+
+
+def _write(d: _Decoded, pixels: np.ndarray, extra: Callable[[], None] | None, spent: float) -> Result:
+    """Encode and write one output atomically (in the writer thread)."""
+    t0 = time.perf_counter()
+    try:
+        write_image(d.dst, pixels, exif=d.exif, icc=d.icc)
+        if extra is not None:
+            extra()
+        status, error = "ok", None
+    except (OSError, ValueError) as exc:
+        reason = "permission denied" if isinstance(exc, PermissionError) else str(exc)
+        if isinstance(exc, OSError) and exc.strerror:
+            reason = f"cannot write output ({exc.strerror})"
+        status, error = "error", reason
+    return Result(str(d.job.src), str(d.dst), status, spent + time.perf_counter() - t0, error)
 
 
 def colorize_files(pipeline: Pipeline, jobs: Sequence[Job], options: BatchOptions,
                    on_result: Callable[[Result], None]) -> list[Result]:
+    """Colourise ``jobs`` in order, calling ``on_result`` (in this thread) for each, in order.
+
+    Three stages overlap, as in the video pipeline: one thread reads and takes L of the next
+    files while this one runs the model and the full-resolution work, and another encodes and
+    writes the previous outputs. Files read ahead and outputs waiting to be written are
+    bounded by a pixel budget, so memory stays at about two images in flight for big scans."""
     results: list[Result] = []
     claimed: dict[Path, Path] = {}
-
-    def report(res: Result) -> None:
-        results.append(res)
-        on_result(res)
-
     chunk_size = max(1, pipeline.engine.batch_size)
-    for start in range(0, len(jobs), chunk_size):
-        todo: list[tuple[Job, Path, Image, np.ndarray, float]] = []
-        for job in jobs[start:start + chunk_size]:
-            t0 = time.perf_counter()
-            dst = output_path(job, options.out_dir, options.fmt)
-            key = dst.resolve()
-            try:
-                if _same_file(job.src, dst):
-                    raise InputError(job.src, "the output would overwrite this input; choose another -o or --format")
-                if key in claimed:
-                    raise InputError(job.src, f"its output {dst} is already taken by {claimed[key]}")
-                claimed[key] = job.src
-                if dst.exists() and not options.overwrite:
-                    report(Result(str(job.src), str(dst), "skipped", 0.0))
-                    continue
-                if output_format(dst) not in ("png", "jpg", "tif", "webp", "bmp", "jp2", "ppm"):
-                    raise InputError(job.src, f"cannot write .{output_format(dst)} files; use --format png")
-                image = read_image(job.src, options.max_pixels)
-                L = image_to_L(image.pixels)
-            except InputError as err:
-                report(Result(str(job.src), str(dst), "error", time.perf_counter() - t0, err.reason))
+    # Results in job order: each job's slot is a finished Result or a Future of one.
+    slots: deque[Result | Future] = deque()
+
+    def report(block: bool) -> None:
+        while slots and (block or not isinstance(slots[0], Future) or slots[0].done()):
+            head = slots.popleft()
+            res = head.result() if isinstance(head, Future) else head
+            results.append(res)
+            on_result(res)
+
+    reader = ThreadPoolExecutor(1, thread_name_prefix="colorize-read")
+    writer = ThreadPoolExecutor(1, thread_name_prefix="colorize-write")
+    reads: deque[tuple[Job, Path, Future]] = deque()
+    writes: deque[tuple[int, Future]] = deque()  # (pixels, future) not yet written
+    pending = iter(jobs)
+    last_pixels = [1]
+
+    def read_ahead() -> None:
+        """Keep up to a chunk (fewer for big images, at least one) of files being read."""
+        depth = max(1, min(2 * chunk_size, _PIXEL_BUDGET // max(1, last_pixels[0])))
+        while len(reads) < depth:
+            job = next(pending, None)
+            if job is None:
+                return
+            dst, res = _check(job, options, claimed)
+            if res is not None:
+                reads.append((job, dst, _done(res)))
+            else:
+                reads.append((job, dst, reader.submit(_decode, job, dst, options)))
+
+    def wait_writes() -> None:
+        while writes and (sum(n for n, _ in writes) > _PIXEL_BUDGET // 2 or len(writes) > chunk_size):
+            writes.popleft()[1].result()
+        while writes and writes[0][1].done():
+            writes.popleft()
+
+    try:
+        read_ahead()
+        while reads:
+            todo: list[_Decoded] = []
+            while reads and len(todo) < chunk_size and sum(d.L.size for d in todo) < _PIXEL_BUDGET // 2:
+                job, dst, fut = reads.popleft()
+                got = fut.result()
+                if isinstance(got, Result):
+                    slots.append(got)
+                else:
+                    last_pixels[0] = got.L.size
+                    todo.append(got)
+                read_ahead()
+            report(block=False)
+            if not todo:
                 continue
-            todo.append((job, dst, image, L, time.perf_counter() - t0))
-        if not todo:
-            continue
-        t0 = time.perf_counter()
-        raws = pipeline.infer([pipeline.prepare(L) for _, _, _, L, _ in todo])
-        shared = (time.perf_counter() - t0) / len(todo)
-        for (job, dst, image, L, spent), raw in zip(todo, raws):
-            t1 = time.perf_counter()
-            try:
-                rgb = merge(L, pipeline.upsample(pipeline.to_ab(raw), L))
-                icc = image.icc if icc_colour_space(image.icc) == "RGB" else None  # gray/CMYK profiles no longer fit
-                write_image(dst, _output_pixels(image, rgb), exif=image.exif, icc=icc)
+            t0 = time.perf_counter()
+            raws = pipeline.infer([pipeline.prepare(d.L) for d in todo])
+            shared = (time.perf_counter() - t0) / len(todo)
+            for d, raw in zip(todo, raws):
+                t1 = time.perf_counter()
+                pixels = pipeline.render(raw, d.L, d.dtype, d.alpha)
+                extra = None
                 if options.confidence_dir is not None:
-                    _confidence_maps(pipeline, raw, image.size, options.confidence_dir / job.rel.with_suffix(""))
-                status, error = "ok", None
-            except (OSError, ValueError) as exc:
-                reason = "permission denied" if isinstance(exc, PermissionError) else str(exc)
-                if isinstance(exc, OSError) and exc.strerror:
-                    reason = f"cannot write output ({exc.strerror})"
-                status, error = "error", reason
-            report(Result(str(job.src), str(dst), status, spent + shared + time.perf_counter() - t1, error))
+                    base = options.confidence_dir / d.job.rel.with_suffix("")
+                    extra = lambda raw=raw, d=d, base=base: _confidence_maps(pipeline, raw, d.size, base)  # noqa: E731
+                spent = d.seconds + shared + time.perf_counter() - t1
+                fut = writer.submit(_write, d, pixels, extra, spent)
+                slots.append(fut)
+                writes.append((d.L.size, fut))
+                wait_writes()
+                report(block=False)
+            todo.clear()
+        report(block=True)
+    finally:
+        for _, _, fut in reads:
+            fut.cancel()
+        reader.shutdown(wait=True)
+        writer.shutdown(wait=True)
     return results
+
+
+def _done(res: Result) -> Future:
+    fut: Future = Future()
+    fut.set_result(res)
+    return fut

@@ -17,7 +17,9 @@ Public API::
     Pipeline.infer([L_work, ...]) -> [raw, ...]       # float32 [C, h/s, w/s], batched by shape
     Pipeline.to_ab(raw, temperature=None) -> ab_low   # float32 h/s×w/s×2
     Pipeline.confidence(raw) -> (top, ratio) | None   # bins models only
-    Pipeline.upsample(ab_low, L_full) -> ab_full      # JBU (or bilinear with jbu=False)
+    Pipeline.upsample(ab_low, L_full) -> ab_full      # JBU up to the guide size, then bilinear
+    Pipeline.render(raw, L_full, dtype, alpha=None) -> pixels   # to_ab + upsample + merge + quantise,
+                                                      # in strips on every core (fullres.render)
     merge(L_full, ab_full) -> rgb                     # re-exported from lab
     Pipeline.colorize_L(L_full) -> rgb float32 H×W×3
     Pipeline.colorize_Ls([L_full, ...]) -> [rgb, ...] # batched
@@ -35,7 +37,7 @@ from colorize_cli.bins_to_ab import ab_from_raw, annealed_mean, confidence
 from colorize_cli.contract import ModelInfo
 from colorize_cli.engine import Engine
 from colorize_cli.lab import from_float, image_to_L, merge
-from colorize_cli.upsample import bilinear_upsample, joint_bilateral_upsample
+from colorize_cli.upsample import DEFAULT_GUIDE_FACTOR, guided_ab, upsample_ab
 
 __all__ = ["Pipeline", "merge", "working_shape"]
 
@@ -55,6 +57,9 @@ def working_shape(shape: tuple[int, int], short_side: int, stride: int) -> tuple
 
 
 class Pipeline:
+    # JBU stops at this many times the ab grid's short side; bilinear does the rest (upsample.py).
+    guide_factor: float = DEFAULT_GUIDE_FACTOR
+
     def __init__(self, engine: Engine, render_size: int | None = None, temperature: float | None = None,
                  jbu: bool = True, sigma_s: float = 3.0, sigma_r: float = 15.0) -> None:
         self.engine = engine
@@ -105,12 +110,19 @@ class Pipeline:
         return confidence(raw) if self.info.kind == "bins" else None
 
     def upsample(self, ab_low: np.ndarray, L_full: np.ndarray) -> np.ndarray:
-        H, W = L_full.shape[:2]
-        if ab_low.shape[:2] == (H, W):
-            return ab_low
-        if self.jbu:
-            return joint_bilateral_upsample(ab_low, L_full, self.sigma_s, self.sigma_r)
-        return bilinear_upsample(ab_low, (W, H))
+        return upsample_ab(ab_low, L_full, self.jbu, self.sigma_s, self.sigma_r, self.guide_factor)
+
+    def render(self, raw: np.ndarray, L_full: np.ndarray, dtype: np.dtype | type = np.uint8,
+               alpha: np.ndarray | None = None) -> np.ndarray:
+        """Output pixels straight from the model's raw map: equal to quantising
+        ``merge(L_full, upsample(to_ab(raw), L_full))``, without full-size float maps."""
+        from colorize_cli.fullres import render
+
+        ab = self.to_ab(raw)
+        if ab.shape[:2] == L_full.shape[:2]:
+            return render(L_full, ab.astype(np.float32, copy=False), dtype, alpha)
+        return render(L_full, guided_ab(ab, L_full, self.jbu, self.sigma_s, self.sigma_r, self.guide_factor),
+                      dtype, alpha)
 
     def colorize_Ls(self, L_fulls: Sequence[np.ndarray]) -> list[np.ndarray]:
         raws = self.infer([self.prepare(L) for L in L_fulls])

@@ -58,6 +58,7 @@ import av
 import numpy as np
 
 from colorize_cli.errors import ColorizeError, InputError, ModelError
+from colorize_cli.fullres import luminance
 from colorize_cli.inputs import discover
 from colorize_cli.lab import from_float, image_to_L, merge
 from colorize_cli.pipeline import Pipeline
@@ -346,7 +347,7 @@ def _stream(src: Source, pipeline: Pipeline, options: VideoOptions, settings: En
             if item is _END:
                 break
             d, L, raw, cut = item
-            rgb = from_float(core.finish(L, raw), np.uint8)
+            rgb = pipeline.render(raw, L, np.uint8)  # = from_float(core.finish(L, raw)), in strips
             workers.put(to_encode, (d, to_video_frame(rgb, settings), cut))
         workers.put(to_encode, _END)
 
@@ -373,7 +374,7 @@ def _stream(src: Source, pipeline: Pipeline, options: VideoOptions, settings: En
         pending: list[Decoded] = []
 
         def run_batch() -> None:
-            Ls = [image_to_L(d.rgb) for d in pending]  # type: ignore[arg-type]
+            Ls = [luminance(d.rgb) for d in pending]  # type: ignore[arg-type]
             results = core.raw_maps(Ls, [d.index >= resume for d in pending])
             for d, L, (cut, raw) in zip(pending, Ls, results):
                 if d.index < resume:
