@@ -81,6 +81,30 @@ TemperatureOpt = Annotated[Optional[float], typer.Option("--temperature", min=0.
 DeviceOpt = Annotated[Device, typer.Option("--device", help="auto: CUDA when it really initialises, else CPU.")]
 ThreadsOpt = Annotated[Optional[int], typer.Option("--threads", min=1, help="CPU threads (default: all available).")]
 JbuOpt = Annotated[bool, typer.Option("--jbu/--no-jbu", help="Joint bilateral upsampling of colour (else bilinear).")]
+RayOpt = Annotated[Optional[str], typer.Option("--ray", metavar="ADDRESS", help="Run on a Ray cluster: host:port "
+                   "of its head, or auto (RAY_ADDRESS / the cluster this machine joined). Needs pip install "
+                   "'colorize[ray]'; outputs must be on storage every node sees.")]
+WorkersOpt = Annotated[Optional[int], typer.Option("--workers", min=1, help="--ray: engines (actors) to run "
+                       "(default: one per GPU of the cluster, else one per node).")]
+
+
+def ray_pipeline_args(pipeline, models_dir: list[Path] | None, device: str, threads: int | None, batch_size: int,
+                      render_size: int | None, temperature: float | None, jbu: bool) -> dict:
+    """What each Ray worker passes to :func:`make_pipeline` to build the same pipeline as ours."""
+    return {"model": str(pipeline.info.path), "models_dir": [str(d) for d in models_dir or []], "device": device,
+            "threads": threads, "batch_size": batch_size, "render_size": render_size, "temperature": temperature,
+            "jbu": jbu}
+
+
+def ray_connect(address: str) -> None:
+    """Join the cluster, or exit 2 with the reason (Ray missing, nothing at the address)."""
+    from colorize_cli.distributed import connect
+
+    try:
+        connect(address)
+    except ColorizeError as err:
+        error(str(err))
+        raise typer.Exit(EXIT_USAGE) from None
 
 
 def make_pipeline(model: str | None, models_dir: list[Path] | None, device: str, threads: int | None,
@@ -152,6 +176,8 @@ def images(
                           "(bins models): <name>_top.png and <name>_ratio.png.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="One JSON line per file on stdout.")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar or notes; errors only.")] = False,
+    ray: RayOpt = None,
+    workers: WorkersOpt = None,
 ) -> None:
     """Colourise photos."""
     from colorize_cli.batch import BatchOptions, Result, colorize_files
@@ -184,6 +210,14 @@ def images(
 
     options = BatchOptions(out_dir=output, fmt=fmt.value if fmt else None, overwrite=overwrite, max_pixels=max_pixels or None,
                            confidence_dir=confidence)
+    run = lambda: colorize_files(pipeline, found.jobs, options, on_result)  # noqa: E731
+    if ray:
+        from colorize_cli.distributed import run_images
+
+        ray_connect(ray)
+        args = ray_pipeline_args(pipeline, models_dir, device.value, threads, batch_size, render_size, temperature, jbu)
+        run = lambda: run_images(found.jobs, options, args, on_result, workers=workers,  # noqa: E731
+                                 block=batch_size)
     t0 = time.perf_counter()
     try:
         if show_bar:
@@ -192,9 +226,9 @@ def images(
             progress = make_progress()
             with progress:
                 task = progress.add_task("colourising", total=len(found.jobs))
-                colorize_files(pipeline, found.jobs, options, on_result)
+                run()
         else:
-            colorize_files(pipeline, found.jobs, options, on_result)
+            run()
     except ColorizeError as err:
         error(str(err))
         raise typer.Exit(EXIT_USAGE) from None
@@ -410,6 +444,11 @@ def video(
                           "(0: no limit).")] = DEFAULT_MAX_PIXELS,
     as_json: Annotated[bool, typer.Option("--json", help="One JSON summary line per film on stdout.")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar, notes or warnings; errors only.")] = False,
+    ray: RayOpt = None,
+    workers: WorkersOpt = None,
+    split_seconds: Annotated[Optional[float], typer.Option("--split-seconds", min=0.01, help="--ray: cut films "
+                             "longer than this into pieces of about this many seconds, one per worker (default: "
+                             "one film per worker).")] = None,
 ) -> None:
     """Colourise films: audio, subtitles, timing and metadata kept; an interrupted run resumes."""
     from colorize_cli.video import (Interrupted, VideoOptions, VideoReport, colorize_videos, plan_jobs,
@@ -460,6 +499,22 @@ def video(
             progress.update(task, total=next(t.completed for t in progress.tasks if t.id == task))
             task = None
 
+    run = lambda: colorize_videos(jobs, pipeline, options, on_report, on_start, on_frames, on_warn)  # noqa: E731
+    if ray:
+        from colorize_cli.distributed import run_videos
+
+        ray_connect(ray)
+        args = ray_pipeline_args(pipeline, models_dir, device.value, threads, batch_size, render_size, temperature, jbu)
+        total = None
+
+        def on_cluster_frames(n: int) -> None:
+            nonlocal task
+            if progress is not None and task is None:
+                task = progress.add_task("films", total=total)
+            on_frames(n)
+
+        run = lambda: run_videos(jobs, options, args, on_report, pipeline, split_seconds=split_seconds,  # noqa: E731
+                                 workers=workers, on_frames=on_cluster_frames)
     t0 = time.perf_counter()
     with terminate_as_interrupt():
         try:
@@ -468,9 +523,9 @@ def video(
 
                 progress = make_progress("frames")
                 with progress:
-                    colorize_videos(jobs, pipeline, options, on_report, on_start, on_frames, on_warn)
+                    run()
             else:
-                colorize_videos(jobs, pipeline, options, on_report, on_start, on_frames, on_warn)
+                run()
         except Interrupted as exc:
             error(f"{exc.src}: interrupted; {exc.frames_kept} finished frames are kept in {exc.work_dir}; "
                   "run the same command again to resume")

@@ -314,8 +314,9 @@ class _Run:
 
 def _stream(src: Source, pipeline: Pipeline, options: VideoOptions, settings: EncoderSettings, work: WorkDir,
             segment_frames: int, resume: int, on_progress: Callable[[int], None] | None,
-            warn: Callable[[str], None]) -> _Run:
-    """Colourise frames ``resume`` onwards into segments; returns counts when the film ends."""
+            warn: Callable[[str], None], stop: int | None = None) -> _Run:
+    """Colourise frames ``resume`` onwards (up to ``stop``, else the end) into segments;
+    returns counts when done."""
     core = FrameColorizer(pipeline, options.smooth, options.window, options.decay, options.scene_detect,
                           options.scene_threshold)
     batch = max(1, pipeline.engine.batch_size)
@@ -334,6 +335,8 @@ def _stream(src: Source, pipeline: Pipeline, options: VideoOptions, settings: En
         frames = decode_frames(src, first_rgb=warm, warn=warn)
         try:
             for d in frames:
+                if stop is not None and d.index >= stop:
+                    break
                 counts["decoded"] = d.index + 1
                 if d.rgb is not None:
                     workers.put(decoded, d)
