@@ -189,23 +189,24 @@ def colorize_files(pipeline: Pipeline, jobs: Sequence[Job], options: BatchOption
     try:
         read_ahead()
         while reads:
-            todo: list[_Decoded] = []
-            while reads and len(todo) < chunk_size and sum(d.L.size for d in todo) < _PIXEL_BUDGET // 2:
+            todo: list[tuple[_Decoded, Future]] = []  # with the slot its result goes to
+            while reads and len(todo) < chunk_size and sum(d.L.size for d, _ in todo) < _PIXEL_BUDGET // 2:
                 job, dst, fut = reads.popleft()
                 got = fut.result()
                 if isinstance(got, Result):
                     slots.append(got)
                 else:
                     last_pixels[0] = got.L.size
-                    todo.append(got)
+                    todo.append((got, Future()))
+                    slots.append(todo[-1][1])
                 read_ahead()
             report(block=False)
             if not todo:
                 continue
             t0 = time.perf_counter()
-            raws = pipeline.infer([pipeline.prepare(d.L) for d in todo])
+            raws = pipeline.infer([pipeline.prepare(d.L) for d, _ in todo])
             shared = (time.perf_counter() - t0) / len(todo)
-            for d, raw in zip(todo, raws):
+            for (d, slot), raw in zip(todo, raws):
                 t1 = time.perf_counter()
                 pixels = pipeline.render(raw, d.L, d.dtype, d.alpha)
                 extra = None
@@ -214,7 +215,7 @@ def colorize_files(pipeline: Pipeline, jobs: Sequence[Job], options: BatchOption
                     extra = lambda raw=raw, d=d, base=base: _confidence_maps(pipeline, raw, d.size, base)  # noqa: E731
                 spent = d.seconds + shared + time.perf_counter() - t1
                 fut = writer.submit(_write, d, pixels, extra, spent)
-                slots.append(fut)
+                fut.add_done_callback(lambda f, slot=slot: _settle(slot, f))
                 writes.append((d.L.size, fut))
                 wait_writes()
                 report(block=False)
@@ -226,6 +227,15 @@ def colorize_files(pipeline: Pipeline, jobs: Sequence[Job], options: BatchOption
         reader.shutdown(wait=True)
         writer.shutdown(wait=True)
     return results
+
+
+def _settle(slot: Future, done: Future) -> None:
+    """Pass a finished write's result (or its exception) on to the job's slot."""
+    exc = done.exception()
+    if exc is not None:
+        slot.set_exception(exc)
+    else:
+        slot.set_result(done.result())
 
 
 def _done(res: Result) -> Future:

@@ -1,5 +1,5 @@
 """``--ray`` on a real local Ray cluster: a head and a second node started here on 127.0.0.1
-(``ray start --block``, in their own process group, stopped at the end).
+(tests/ray_cluster.py), stopped at the end.
 
 The cluster's processes inherit an environment with ``tests/ray_hooks`` on PYTHONPATH: its
 ``sitecustomize`` kills the worker that first claims a marker file, which only the
@@ -11,11 +11,8 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import signal
-import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import av
@@ -27,67 +24,20 @@ pytest.importorskip("ray")
 pytest.importorskip("ray.data")
 
 from conftest import gradient, write  # noqa: E402
+from ray_cluster import ENV, local_cluster  # noqa: E402
 from video_clips import make_clip  # noqa: E402
 
 HOOKS = Path(__file__).parent / "ray_hooks"
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory):
     """(address, marker path, driver env) of a two-node cluster on this machine."""
-    tmp = tmp_path_factory.mktemp("ray")
-    marker = tmp / "kill-once"
-    port = _free_port()
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(HOOKS), os.environ.get("PYTHONPATH", "")]),
-           "COLORIZE_TEST_KILL_ONCE": str(marker), "RAY_USAGE_STATS_ENABLED": "0", "RAY_AUTH_MODE": "disabled"}
-    ray = [sys.executable, "-m", "ray.scripts.scripts", "start", "--block", "--node-ip-address=127.0.0.1",
-           "--num-cpus=2", "--num-gpus=0", "--disable-usage-stats"]
-    procs = [subprocess.Popen(ray + ["--head", f"--port={port}", "--include-dashboard=false"], env=env,
-                              start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)]
-    address = f"127.0.0.1:{port}"
-    driver_env = {**os.environ, "RAY_USAGE_STATS_ENABLED": "0", "RAY_AUTH_MODE": "disabled"}
-    try:
-        _wait_nodes(address, 1, driver_env)
-        procs.append(subprocess.Popen(ray + [f"--address={address}"], env=env, start_new_session=True,
-                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
-        _wait_nodes(address, 2, driver_env)
-        yield address, marker, driver_env
-    finally:
-        for p in reversed(procs):  # `ray start --block` stops its own processes on SIGTERM
-            with _suppress():
-                os.killpg(p.pid, signal.SIGTERM)
-        for p in reversed(procs):
-            try:
-                p.wait(30)
-            except subprocess.TimeoutExpired:
-                with _suppress():
-                    os.killpg(p.pid, signal.SIGKILL)
-
-
-class _suppress:
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        return exc[0] is not None and issubclass(exc[0], (ProcessLookupError, PermissionError))
-
-
-def _wait_nodes(address: str, n: int, env: dict, timeout: float = 90.0) -> None:
-    code = ("import ray,sys; ray.init(address=sys.argv[1], logging_level='ERROR'); "
-            "print(sum(1 for x in ray.nodes() if x['Alive']))")
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        r = subprocess.run([sys.executable, "-c", code, address], env=env, capture_output=True, text=True)
-        if r.returncode == 0 and r.stdout.strip().isdigit() and int(r.stdout.strip()) >= n:
-            return
-        time.sleep(1.0)
-    raise RuntimeError(f"the Ray cluster at {address} did not reach {n} nodes")
+    marker = tmp_path_factory.mktemp("ray") / "kill-once"
+    env = {"PYTHONPATH": os.pathsep.join([str(HOOKS), os.environ.get("PYTHONPATH", "")]),
+           "COLORIZE_TEST_KILL_ONCE": str(marker)}
+    with local_cluster(nodes=2, cpus=2, env=env) as address:
+        yield address, marker, {**os.environ, **ENV}
 
 
 def colorize(env: dict, *args) -> subprocess.CompletedProcess:
