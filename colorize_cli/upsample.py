@@ -26,7 +26,7 @@ Samples outside the image get weight 0 (never clamped copies), so borders are un
 **The reduced route** (what the pipeline uses). Chroma does not need full resolution to
 look right (video is 4:2:0 for that reason), and the cost of JBU is its full-resolution
 slicing. So JBU runs only up to a *guide* resolution, ``guide_factor`` times the model's ab
-grid on the short side (4 by default), guided by L area-reduced to that size; a plain
+grid on the short side (2 by default), guided by L area-reduced to that size; a plain
 bilinear interpolation takes the result the rest of the way. At or below the guide
 resolution nothing changes (the route is the full JBU); above it colour edges still follow
 the photo's L to within 1/``guide_factor`` of an ab cell, and the full-resolution work is one
@@ -38,10 +38,10 @@ Public API (ab maps are H×W×2 float32, L maps H×W float32)::
     joint_bilateral_upsample(ab_low, L_full, sigma_s=3.0, sigma_r=15.0, method="grid",
                              radius=None, L_low=None) -> ab_full
     bilinear_upsample(ab_low, size=(W, H)) -> ab_full
-    guide_shape(ab_shape, full_shape, guide_factor=4) -> (h, w)   # where JBU stops
-    guided_ab(ab_low, L_full, jbu=True, sigma_s=3.0, sigma_r=15.0, guide_factor=4) -> ab_guide
+    guide_shape(ab_shape, full_shape, guide_factor=2) -> (h, w)   # where JBU stops
+    guided_ab(ab_low, L_full, jbu=True, sigma_s=3.0, sigma_r=15.0, guide_factor=2) -> ab_guide
     interpolate_rows(ab_guide, (W, H), y0, y1) -> ab_full[y0:y1]   # bilinear, one strip
-    upsample_ab(ab_low, L_full, jbu=True, ..., guide_factor=4) -> ab_full   # the whole route
+    upsample_ab(ab_low, L_full, jbu=True, ..., guide_factor=2) -> ab_full   # the whole route
 """
 
 from __future__ import annotations
@@ -251,7 +251,7 @@ def _slice_grouped(grid: np.ndarray, L_full: np.ndarray, u: np.ndarray, v: np.nd
 
 # ---------------------------------------------------------------------------- the reduced route
 
-DEFAULT_GUIDE_FACTOR = 4
+DEFAULT_GUIDE_FACTOR = 2
 
 
 def guide_shape(ab_shape: tuple[int, int], full_shape: tuple[int, int],
