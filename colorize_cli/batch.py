@@ -9,15 +9,19 @@ Public API::
     colorize_files(pipeline, jobs, options, on_result, ab_filter=None) -> list[Result]
     Result(input, output, status, seconds, error)       # status: "ok" | "skipped" | "error"
 
-Files are decoded ``batch_size`` at a time so that equal-shaped ones share a model batch; one
-bad file only costs its own result (``status="error"``) and the loop goes on. Model failures
+Files are read ahead in one thread and written behind in another while the model and the
+full-resolution work (:meth:`Pipeline.finish` with an output dtype, in strips) run,
+``batch_size`` at a time so that equal-shaped ones share a model batch; one bad file only
+costs its own result (``status="error"``) and the loop goes on. Model failures
 (:class:`~colorize_cli.errors.ModelError`) are fatal and propagate.
 """
 
 from __future__ import annotations
 
 import time
+from collections import deque
 from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TextIO
@@ -30,6 +34,7 @@ from colorize_cli.image_io import (DEFAULT_MAX_PIXELS, IMAGE_EXTENSIONS, Image, 
                                    read_image, write_image)
 from colorize_cli.inputs import (Job, discover, drop_outputs, output_exclusions, output_path, output_target,
                                  real_path, same_file)
+from colorize_cli.fullres import luminance
 from colorize_cli.lab import from_float, image_to_L
 from colorize_cli.pipeline import AbFilter, Pipeline
 
@@ -80,8 +85,12 @@ def write_colorized(dst: str | Path, image: Image, rgb: np.ndarray) -> None:
     input's bit depth and alpha, its EXIF, and its ICC profile unless that describes gray or
     CMYK (the output is RGB, so such a profile no longer fits)."""
     alpha = image.pixels[:, :, 3] if image.has_alpha else None
-    icc = image.icc if icc_colour_space(image.icc) == "RGB" else None
-    write_image(dst, from_float(rgb, image.pixels.dtype, alpha), exif=image.exif, icc=icc)
+    write_image(dst, from_float(rgb, image.pixels.dtype, alpha), exif=image.exif, icc=_output_icc(image.icc))
+
+
+def _output_icc(icc: bytes | None) -> bytes | None:
+    """The input's ICC profile when it still fits the (RGB) output: not a gray or CMYK one."""
+    return icc if icc_colour_space(icc) == "RGB" else None
 
 
 def _overwrites(src: Path) -> InputError:
@@ -143,59 +152,181 @@ def plan_image_jobs(inputs: Sequence[str], output: str | Path, fmt: str | None =
     return ImagePlan(jobs, found.errors, target, fmt, dropped)
 
 
+_PIXEL_BUDGET = 24 << 20  # decoded-ahead and not-yet-written pixels; bounds memory, keeps the overlap
+
+
+@dataclass
+class _Decoded:
+    """One input read (in the reader thread): its L and what the output keeps of it."""
+
+    job: Job
+    dst: Path
+    L: np.ndarray
+    dtype: np.dtype
+    alpha: np.ndarray | None
+    exif: bytes | None
+    icc: bytes | None
+    size: tuple[int, int]
+    seconds: float
+
+
+def _check(job: Job, options: BatchOptions, claimed: dict[Path, Path]) -> tuple[Path, Result | None]:
+    """The output path, and the result when there is nothing to colourise (skipped, or
+    refused before reading: the output is the input, or another input's)."""
+    dst = output_path(job, options.out_dir, options.fmt)
+    key = real_path(dst)
+    try:
+        if same_file(job.src, dst):
+            raise _overwrites(job.src)
+        if key in claimed:
+            raise InputError(job.src, f"its output {dst} is already taken by {claimed[key]}")
+        claimed[key] = job.src
+        if dst.exists() and not options.overwrite:
+            return dst, Result(str(job.src), str(dst), "skipped", 0.0)
+    except InputError as err:
+        return dst, Result(str(job.src), str(dst), "error", 0.0, err.reason)
+    return dst, None
+
+
+def _decode(job: Job, dst: Path, options: BatchOptions) -> _Decoded | Result:
+    """Read one file and take its L (in the reader thread); the pixels themselves are dropped."""
+    t0 = time.perf_counter()
+    try:
+        # Read first: a file that is no image at all is told so, not to pick another format.
+        image = read_image(job.src, options.max_pixels)
+        check_output(job.src, dst)
+        L = luminance(image.pixels)
+    except InputError as err:
+        return Result(str(job.src), str(dst), "error", time.perf_counter() - t0, err.reason)
+    alpha = image.pixels[:, :, 3].copy() if image.has_alpha else None
+    return _Decoded(job, dst, L, image.pixels.dtype, alpha, image.exif, _output_icc(image.icc), image.size,
+                    time.perf_counter() - t0)
+
+
+def _write(d: _Decoded, pixels: np.ndarray, extra: Callable[[], None] | None, spent: float) -> Result:
+    """Encode and write one output atomically (in the writer thread)."""
+    t0 = time.perf_counter()
+    try:
+        write_image(d.dst, pixels, exif=d.exif, icc=d.icc)
+        if extra is not None:
+            extra()
+        status, error = "ok", None
+    except (OSError, ValueError) as exc:
+        status, error = "error", _write_error(exc)
+    return Result(str(d.job.src), str(d.dst), status, spent + time.perf_counter() - t0, error)
+
+
+def _write_error(exc: OSError | ValueError) -> str:
+    reason = "permission denied" if isinstance(exc, PermissionError) else str(exc)
+    if isinstance(exc, OSError) and exc.strerror:
+        reason = f"cannot write output ({exc.strerror})"
+    return reason
+
+
 def colorize_files(pipeline: Pipeline, jobs: Sequence[Job], options: BatchOptions,
                    on_result: Callable[[Result], None], ab_filter: AbFilter | None = None) -> list[Result]:
     """Colourise every job, ``batch_size`` files per model batch; ``on_result`` hears of each
-    file as soon as it is done. Bad inputs are results, model failures raise."""
+    file (in this thread, in job order) as soon as it is done. Bad inputs are results, model
+    failures raise.
+
+    Three stages overlap, as in the video pipeline: one thread reads and takes L of the next
+    files while this one runs the model and the full-resolution work, and another encodes and
+    writes the previous outputs. Files read ahead and outputs waiting to be written are
+    bounded by a pixel budget, so memory stays at about two images in flight for big scans."""
     results: list[Result] = []
     claimed: dict[Path, Path] = {}
-
-    def report(res: Result) -> None:
-        results.append(res)
-        on_result(res)
-
     chunk_size = max(1, pipeline.engine.batch_size)
-    for start in range(0, len(jobs), chunk_size):
-        todo: list[tuple[Job, Path, Image, np.ndarray, float]] = []
-        for job in jobs[start:start + chunk_size]:
-            t0 = time.perf_counter()
-            dst = output_path(job, options.out_dir, options.fmt)
-            key = real_path(dst)
-            try:
-                if same_file(job.src, dst):
-                    raise _overwrites(job.src)
-                if key in claimed:
-                    raise InputError(job.src, f"its output {dst} is already taken by {claimed[key]}")
-                claimed[key] = job.src
-                if dst.exists() and not options.overwrite:
-                    report(Result(str(job.src), str(dst), "skipped", 0.0))
-                    continue
-                # Read first: a file that is no image at all is told so, not to pick another format.
-                image = read_image(job.src, options.max_pixels)
-                check_output(job.src, dst)
-                L = image_to_L(image.pixels)
-            except InputError as err:
-                report(Result(str(job.src), str(dst), "error", time.perf_counter() - t0, err.reason))
+    # Results in job order: each job's slot is a finished Result or a Future of one.
+    slots: deque[Result | Future] = deque()
+
+    def report(block: bool) -> None:
+        while slots and (block or not isinstance(slots[0], Future) or slots[0].done()):
+            head = slots.popleft()
+            res = head.result() if isinstance(head, Future) else head
+            results.append(res)
+            on_result(res)
+
+    reader = ThreadPoolExecutor(1, thread_name_prefix="colorize-read")
+    writer = ThreadPoolExecutor(1, thread_name_prefix="colorize-write")
+    reads: deque[tuple[Job, Path, Future]] = deque()
+    writes: deque[tuple[int, Future]] = deque()  # (pixels, future) not yet written
+    pending = iter(jobs)
+    last_pixels = [1]
+
+    def read_ahead() -> None:
+        """Keep up to two chunks (fewer for big images, at least one file) being read."""
+        depth = max(1, min(2 * chunk_size, _PIXEL_BUDGET // max(1, last_pixels[0])))
+        while len(reads) < depth:
+            job = next(pending, None)
+            if job is None:
+                return
+            dst, res = _check(job, options, claimed)
+            reads.append((job, dst, _done(res) if res is not None else reader.submit(_decode, job, dst, options)))
+
+    def wait_writes() -> None:
+        while writes and (sum(n for n, _ in writes) > _PIXEL_BUDGET // 2 or len(writes) > chunk_size):
+            writes.popleft()[1].result()
+        while writes and writes[0][1].done():
+            writes.popleft()
+
+    try:
+        read_ahead()
+        while reads:
+            todo: list[tuple[_Decoded, Future]] = []  # with the slot its result goes to
+            while reads and len(todo) < chunk_size and sum(d.L.size for d, _ in todo) < _PIXEL_BUDGET // 2:
+                _, _, fut = reads.popleft()
+                got = fut.result()
+                if isinstance(got, Result):
+                    slots.append(got)
+                else:
+                    last_pixels[0] = got.L.size
+                    todo.append((got, Future()))
+                    slots.append(todo[-1][1])
+                read_ahead()
+            report(block=False)
+            if not todo:
                 continue
-            todo.append((job, dst, image, L, time.perf_counter() - t0))
-        if not todo:
-            continue
-        t0 = time.perf_counter()
-        raws = pipeline.raw_maps([L for _, _, _, L, _ in todo])
-        shared = (time.perf_counter() - t0) / len(todo)
-        for (job, dst, image, L, spent), raw in zip(todo, raws):
-            t1 = time.perf_counter()
-            try:
-                write_colorized(dst, image, pipeline.finish(L, raw, ab_filter=ab_filter))  # type: ignore[arg-type]
+            t0 = time.perf_counter()
+            raws = pipeline.raw_maps([d.L for d, _ in todo])
+            shared = (time.perf_counter() - t0) / len(todo)
+            for (d, slot), raw in zip(todo, raws):
+                t1 = time.perf_counter()
+                try:
+                    pixels = pipeline.finish(d.L, raw, ab_filter=ab_filter, dtype=d.dtype,  # type: ignore[arg-type]
+                                             alpha=d.alpha)
+                except (NonFiniteOutput, OSError, ValueError) as exc:  # this input's failure, not the run's
+                    reason = exc.reason if isinstance(exc, NonFiniteOutput) else _write_error(exc)
+                    slot.set_result(Result(str(d.job.src), str(d.dst), "error",
+                                           d.seconds + shared + time.perf_counter() - t1, reason))
+                    continue
+                extra = None
                 if options.confidence_dir is not None:
-                    _confidence_maps(pipeline, raw, image.size, options.confidence_dir / job.rel.with_suffix(""))
-                status, error = "ok", None
-            except NonFiniteOutput as exc:
-                status, error = "error", exc.reason
-            except (OSError, ValueError) as exc:
-                reason = "permission denied" if isinstance(exc, PermissionError) else str(exc)
-                if isinstance(exc, OSError) and exc.strerror:
-                    reason = f"cannot write output ({exc.strerror})"
-                status, error = "error", reason
-            report(Result(str(job.src), str(dst), status, spent + shared + time.perf_counter() - t1, error))
+                    base = options.confidence_dir / d.job.rel.with_suffix("")
+                    extra = lambda raw=raw, d=d, base=base: _confidence_maps(pipeline, raw, d.size, base)  # noqa: E731
+                fut = writer.submit(_write, d, pixels, extra, d.seconds + shared + time.perf_counter() - t1)
+                fut.add_done_callback(lambda f, slot=slot: _settle(slot, f))
+                writes.append((d.L.size, fut))
+                wait_writes()
+                report(block=False)
+        report(block=True)
+    finally:
+        for _, _, fut in reads:
+            fut.cancel()
+        reader.shutdown(wait=True)
+        writer.shutdown(wait=True)
     return results
+
+
+def _settle(slot: Future, done: Future) -> None:
+    """Pass a finished write's result (or its exception) on to the job's slot."""
+    exc = done.exception()
+    if exc is not None:
+        slot.set_exception(exc)
+    else:
+        slot.set_result(done.result())
+
+
+def _done(res: Result) -> Future:
+    fut: Future = Future()
+    fut.set_result(res)
+    return fut

@@ -30,6 +30,7 @@ Public API::
     Pipeline.working_shape((H, W)) -> (h, w)         # aspect kept, multiples of the stride
     Pipeline.raw_maps([L_full, ...], frame_filter=None, emit=None) -> [raw | None, ...]
     Pipeline.finish(L_full, raw, temperature=None, ab_filter=None) -> rgb float32 H×W×3
+    Pipeline.finish(L_full, raw, ..., dtype=np.uint8, alpha=None) -> output pixels (in strips)
     Pipeline.colorize_Ls([L_full, ...], frame_filter=None, ab_filter=None) -> [rgb, ...]
     Pipeline.colorize_L(L_full, ab_filter=None) -> rgb
     Pipeline.colorize_array(image, ab_filter=None) -> image   # RGB(A)/gray, uint8/uint16/float, same dtype
@@ -53,7 +54,7 @@ from colorize_cli.contract import ModelInfo
 from colorize_cli.engine import Engine
 from colorize_cli.errors import NonFiniteOutput, ParameterError
 from colorize_cli.lab import from_float, image_to_L, merge
-from colorize_cli.upsample import bilinear_upsample, joint_bilateral_upsample
+from colorize_cli.upsample import DEFAULT_GUIDE_FACTOR, guided_ab, upsample_ab
 
 __all__ = ["AbFilter", "FrameFilter", "MAX_ASPECT", "MAX_RENDER_SIZE", "Pipeline", "check_render_size",
            "check_temperature", "merge", "working_shape"]
@@ -120,7 +121,11 @@ class Pipeline:
 
     ``render_size`` is the short side the model sees (default: the model's ``working_size``),
     ``temperature`` the annealed-mean temperature of ``bins`` models (default: the model's),
-    ``jbu`` joint bilateral (else bilinear) upsampling with ``sigma_s``/``sigma_r``."""
+    ``jbu`` joint bilateral (else bilinear) upsampling with ``sigma_s``/``sigma_r``, up to
+    ``guide_factor`` times the ab grid (then bilinear: :mod:`colorize_cli.upsample`)."""
+
+    # JBU stops at this many times the ab grid's short side; bilinear does the rest (upsample.py).
+    guide_factor: float = DEFAULT_GUIDE_FACTOR
 
     def __init__(self, engine: Engine, render_size: int | None = None, temperature: float | None = None,
                  jbu: bool = True, sigma_s: float = 3.0, sigma_r: float = 15.0) -> None:
@@ -181,13 +186,9 @@ class Pipeline:
         return confidence(raw) if self.info.kind == "bins" else None
 
     def upsample(self, ab_low: np.ndarray, L_full: np.ndarray) -> np.ndarray:
-        """ab at the full resolution of ``L_full``: JBU guided by L, or bilinear."""
-        H, W = L_full.shape[:2]
-        if ab_low.shape[:2] == (H, W):
-            return ab_low
-        if self.jbu:
-            return joint_bilateral_upsample(ab_low, L_full, self.sigma_s, self.sigma_r)
-        return bilinear_upsample(ab_low, (W, H))
+        """ab at the full resolution of ``L_full``: JBU guided by L up to the guide size, then
+        bilinear (or bilinear all the way with ``jbu=False``)."""
+        return upsample_ab(ab_low, L_full, self.jbu, self.sigma_s, self.sigma_r, self.guide_factor)
 
     def raw_maps(self, L_fulls: Sequence[np.ndarray], frame_filter: FrameFilter | None = None,
                  emit: Sequence[bool] | None = None) -> list[np.ndarray | None]:
@@ -206,13 +207,27 @@ class Pipeline:
         return [raw if e else None for raw, e in zip(raws, emit)]
 
     def finish(self, L_full: np.ndarray, raw: np.ndarray, temperature: float | None = None,
-               ab_filter: AbFilter | None = None) -> np.ndarray:
+               ab_filter: AbFilter | None = None, dtype: np.dtype | type | None = None,
+               alpha: np.ndarray | None = None) -> np.ndarray:
         """The second half, for one frame: to ab → ``ab_filter`` → upsample → merge with the
-        frame's own full-resolution L. RGB float32 in [0, 1]; holds no state."""
+        frame's own full-resolution L. RGB float32 in [0, 1]; holds no state.
+
+        With ``dtype`` (uint8 or uint16) it returns the output pixels instead (RGB, or RGBA
+        with ``alpha`` appended): the same route, with the bilinear part of the upsampling,
+        the merge and the quantisation done strip by strip on every core
+        (:func:`colorize_cli.fullres.render`), so no full-size float map exists. Equal to
+        ``from_float(finish(...), dtype, alpha)`` within one level (exact halves round to even)."""
         ab = self.to_ab(raw, temperature)
         if ab_filter is not None:
             ab = self._apply_ab_filter(ab_filter, L_full, ab)
-        return merge(L_full, self.upsample(ab, L_full))
+        if dtype is None:
+            return merge(L_full, self.upsample(ab, L_full))
+        from colorize_cli.fullres import render
+
+        L_full = L_full.astype(np.float32, copy=False)
+        guide = ab.astype(np.float32, copy=False) if ab.shape[:2] == L_full.shape[:2] else \
+            guided_ab(ab, L_full, self.jbu, self.sigma_s, self.sigma_r, self.guide_factor)
+        return render(L_full, guide, dtype, alpha)
 
     def _apply_ab_filter(self, ab_filter: AbFilter, L_full: np.ndarray, ab: np.ndarray) -> np.ndarray:
         h, w = ab.shape[:2]

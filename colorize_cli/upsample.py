@@ -23,11 +23,25 @@ Two implementations, both vectorised (no per-pixel Python):
 
 Samples outside the image get weight 0 (never clamped copies), so borders are unbiased.
 
+**The reduced route** (what the pipeline uses). Chroma does not need full resolution to
+look right (video is 4:2:0 for that reason), and the cost of JBU is its full-resolution
+slicing. So JBU runs only up to a *guide* resolution, ``guide_factor`` times the model's ab
+grid on the short side (2 by default), guided by L area-reduced to that size; a plain
+bilinear interpolation takes the result the rest of the way. At or below the guide
+resolution nothing changes (the route is the full JBU); above it colour edges still follow
+the photo's L to within 1/``guide_factor`` of an ab cell, and the full-resolution work is one
+bilinear interpolation, which :func:`interpolate_rows` does strip by strip so that a full-size
+ab map need never exist at once.
+
 Public API (ab maps are H×W×2 float32, L maps H×W float32)::
 
     joint_bilateral_upsample(ab_low, L_full, sigma_s=3.0, sigma_r=15.0, method="grid",
                              radius=None, L_low=None) -> ab_full
     bilinear_upsample(ab_low, size=(W, H)) -> ab_full
+    guide_shape(ab_shape, full_shape, guide_factor=2) -> (h, w)   # where JBU stops
+    guided_ab(ab_low, L_full, jbu=True, sigma_s=3.0, sigma_r=15.0, guide_factor=2) -> ab_guide
+    interpolate_rows(ab_guide, (W, H), y0, y1) -> ab_full[y0:y1]   # bilinear, one strip
+    upsample_ab(ab_low, L_full, jbu=True, ..., guide_factor=2) -> ab_full   # the whole route
 """
 
 from __future__ import annotations
@@ -234,3 +248,73 @@ def _slice_grouped(grid: np.ndarray, L_full: np.ndarray, u: np.ndarray, v: np.nd
             acc[idx] = hi_k
         np.divide(acc[:, 1:], np.maximum(acc[:, :1], np.float32(1e-20)), out=out[y0:y1].reshape(-1, 2))
     return out
+
+
+# ---------------------------------------------------------------------------- the reduced route
+
+DEFAULT_GUIDE_FACTOR = 2
+
+
+def guide_shape(ab_shape: tuple[int, int], full_shape: tuple[int, int],
+                guide_factor: float = DEFAULT_GUIDE_FACTOR) -> tuple[int, int]:
+    """(h, w) at which JBU stops: ``guide_factor`` times the ab grid's short side, aspect of
+    the full image, never larger than the full image. ``guide_factor <= 0`` means full size."""
+    H, W = int(full_shape[0]), int(full_shape[1])
+    if guide_factor <= 0:
+        return H, W
+    short = guide_factor * min(int(ab_shape[0]), int(ab_shape[1]))
+    if short >= min(H, W):
+        return H, W
+    s = short / min(H, W)
+    return max(1, int(round(H * s))), max(1, int(round(W * s)))
+
+
+def guided_ab(ab_low: np.ndarray, L_full: np.ndarray, jbu: bool = True, sigma_s: float = 3.0,
+              sigma_r: float = 15.0, guide_factor: float = DEFAULT_GUIDE_FACTOR) -> np.ndarray:
+    """The ab map at the guide resolution (:func:`guide_shape`): JBU guided by L reduced to
+    that size, or ``ab_low`` unchanged without JBU (bilinear then goes all the way)."""
+    ab_low = ab_low.astype(np.float32, copy=False)
+    if not jbu:
+        return ab_low
+    h, w = guide_shape(ab_low.shape[:2], L_full.shape[:2], guide_factor)
+    if (h, w) == ab_low.shape[:2]:
+        return ab_low
+    L_full = L_full.astype(np.float32, copy=False)
+    guide = L_full if (h, w) == L_full.shape[:2] else cv2.resize(L_full, (w, h), interpolation=cv2.INTER_AREA)
+    return joint_bilateral_upsample(ab_low, guide, sigma_s, sigma_r)
+
+
+def _axis(n_full: int, n_src: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """cv2.resize's INTER_LINEAR taps along one axis: (index below, index above, weight above)."""
+    pos = np.clip((np.arange(n_full, dtype=np.float64) + 0.5) * (n_src / n_full) - 0.5, 0, n_src - 1)
+    i0 = np.floor(pos).astype(np.intp)
+    i1 = np.minimum(i0 + 1, n_src - 1)
+    return i0, i1, (pos - i0).astype(np.float32)
+
+
+def interpolate_rows(ab_guide: np.ndarray, size: tuple[int, int], y0: int = 0, y1: int | None = None) -> np.ndarray:
+    """Rows ``y0:y1`` of ``ab_guide`` bilinearly resized to ``size`` = (W, H), as cv2.resize
+    would give them: the vertical taps at the guide's width (cheap), then one horizontal
+    resize of the strip."""
+    W, H = size
+    y1 = H if y1 is None else y1
+    h, w = ab_guide.shape[:2]
+    if (h, w) == (H, W):
+        return ab_guide[y0:y1]
+    i0, i1, f = _axis(H, h)
+    i0, i1, f = i0[y0:y1], i1[y0:y1], f[y0:y1, None, None]
+    rows = ab_guide[i1] - ab_guide[i0]
+    rows *= f
+    rows += ab_guide[i0]
+    if w == W:
+        return rows
+    return cv2.resize(rows, (W, y1 - y0), interpolation=cv2.INTER_LINEAR)
+
+
+def upsample_ab(ab_low: np.ndarray, L_full: np.ndarray, jbu: bool = True, sigma_s: float = 3.0,
+                sigma_r: float = 15.0, guide_factor: float = DEFAULT_GUIDE_FACTOR) -> np.ndarray:
+    """The whole route at once: :func:`guided_ab`, then bilinear to the size of ``L_full``."""
+    H, W = L_full.shape[:2]
+    if ab_low.shape[:2] == (H, W):
+        return ab_low.astype(np.float32, copy=False)
+    return interpolate_rows(guided_ab(ab_low, L_full, jbu, sigma_s, sigma_r, guide_factor), (W, H))

@@ -4,7 +4,8 @@ Four threads joined by small bounded queues, so decoding and encoding overlap in
 memory stays flat whatever the length of the film::
 
     decode (PyAV) ──▶ L, scene cut, batched inference, temporal kernel ──▶
-        bins-to-ab, JBU, merge with the frame's own L, RGB → YUV ──▶ encode into segments
+        bins-to-ab, upsampling, merge with the frame's own L (in strips), RGB → YUV ──▶
+        encode into segments
 
 then the segments are joined, without re-encoding, with the source's audio, subtitles and
 metadata (:mod:`colorize_cli.video_join`). No frame ever goes to disk as an image.
@@ -41,7 +42,7 @@ Public API::
                    ab_filter=None) -> VideoReport
     colorize_videos(jobs, pipeline, options, on_report, on_start=None, on_progress=None, warn=None,
                     ab_filter=None)
-    ResumePlan.from_segments(segments, options)
+    ResumePlan.from_segments(segments, options);  ResumePlan.starting_at(resume, options, stop=None)
     video_output_path(src_rel, out_dir, codec=None) -> Path
     terminate_as_interrupt()          # context manager: SIGTERM behaves like Ctrl-C
     (Interrupted, in colorize_cli.errors: KeyboardInterrupt with .work_dir and .frames_kept)
@@ -65,9 +66,9 @@ import numpy as np
 
 from colorize_cli.errors import ColorizeError, InputError, Interrupted, ModelError, NonFiniteOutput, ParameterError
 from colorize_cli.frames import TemporalFilter
+from colorize_cli.fullres import luminance
 from colorize_cli.image_io import DEFAULT_MAX_PIXELS
 from colorize_cli.inputs import discover, output_exclusions, output_target, same_file
-from colorize_cli.lab import from_float, image_to_L
 from colorize_cli.pipeline import AbFilter, Pipeline
 from colorize_cli.scenes import DEFAULT_THRESHOLD, SceneDetector
 from colorize_cli.temporal import DEFAULT_DECAY, DEFAULT_WINDOW, MAX_WINDOW, TemporalKernel
@@ -242,16 +243,24 @@ class ResumePlan:
     ``resume`` is the first frame to encode (a segment boundary). To keep the kernel exact
     across the restart, frames from ``warm`` on are decoded to RGB and replayed through scene
     detection and the model (the kernel's window, or one frame as the detector's reference
-    without ``smooth``) without being encoded; frames before ``warm`` are decoded only."""
+    without ``smooth``) without being encoded; frames before ``warm`` are decoded only.
+    ``stop`` (None: the end of the film) is the first frame not to decode: a piece of a film
+    split over several workers (:mod:`colorize_cli.distributed`) ends there."""
 
     resume: int
     warm: int
+    stop: int | None = None
+
+    @classmethod
+    def starting_at(cls, resume: int, options: VideoOptions, stop: int | None = None) -> ResumePlan:
+        """The plan that encodes frames ``resume`` to ``stop``, replaying what the kernel (or
+        the scene detector) needs before ``resume``."""
+        return cls(resume, max(0, resume - (max(options.window, 1) if options.smooth else 1)), stop)
 
     @classmethod
     def from_segments(cls, segments: Sequence[dict[str, Any]], options: VideoOptions) -> ResumePlan:
         """The plan for a work dir holding ``segments`` (contiguous from the first)."""
-        resume = sum(int(s["frames"]) for s in segments)
-        return cls(resume, max(0, resume - (max(options.window, 1) if options.smooth else 1)))
+        return cls.starting_at(sum(int(s["frames"]) for s in segments), options)
 
     def emits(self, index: int) -> bool:
         """Whether frame ``index`` is encoded by this run (else it is only replayed)."""
@@ -259,7 +268,7 @@ class ResumePlan:
 
 
 class _Decode:
-    """Source stage: the film's frames from ``plan.warm`` on, as RGB."""
+    """Source stage: the film's frames from ``plan.warm`` on (up to ``plan.stop``), as RGB."""
 
     def __init__(self, src: Source, plan: ResumePlan, warn: Callable[[str], None]) -> None:
         self.src, self.plan, self.warn = src, plan, warn
@@ -269,6 +278,8 @@ class _Decode:
         frames = decode_frames(self.src, first_rgb=self.plan.warm, warn=self.warn)
         try:
             for d in frames:
+                if self.plan.stop is not None and d.index >= self.plan.stop:
+                    break
                 self.decoded = d.index + 1
                 if d.rgb is not None:
                     yield d
@@ -296,7 +307,7 @@ class _Infer:
         if not self.pending:
             return
         batch, self.pending = self.pending, []
-        Ls = [image_to_L(d.rgb) for d in batch]  # type: ignore[arg-type]
+        Ls = [luminance(d.rgb) for d in batch]  # type: ignore[arg-type]
         raws = self.pipeline.raw_maps(Ls, self.filter, [self.plan.emits(d.index) for d in batch])
         for d, L, raw, cut in zip(batch, Ls, raws, self.filter.take_cuts()):
             if not self.plan.emits(d.index):
@@ -313,7 +324,7 @@ class _Finish:
 
     def feed(self, item: tuple[Decoded, np.ndarray, np.ndarray, bool]) -> Iterator[tuple[Decoded, Any, bool]]:
         d, L, raw, cut = item
-        rgb = from_float(self.pipeline.finish(L, raw, ab_filter=self.ab_filter), np.uint8)
+        rgb = self.pipeline.finish(L, raw, ab_filter=self.ab_filter, dtype=np.uint8)
         yield d, to_video_frame(rgb, self.settings), cut
 
     def close(self) -> Iterator[Any]:
@@ -449,22 +460,14 @@ def colorize_video(src: str | Path, dst: str | Path, pipeline: Pipeline, options
             if warn is not None:
                 warn(msg)
 
-    fmt = output_format(dst)
-    codec = pick_codec(fmt, options.codec)
-    check_crf(codec, options.crf)
-    _check_container(dst, fmt, codec)
     try:
-        if same_file(src, dst):
-            raise InputError(src, "the output would overwrite this input; choose another output")
-        if os.path.lexists(dst) and not options.overwrite:
-            if made_here(dst) is False:
-                raise InputError(src, f"{dst} exists and was not made by colorize; overwrite=True replaces it")
+        source = _check_film(src, dst, options)
+        if source is None:
             report.status = "skipped"
             return report
-        source = probe(src, options.max_pixels)
         if on_total is not None:
             on_total(source.frames_estimate)
-        settings, notes = encoder_settings(source, codec, options.crf, options.preset, fmt)
+        settings, notes = _film_settings(source, dst, options)
     except InputError as err:
         report.status, report.error = "error", err.reason
         report.seconds = time.perf_counter() - t0
@@ -517,6 +520,34 @@ def colorize_video(src: str | Path, dst: str | Path, pipeline: Pipeline, options
     if report.frames == 0:
         report.status, report.error = "error", "no frame could be decoded"
     return report
+
+
+def _film_codec(dst: Path, options: VideoOptions) -> tuple[str, str]:
+    """(container format, codec) of the output; ParameterError when they cannot go together."""
+    fmt = output_format(dst)
+    codec = pick_codec(fmt, options.codec)
+    check_crf(codec, options.crf)
+    _check_container(dst, fmt, codec)
+    return fmt, codec
+
+
+def _check_film(src: Path, dst: Path, options: VideoOptions) -> Source | None:
+    """The probed source, or None when the output is finished already (skip it).
+    ParameterError for options the output cannot take, InputError for this film's problems."""
+    _film_codec(dst, options)
+    if same_file(src, dst):
+        raise InputError(src, "the output would overwrite this input; choose another output")
+    if os.path.lexists(dst) and not options.overwrite:
+        if made_here(dst) is False:
+            raise InputError(src, f"{dst} exists and was not made by colorize; overwrite=True replaces it")
+        return None
+    return probe(src, options.max_pixels)
+
+
+def _film_settings(source: Source, dst: Path, options: VideoOptions) -> tuple[EncoderSettings, list[str]]:
+    """The encoder settings for this film into ``dst``, and notes about them."""
+    fmt, codec = _film_codec(dst, options)
+    return encoder_settings(source, codec, options.crf, options.preset, fmt)
 
 
 def _check_container(dst: Path, fmt: str, codec: str) -> None:

@@ -10,7 +10,7 @@ most one unrecorded temporary, which is deleted.
 Public API::
 
     WorkDir(dst);  .start(identity) -> [notes];  .segments();  .done();  .mark_done(info);  .remove()
-    WorkDir.packet_log(segment) -> Path
+    WorkDir.packet_log(segment) -> Path;  .segment(k) -> record | None;  .matches(identity) -> bool
     SegmentWriter(work, settings, segment_frames)           # frames in, segments out
     read_packet_log(path) -> Iterator[(pts, dts, duration, key, data)]
 """
@@ -119,8 +119,7 @@ class WorkDir:
     def start(self, identity: dict[str, Any]) -> list[str]:
         """Open (resuming if the manifest matches) or create the work dir; notes for the user."""
         notes: list[str] = []
-        ident = {"version": self.VERSION, **identity}
-        digest = hashlib.sha256(json.dumps(ident, sort_keys=True, default=str).encode()).hexdigest()
+        ident, digest = self._ident(identity)
         self.digest = digest
         if self.path.exists():
             try:
@@ -139,19 +138,34 @@ class WorkDir:
                 tmp.unlink()
         return notes
 
+    def _ident(self, identity: dict[str, Any]) -> tuple[dict[str, Any], str]:
+        ident = {"version": self.VERSION, **identity}
+        return ident, hashlib.sha256(json.dumps(ident, sort_keys=True, default=str).encode()).hexdigest()
+
+    def matches(self, identity: dict[str, Any]) -> bool:
+        """Whether the work dir was started (:meth:`start`) for exactly this identity; a
+        worker writing one piece of a film checks this instead of starting it again."""
+        try:
+            return json.loads(self.manifest.read_text(encoding="utf-8")).get("digest") == self._ident(identity)[1]
+        except (OSError, ValueError):
+            return False
+
+    def segment(self, k: int) -> dict[str, Any] | None:
+        """Segment ``k``'s record when it is complete, else None; touches no other segment
+        (pieces of a split film are written at once)."""
+        try:
+            meta = json.loads((self.path / f"{_segment_name(k)}.json").read_text(encoding="utf-8"))
+            if (self.path / f"{_segment_name(k)}.pkt").stat().st_size == meta["bytes"]:
+                return meta
+        except (OSError, ValueError, KeyError):
+            pass
+        return None
+
     def segments(self) -> list[dict[str, Any]]:
         """Finished segments, contiguous from the first (anything after a gap is redone)."""
         out: list[dict[str, Any]] = []
         k = 0
-        while True:
-            rec = self.path / f"{_segment_name(k)}.json"
-            log = self.path / f"{_segment_name(k)}.pkt"
-            try:
-                meta = json.loads(rec.read_text(encoding="utf-8"))
-                if log.stat().st_size != meta["bytes"]:
-                    break
-            except (OSError, ValueError, KeyError):
-                break
+        while (meta := self.segment(k)) is not None:
             out.append(meta)
             k += 1
         for stale in list(self.path.glob("seg-*")):

@@ -78,3 +78,47 @@ def test_jbu_is_vectorised_enough():
     out = joint_bilateral_upsample(ab, L)
     assert out.shape == (1224, 1632, 2) and np.isfinite(out).all()
     assert time.perf_counter() - t < 10.0
+
+
+# ------------------------------------------------------------------ the reduced route
+
+
+def test_interpolate_rows_is_cv2_resize_strip_by_strip():
+    from colorize_cli.upsample import interpolate_rows
+
+    rng = np.random.default_rng(0)
+    ab = rng.normal(0, 30, (23, 37, 2)).astype(np.float32)
+    want = cv2.resize(ab, (301, 187), interpolation=cv2.INTER_LINEAR)
+    got = np.concatenate([interpolate_rows(ab, (301, 187), y, min(187, y + 50)) for y in range(0, 187, 50)])
+    assert np.abs(got - want).max() < 1e-3
+
+
+def test_guide_shape_stops_at_the_guide_factor_and_never_enlarges():
+    from colorize_cli.upsample import guide_shape
+
+    assert guide_shape((128, 192), (3648, 5472)) == (256, 384)
+    assert guide_shape((128, 192), (3648, 5472), guide_factor=4) == (512, 768)
+    assert guide_shape((128, 192), (240, 360)) == (240, 360)  # below the guide size: full JBU
+    assert guide_shape((128, 192), (3648, 5472), guide_factor=0) == (3648, 5472)
+
+
+def test_below_the_guide_size_the_route_is_full_jbu():
+    from colorize_cli.upsample import upsample_ab
+
+    L, ab = _edge_scene(f=2)  # ab 48×64: the guide (2×) is the full 96×128
+    assert np.array_equal(upsample_ab(ab, L), joint_bilateral_upsample(ab, L))
+
+
+def test_above_the_guide_size_edges_stay_sharp_and_close_to_full_jbu():
+    from colorize_cli.upsample import guide_shape, upsample_ab
+
+    L, ab = _edge_scene(H=384, W=512, f=16)  # ab 24×32: guide 48×64, a further ×8 by bilinear
+    assert guide_shape(ab.shape[:2], L.shape) == (48, 64)
+    route, full = upsample_ab(ab, L), joint_bilateral_upsample(ab, L)
+    bil = bilinear_upsample(ab, (512, 384))
+    err = lambda x: np.abs(x[..., 0] - np.where(L > 50, -40.0, 40.0))  # noqa: E731
+    bleed = lambda x: (err(x) > 20).sum(axis=1).mean()  # noqa: E731  (pixels per row on the wrong side)
+    assert bleed(full) == 0
+    assert bleed(route) <= 8 - 2 and bleed(route) < bleed(bil)  # within one guide cell (8 px) of the edge
+    assert err(route).mean() < err(bil).mean()
+    assert np.abs(route - full).mean() < 1.0

@@ -35,7 +35,7 @@ FLAGS = {
     "device": "--device", "max_pixels": "--max-pixels", "model": "--model", "models_dir": "--models-dir",
     "output": "-o", "preset": "--preset", "render_size": "--render-size", "scene_threshold": "--scene-threshold",
     "segment_seconds": "--segment-seconds", "temperature": "--temperature", "threads": "--threads",
-    "window": "--window",
+    "window": "--window", "ray": "--ray", "workers": "--workers", "split_seconds": "--split-seconds",
 }
 # Multi-word parameter names (and "crf") are unambiguous in running text; words such as
 # "window" or "codec" are not, so only ParameterError.param maps those.
@@ -111,6 +111,11 @@ TemperatureOpt = Annotated[Optional[float], typer.Option("--temperature", callba
 DeviceOpt = Annotated[Device, typer.Option("--device", help="auto: CUDA when it really initialises, else CPU.")]
 ThreadsOpt = Annotated[Optional[int], typer.Option("--threads", min=1, help="CPU threads (default: all available).")]
 JbuOpt = Annotated[bool, typer.Option("--jbu/--no-jbu", help="Joint bilateral upsampling of colour (else bilinear).")]
+RayOpt = Annotated[Optional[str], typer.Option("--ray", metavar="ADDRESS", help="Run on a Ray cluster: host:port "
+                   "of its head, auto (RAY_ADDRESS / the cluster this machine joined) or local. Needs pip install "
+                   "'colorize[ray]'; inputs, outputs and the model must be on storage every node sees.")]
+WorkersOpt = Annotated[Optional[int], typer.Option("--workers", min=1, help="--ray: engines (actors) to run "
+                       "(default: one per GPU of the cluster, else one per node).")]
 QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar or notes; errors only.")]
 VerboseOpt = Annotated[bool, typer.Option("--verbose", "-v", help="Details in the notes (why CUDA is not used...).")]
 OutputOpt = Annotated[str, typer.Option("--output", "-o", help="Output file for one input (its extension picks the "
@@ -282,6 +287,15 @@ def load_pipeline(reporter: Reporter, model: str | None, models_dir: list[Path] 
         reporter.note(f"{' and '.join(unused)} apply to bins models only; model {pipeline.info.name} is an "
                       f"{pipeline.info.kind} model, so {'they have' if len(unused) > 1 else 'it has'} no effect")
     return pipeline
+
+
+def ray_connect(reporter: Reporter, address: str) -> None:
+    """Join the Ray cluster of ``--ray``, or exit 2 with the reason (Ray missing, nothing at
+    the address)."""
+    from colorize_cli.distributed import connect
+
+    with reporter.guard():
+        connect(address)
 
 
 def stdin_for(inputs: list[str]) -> Any:

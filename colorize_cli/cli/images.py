@@ -12,8 +12,8 @@ from colorize_cli.api import DEFAULT_BATCH_SIZE
 from colorize_cli.batch import BatchOptions, Result, colorize_files, plan_image_jobs
 from colorize_cli.image_io import DEFAULT_MAX_PIXELS
 from colorize_cli.cli.common import (Device, DeviceOpt, Format, JbuOpt, ModelOpt, ModelsDirOpt, OutputOpt, QuietOpt,
-                                     RenderSizeOpt, Reporter, TemperatureOpt, ThreadsOpt, VerboseOpt, app,
-                                     load_pipeline, stdin_for)
+                                     RayOpt, RenderSizeOpt, Reporter, TemperatureOpt, ThreadsOpt, VerboseOpt,
+                                     WorkersOpt, app, load_pipeline, ray_connect, stdin_for)
 from colorize_cli.video import terminate_as_interrupt
 
 
@@ -38,6 +38,8 @@ def images(
     as_json: Annotated[bool, typer.Option("--json", help="One JSON line per file on stdout.")] = False,
     quiet: QuietOpt = False,
     verbose: VerboseOpt = False,
+    ray: RayOpt = None,
+    workers: WorkersOpt = None,
 ) -> None:
     """Colourise photos."""
     rep = Reporter(as_json, quiet, unit="images", noun="image(s)")
@@ -54,9 +56,24 @@ def images(
     options = BatchOptions(out_dir=plan.out_dir, fmt=plan.fmt, overwrite=overwrite, max_pixels=max_pixels or None,
                            confidence_dir=confidence)
     rep.total = len(plan.jobs)
+
+    def on_result(r: Result) -> None:
+        rep.result(r.status, r.input, r.error, r.as_dict())
+
+    def run() -> None:
+        colorize_files(pipeline, plan.jobs, options, on_result)
+
+    if ray:
+        from colorize_cli.distributed import run_images
+
+        ray_connect(rep, ray)
+
+        def run() -> None:
+            run_images(pipeline, plan.jobs, options, on_result, workers=workers, block=batch_size, threads=threads)
+
     t0 = time.perf_counter()
     with terminate_as_interrupt(), rep.guard(), rep.bar("colourising", total=len(plan.jobs)):
-        colorize_files(pipeline, plan.jobs, options, lambda r: rep.result(r.status, r.input, r.error, r.as_dict()))
+        run()
     elapsed = time.perf_counter() - t0
     rate = rep.counts["ok"] / elapsed if elapsed > 0 else 0.0
     rep.note(f"{rep.counts['ok']} colourised, {rep.counts['skipped']} skipped (already done), {rep.failed} failed "

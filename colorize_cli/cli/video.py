@@ -8,8 +8,9 @@ from typing import Annotated, Optional
 import typer
 
 from colorize_cli.api import DEFAULT_BATCH_SIZE
-from colorize_cli.cli.common import (Device, DeviceOpt, JbuOpt, ModelOpt, ModelsDirOpt, OutputOpt, RenderSizeOpt,
-                                     Reporter, TemperatureOpt, ThreadsOpt, VerboseOpt, app, load_pipeline, stdin_for)
+from colorize_cli.cli.common import (Device, DeviceOpt, JbuOpt, ModelOpt, ModelsDirOpt, OutputOpt, RayOpt,
+                                     RenderSizeOpt, Reporter, TemperatureOpt, ThreadsOpt, VerboseOpt, WorkersOpt, app,
+                                     load_pipeline, ray_connect, stdin_for)
 from colorize_cli.scenes import DEFAULT_THRESHOLD
 from colorize_cli.temporal import DEFAULT_DECAY, DEFAULT_WINDOW, MAX_WINDOW
 from colorize_cli.image_io import DEFAULT_MAX_PIXELS
@@ -54,6 +55,11 @@ def video(
     as_json: Annotated[bool, typer.Option("--json", help="One JSON summary line per film on stdout.")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar, notes or warnings; errors only.")] = False,
     verbose: VerboseOpt = False,
+    ray: RayOpt = None,
+    workers: WorkersOpt = None,
+    split_seconds: Annotated[Optional[float], typer.Option("--split-seconds", min=0.01, help="--ray: cut films "
+                             "longer than this into pieces of about this many seconds, one per worker (default: "
+                             "one film per worker).")] = None,
 ) -> None:
     """Colourise films: audio, subtitles, timing and metadata kept; an interrupted run resumes."""
     rep = Reporter(as_json, quiet, unit="frames", noun="film(s)")
@@ -78,9 +84,24 @@ def video(
         rep.complete_task()
 
     t0 = time.perf_counter()
-    with terminate_as_interrupt(), rep.guard(), rep.bar():
-        colorize_videos(jobs, pipeline, options, on_report, on_start=lambda job, total: rep.start_task(job.src.name, total),
-                        on_progress=rep.advance, warn=lambda job, message: rep.warning(f"{job.src}: {message}"))
+    if ray:
+        from colorize_cli.distributed import run_videos
+
+        ray_connect(rep, ray)
+
+        def on_cluster_report(r: VideoReport) -> None:  # one bar for the whole cluster: frames done
+            nonlocal frames
+            frames += r.frames if r.status == "ok" else 0
+            rep.result(r.status, r.input, r.error, r.as_dict(), advance=False)
+
+        with terminate_as_interrupt(), rep.guard(), rep.bar("films"):
+            run_videos(pipeline, jobs, options, on_cluster_report, split_seconds=split_seconds, workers=workers,
+                       on_frames=rep.advance, threads=threads)
+    else:
+        with terminate_as_interrupt(), rep.guard(), rep.bar():
+            colorize_videos(jobs, pipeline, options, on_report,
+                            on_start=lambda job, total: rep.start_task(job.src.name, total),
+                            on_progress=rep.advance, warn=lambda job, message: rep.warning(f"{job.src}: {message}"))
     elapsed = time.perf_counter() - t0
     rep.note(f"{rep.counts['ok']} film(s) colourised ({frames} frames), {rep.counts['skipped']} skipped "
              f"(already done), {rep.failed} failed in {elapsed:.1f} s")

@@ -1,0 +1,218 @@
+"""Archive scale: photos and films against the floor, and Ray against a local run, in one run.
+
+    /work/bin/quiet-cpu python benchmarks/bench_archive.py [--model NAME] [--fast-model NAME]
+        [--photos DIR] [--davis CLIP] [--film720 CLIP] [--ray-images 100] [--skip-ray]
+
+Every figure is a ratio measured in this run, each command in its own process (peak RSS from
+``wait4``):
+
+* **images**: eight 2 MP JPEGs and three 20 MP JPEGs (made here from ``--photos``, gray
+  scans stored as 3-channel JPEG, and the 20 MP ones also as 1-channel gray JPEG), ``colorize
+  images DIR -o OUT`` wall time, start-up and model load included, against the **floor**: a
+  plain OpenCV ``imread`` + colour ``imwrite`` of the same files, timed inside its process
+  (start-up excluded, so the ratio is conservative). Peak RSS per pixel of the largest image.
+* **film**: a real 480p clip (DAVIS) and a real 720p film, ``colorize video`` with and
+  without ``--smooth``, for the default and the fastest model, frames/s against the floor
+  (PyAV decode + libx264 CRF 18 encode of the same file, frames straight from decoder to
+  encoder, in its own process). Plus the time share of each stage, from one in-process run
+  with the stages' functions wrapped: decode, L, model, render (ab, upsampling, Lab → RGB,
+  quantisation), RGB → YUV, encode — busy seconds of each over the run's wall time (stages
+  run in overlapping threads, so shares can add up to more than 1).
+* **ray**: a local two-CPU Ray head started here (tests/ray_cluster.py), ``--ray`` with one
+  worker and with two against ``--ray-images`` photos (1 MP), and the local run on the same
+  files (its ratio is the Ray overhead). Needs ``pip install '.[ray]'``.
+
+Writes benchmarks/results/archive.json and rows in benchmarks/README.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+import cv2
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(ROOT / "tests"))
+
+from _results import save, stamp  # noqa: E402
+from bench_video import FLOOR as FILM_FLOOR  # noqa: E402
+from bench_video import run  # noqa: E402
+
+SHARED = ROOT.parent / "shared" / "data"
+COLORIZE = [sys.executable, "-m", "colorize_cli"]
+TABLE_MARKER = "<!-- bench_archive rows: newest last -->"
+
+IMAGE_FLOOR = r"""
+import sys, time, glob, cv2
+files = sorted(glob.glob(sys.argv[1] + "/*.jpg"))
+t = time.perf_counter()
+for i, f in enumerate(files):
+    cv2.imwrite(f"{sys.argv[2]}/{i}.jpg", cv2.imread(f))
+print(time.perf_counter() - t)
+"""
+
+STAGES = r"""
+import sys, time, json, threading
+from collections import defaultdict
+busy = defaultdict(float)
+lock = threading.Lock()
+def timed(name, fn):
+    def g(*a, **k):
+        t = time.perf_counter()
+        try:
+            return fn(*a, **k)
+        finally:
+            with lock:
+                busy[name] += time.perf_counter() - t
+    return g
+import colorize_cli.video as V, colorize_cli.video_read as IO, colorize_cli.video_segments as SEG
+from colorize_cli.pipeline import Pipeline
+import colorize_cli
+def decode(*a, **k):
+    it = IO.decode_frames(*a, **k)
+    while True:
+        t = time.perf_counter()
+        try:
+            d = next(it)
+        except StopIteration:
+            return
+        finally:
+            with lock:
+                busy["decode"] += time.perf_counter() - t
+        yield d
+V.decode_frames = decode
+V.luminance = timed("L", V.luminance)
+V.to_video_frame = timed("rgb_to_yuv", V.to_video_frame)
+for n, s in (("infer", "model"), ("prepare", "model"), ("finish", "render")):
+    setattr(Pipeline, n, timed(s, getattr(Pipeline, n)))
+SEG.SegmentWriter.add = timed("encode", SEG.SegmentWriter.add)
+SEG.SegmentWriter.close_segment = timed("encode", SEG.SegmentWriter.close_segment)
+p = colorize_cli.load(sys.argv[3], "cpu", batch_size=4)
+t = time.perf_counter()
+rep = V.colorize_video(sys.argv[1], sys.argv[2], p, V.VideoOptions(smooth=sys.argv[4] == "1", overwrite=True))
+wall = time.perf_counter() - t
+print(json.dumps({"wall_s": wall, "frames": rep.frames, "shares": {k: round(v / wall, 3) for k, v in busy.items()}}))
+"""
+
+
+def photos_from(folder: Path, out: Path, count: int, size: tuple[int, int], gray: bool) -> int:
+    """``count`` JPEGs of ``size`` (landscape; portrait sources turned) made from the photos in
+    ``folder``: returns the pixels of one."""
+    srcs = sorted(p for p in folder.iterdir() if p.suffix.lower() in (".png", ".jpg", ".tif"))
+    out.mkdir(parents=True, exist_ok=True)
+    for i in range(count):
+        img = cv2.imread(str(srcs[i % len(srcs)]), cv2.IMREAD_GRAYSCALE)
+        if img.shape[0] > img.shape[1]:
+            img = cv2.rotate(img, cv2.ROTATE_90_CLOCKWISE)
+        big = cv2.resize(img, size, interpolation=cv2.INTER_CUBIC)
+        if not gray:
+            big = cv2.merge([big, big, big])
+        cv2.imwrite(str(out / f"scan{i:03d}.jpg"), big, [cv2.IMWRITE_JPEG_QUALITY, 92])
+    return size[0] * size[1]
+
+
+def bench_images(tmp: Path, model: str, photos: Path) -> list[dict]:
+    rows = []
+    for label, count, size, gray in (("2 MP", 8, (1632, 1224), False), ("20 MP", 3, (5472, 3648), False),
+                                     ("20 MP gray", 3, (5472, 3648), True)):
+        d = tmp / label.replace(" ", "_")
+        px = photos_from(photos, d, count, size, gray)
+        (tmp / "floor").mkdir(exist_ok=True)
+        floor = min(float(run([sys.executable, "-c", IMAGE_FLOOR, str(d), str(tmp / "floor")])["stdout"])
+                    for _ in range(2))
+        got = run(COLORIZE + ["images", str(d), "-o", str(tmp / "out"), "-m", model, "--overwrite", "-q"])
+        rows.append({"set": f"{count} × {label}", "floor_s": round(floor, 3), "colorize_s": round(got["wall_s"], 3),
+                     "ratio": round(got["wall_s"] / floor, 2), "peak_rss_mb": round(got["peak_rss"] / 2**20),
+                     "bytes_per_pixel": round(got["peak_rss"] / px, 1)})
+        print(rows[-1], flush=True)
+    return rows
+
+
+def bench_film(tmp: Path, clip: Path, label: str, models: dict[str, str]) -> list[dict]:
+    floor = run([sys.executable, "-c", FILM_FLOOR, str(clip), str(tmp / "floor.mp4")])
+    frames = int(floor["stdout"].strip())
+    floor_fps = frames / floor["wall_s"]
+    rows = []
+    for which, model in models.items():
+        for smooth in (False, True):
+            cmd = COLORIZE + ["video", str(clip), "-o", str(tmp / "out.mp4"), "-m", model, "--overwrite", "--json", "-q"]
+            got = run(cmd + (["--smooth"] if smooth else []))
+            fps = frames / got["wall_s"]
+            rep = json.loads(got["stdout"].splitlines()[-1])
+            rows.append({"film": label, "model": f"{which} ({Path(model).stem})", "smooth": smooth,
+                         "floor_fps": round(floor_fps, 1), "fps": round(fps, 1), "in_run_fps": round(rep["fps"], 1),
+                         "ratio": round(fps / floor_fps, 2), "in_run_ratio": round(rep["fps"] / floor_fps, 2)})
+            print(rows[-1], flush=True)
+    return rows
+
+
+def stage_shares(tmp: Path, clip: Path, model: str, smooth: bool) -> dict:
+    got = run([sys.executable, "-c", STAGES, str(clip), str(tmp / "stages.mp4"), model, "1" if smooth else "0"])
+    return json.loads(got["stdout"].splitlines()[-1])
+
+
+def bench_ray(tmp: Path, model: str, photos: Path, count: int) -> dict:
+    d = tmp / "ray_in"
+    photos_from(photos, d, count, (1224, 816), False)
+    from ray_cluster import ENV, local_cluster  # tests/ray_cluster.py
+
+    env = {**os.environ, **ENV}
+    out: dict = {"images": count}
+    with local_cluster(nodes=1, cpus=2) as address:
+        for name, extra in (("local", []), ("ray_1_worker", ["--ray", address, "--workers", "1"]),
+                            ("ray_2_workers", ["--ray", address, "--workers", "2", "--threads", "1"])):
+            got = run(COLORIZE + ["images", str(d), "-o", str(tmp / f"ray_out_{name}"), "-m", model, "-q"] + extra,
+                      env=env)
+            out[name + "_s"] = round(got["wall_s"], 2)
+            print(name, out[name + "_s"], flush=True)
+    out["ray_overhead"] = round(out["ray_1_worker_s"] / out["local_s"], 2)
+    out["two_vs_one_worker"] = round(out["ray_1_worker_s"] / out["ray_2_workers_s"], 2)
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--model", default="unet-l1")
+    ap.add_argument("--fast-model", default="colorunet")
+    ap.add_argument("--photos", type=Path, default=SHARED / "bw" / "photos")
+    ap.add_argument("--davis", type=Path, default=SHARED / "video" / "davis" / "dog.mp4")
+    ap.add_argument("--film720", type=Path, default=SHARED / "bw" / "films" / "legacy-v04.mp4")
+    ap.add_argument("--ray-images", type=int, default=100)
+    ap.add_argument("--skip-ray", action="store_true")
+    args = ap.parse_args()
+    from colorize_cli.registry import find_model
+
+    model, fast = str(find_model(args.model)), str(find_model(args.fast_model))
+    results: dict = {"model": model, "fast_model": fast}
+    with tempfile.TemporaryDirectory() as t:
+        tmp = Path(t)
+        results["images"] = bench_images(tmp, model, args.photos)
+        results["film"] = (bench_film(tmp, args.davis, "480p " + args.davis.name, {"default": model, "fastest": fast})
+                           + bench_film(tmp, args.film720, "720p " + args.film720.name, {"default": model}))
+        results["stages_480p_default_smooth"] = stage_shares(tmp, args.davis, model, True)
+        results["stages_720p_default"] = stage_shares(tmp, args.film720, model, False)
+        print(results["stages_480p_default_smooth"], results["stages_720p_default"], flush=True)
+        if not args.skip_ray:
+            results["ray"] = bench_ray(tmp, model, args.photos, args.ray_images)
+    stamp(results)
+    lines = [f"| {results['date']} | images {r['set']} | {r['ratio']}× floor ({r['colorize_s']} s vs {r['floor_s']} s), "
+             f"{r['bytes_per_pixel']} B/px peak |" for r in results["images"]]
+    lines += [f"| {results['date']} | film {r['film']} {r['model']}{' --smooth' if r['smooth'] else ''} | "
+              f"{r['ratio']}× floor fps ({r['fps']} vs {r['floor_fps']}; in-run {r['in_run_ratio']}×) |"
+              for r in results["film"]]
+    if "ray" in results:
+        r = results["ray"]
+        lines.append(f"| {results['date']} | ray, {r['images']} images | overhead {r['ray_overhead']}× local; "
+                     f"2 workers {r['two_vs_one_worker']}× faster than 1 |")
+    save("archive", results, "\n".join(lines), TABLE_MARKER)
+
+
+if __name__ == "__main__":
+    main()

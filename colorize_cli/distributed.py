@@ -1,0 +1,408 @@
+"""Running ``colorize images`` and ``colorize video`` on a Ray cluster, through Ray Data.
+
+Optional: ``pip install 'colorize[ray]'``. The driver (the machine where the command runs)
+lists the inputs once, decides every output path and skips finished outputs (so a rerun
+resumes), exactly as a local run does; what is left goes into a Ray Dataset, mapped by a pool
+of long-lived actors that each hold one engine (one GPU each when the cluster has GPUs,
+``num_gpus=1``, else CPUs). The actors call the same library functions as a local run
+(:func:`colorize_cli.batch.colorize_files`, :func:`colorize_cli.video.colorize_video`), so
+outputs are the same files, written atomically (temporary name, then rename) on storage that
+every node sees; the driver prints the same JSON lines, error lines and exit codes, and its
+own progress bar.
+
+**Failures.** A worker process that dies (killed, out of memory, its node lost) is restarted
+by Ray Data and its block of files retried (its defaults: actors restarted, tasks retried); outputs it
+had finished are complete files and are not redone within the run, and a half-written one
+never appears under its real name. Errors that are about an input (a damaged file) are
+results, as locally; a model failure ends the run.
+
+**Films.** One film per task. A film longer than ``split_seconds`` is cut into *pieces* of
+whole resumable segments (:mod:`colorize_cli.video_segments`), one per task: the piece starting at
+frame ``s`` first replays the T frames before ``s`` (the kernel's window; one frame without
+``--smooth``, the scene detector's reference) through the scene detector and the model, without
+encoding them, exactly as a local resume does, so the temporal kernel is exact at the seam. The
+driver prepares the film's work folder once, and joins the segments when every piece is done:
+the film equals the single-machine one (tested within 1 level).
+
+The workers build their own copy of the driver's pipeline with :func:`colorize_cli.load`
+(:func:`worker_args`: the model file by path, the same device request and stage settings).
+
+Public API::
+
+    connect(address) -> None                    # "auto", "local" or host:port
+    cluster_workers(requested=None) -> (workers, num_gpus)
+    worker_args(pipeline, threads=None) -> dict    # what each worker passes to colorize_cli.load
+    run_images(pipeline, jobs, options, on_result, workers=None, block=4, threads=None) -> [Result]
+    run_videos(pipeline, jobs, options, on_report, split_seconds=None, workers=None, on_frames=None,
+               threads=None) -> [VideoReport]
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import os
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+from colorize_cli.batch import BatchOptions, Result, _check
+from colorize_cli.errors import ColorizeError, InputError, ParameterError
+from colorize_cli.inputs import Job, output_path
+from colorize_cli.pipeline import Pipeline
+from colorize_cli.video import VideoJob, VideoOptions, VideoReport
+
+__all__ = ["cluster_workers", "connect", "run_images", "run_videos", "worker_args"]
+
+
+def _ray() -> Any:
+    try:
+        import ray
+    except ImportError:
+        raise ColorizeError("--ray needs Ray: pip install 'colorize[ray]' (or pip install 'ray[data]')") from None
+    return ray
+
+
+def connect(address: str) -> None:
+    """Join the cluster at ``address`` (``auto``: the one this machine belongs to, as found by
+    RAY_ADDRESS or a running ``ray start``; ``local``: start a private one-machine cluster)."""
+    ray = _ray()
+    if ray.is_initialized():
+        return
+    try:
+        ray.init(address=None if address == "local" else address, logging_level=logging.WARNING,
+                 log_to_driver=False, configure_logging=True,
+                 runtime_env={"env_vars": {"PYTHONWARNINGS": "ignore"}})
+    except (ConnectionError, RuntimeError, ValueError) as exc:
+        raise ParameterError("ray", f"{address}: cannot join the Ray cluster "
+                             f"({str(exc).strip().splitlines()[0]})") from None
+    _cluster_messages_to_stderr()
+    from ray.data import DataContext
+
+    for name in ("ray", "ray.data"):  # execution notes and warnings about our own settings
+        logging.getLogger(name).setLevel(logging.ERROR)
+    ctx = DataContext.get_current()
+    ctx.enable_progress_bars = False  # the driver shows its own, as a local run does
+    ctx.print_on_execution_start = False
+    ctx.verbose_progress = False
+
+
+def _cluster_messages_to_stderr() -> None:
+    """Ray prints the cluster's error events (a worker died, its task is retried) to stdout,
+    which is for our JSON lines: send them to stderr, with our other messages."""
+    try:
+        import ray._private.worker as w
+    except ImportError:
+        return
+    original = getattr(w, "print_to_stdstream", None)
+    if original is None or getattr(original, "_colorize", False):
+        return
+
+    def to_stderr(data: dict, *args: Any, **kwargs: Any) -> None:
+        original({**data, "is_err": True}, *args, **kwargs)
+
+    to_stderr._colorize = True  # type: ignore[attr-defined]
+    w.print_to_stdstream = to_stderr
+
+
+def cluster_workers(requested: int | None = None) -> tuple[int, float]:
+    """(number of actors, GPUs per actor): one per GPU when the cluster has GPUs, else one per
+    node, unless ``requested``."""
+    if requested is not None and requested < 1:
+        raise ParameterError("workers", f"must be at least 1, got {requested}")
+    ray = _ray()
+    gpus = int(ray.cluster_resources().get("GPU", 0))
+    nodes = sum(1 for n in ray.nodes() if n.get("Alive"))
+    if gpus:
+        return (requested or gpus), 1.0
+    return (requested or max(1, nodes)), 0.0
+
+
+def worker_args(pipeline: Pipeline, threads: int | None = None) -> dict[str, Any]:
+    """The keyword arguments of :func:`colorize_cli.load` that rebuild ``pipeline`` on a
+    worker: the model by its file (so every node must see it at the same path), the device
+    as requested (a worker may have the GPU the driver lacks) and every stage setting."""
+    return {"model": str(pipeline.info.path), "device": pipeline.engine.requested_device, "threads": threads,
+            "batch_size": pipeline.engine.batch_size, "render_size": pipeline.render_size,
+            "temperature": pipeline.temperature, "jbu": pipeline.jbu}
+
+
+def _remote_args(num_gpus: float) -> dict[str, Any]:
+    # Ray Data restarts dead actors and retries their tasks by default (system failures only;
+    # an exception raised by our code is not retried).
+    return {"num_cpus": 0 if num_gpus else 1, "num_gpus": num_gpus}
+
+
+# ------------------------------------------------------------------------------------ images
+
+
+class _ImageWorker:
+    """One engine per actor, made once; each block of rows is a local batch run."""
+
+    def __init__(self, make_args: dict[str, Any], options: dict[str, Any]) -> None:
+        from colorize_cli.api import load
+
+        self.pipeline = load(**make_args)
+        self.options = BatchOptions(**{k: Path(v) if k in ("out_dir", "confidence_dir") and v else v
+                                       for k, v in options.items()})
+
+    def __call__(self, rows: dict[str, Any]) -> dict[str, list]:
+        from colorize_cli.batch import colorize_files
+
+        jobs = [Job(Path(s), Path(r)) for s, r in zip(rows["src"], rows["rel"])]
+        # The driver already skipped finished outputs; one that exists now was written by a
+        # worker that died after finishing it (its block is being retried): keep it.
+        opts = BatchOptions(**{**asdict(self.options), "overwrite": False})
+        got: list[Result] = []
+        colorize_files(self.pipeline, jobs, opts, got.append)
+        out: dict[str, list] = {k: [] for k in ("input", "output", "status", "seconds", "error")}
+        for res in got:
+            for k, v in res.as_dict().items():
+                out[k].append("" if v is None else v)
+        return out
+
+
+def run_images(pipeline: Pipeline, jobs: Sequence[Job], options: BatchOptions, on_result: Callable[[Result], None],
+               workers: int | None = None, block: int = 4, threads: int | None = None) -> list[Result]:
+    """:func:`colorize_cli.batch.colorize_files` on the cluster (joined first with
+    :func:`connect`): checks and skips on the driver, the rest in blocks of ``block`` files (at
+    most ``block``; fewer when there are few files per worker) mapped by ``workers`` actors,
+    each with its own copy of ``pipeline``; ``on_result`` is called here, once per file, as
+    results arrive."""
+    if block < 1:
+        raise ParameterError("batch_size", f"must be at least 1, got {block}")
+    ray = _ray()
+    make_args = worker_args(pipeline, threads)
+    results: list[Result] = []
+
+    def report(res: Result) -> None:
+        results.append(res)
+        on_result(res)
+
+    claimed: dict[Path, Path] = {}
+    todo: list[dict[str, str]] = []
+    for job in jobs:
+        dst, res = _check(job, options, claimed)
+        if res is not None:
+            report(res)
+        else:
+            todo.append({"src": str(job.src), "rel": str(job.rel)})
+    if not todo:
+        return results
+    n, gpus = cluster_workers(workers)
+    n = min(n, len(todo))
+    per_block = max(1, min(block, math.ceil(len(todo) / n)))
+    opts = {k: str(v) if isinstance(v, Path) else v for k, v in asdict(options).items()}
+    # Outputs the driver would skip are already gone from ``todo``; workers see overwrite=False
+    # only so that a retried block keeps what its dead worker finished. --overwrite's files
+    # were removed from the way here, so a finished one is never older than this run.
+    if options.overwrite:
+        for row in todo:
+            dst = output_path(Job(Path(row["src"]), Path(row["rel"])), options.out_dir, options.fmt)
+            if dst.exists():
+                os.unlink(dst)
+    ds = ray.data.from_items(todo, override_num_blocks=math.ceil(len(todo) / per_block))
+    mapped = ds.map_batches(_ImageWorker, fn_constructor_kwargs={"make_args": make_args, "options": opts},
+                            batch_size=per_block, compute=ray.data.ActorPoolStrategy(size=n),
+                            **_remote_args(gpus))
+    try:
+        for row in mapped.iter_rows():
+            report(Result(input=row["input"], output=row["output"] or None, status=row["status"],
+                          seconds=float(row["seconds"]), error=row["error"] or None))
+    except Exception as exc:  # the cluster's wrapping of a worker's ModelError and the like
+        raise ColorizeError(_first_line(exc)) from None
+    return results
+
+
+def _first_line(exc: BaseException) -> str:
+    cause = exc
+    while getattr(cause, "cause", None) is not None:
+        cause = cause.cause  # RayTaskError -> the worker's own exception
+    text = str(cause).strip().splitlines()
+    msg = next((ln for ln in reversed(text) if ln.strip()), type(cause).__name__)
+    return msg.split(": ", 1)[-1] if msg.startswith(("colorize_cli.", "ray.")) else msg
+
+
+# ------------------------------------------------------------------------------------ films
+
+
+def _piece_plan(frames: int | None, segment_frames: int, split_seconds: float | None, rate: float
+                ) -> list[tuple[int, int | None]]:
+    """[(first frame, stop frame or None for "to the end")]: whole segments per piece."""
+    if not split_seconds or not frames:
+        return [(0, None)]
+    per = max(1, int(round(split_seconds * rate / segment_frames))) * segment_frames
+    starts = list(range(0, frames, per))
+    return [(s, s + per if i + 1 < len(starts) else None) for i, s in enumerate(starts)]
+
+
+class _VideoWorker:
+    """One engine per actor; a row is a whole film, or one piece of a split film."""
+
+    def __init__(self, make_args: dict[str, Any], options: dict[str, Any]) -> None:
+        from colorize_cli.api import load
+
+        self.pipeline = load(**make_args)
+        self.options = VideoOptions(**options)
+
+    def __call__(self, row: dict[str, Any]) -> dict[str, Any]:
+        from colorize_cli.errors import ModelError
+        from colorize_cli.video import colorize_video
+
+        t0 = time.perf_counter()
+        out = {"dst": row["dst"], "piece": row["first"] >= 0, "last": row["stop"] < 0, "report": "",
+               "frames": 0, "total": 0}
+        try:
+            if row["first"] < 0:
+                out["report"] = json.dumps(colorize_video(row["src"], row["dst"], self.pipeline, self.options).as_dict())
+            else:
+                out["frames"], out["total"] = self._piece(row)
+        except ModelError:
+            raise
+        except (ColorizeError, OSError, ValueError) as exc:
+            if isinstance(exc, InputError):
+                reason = exc.reason
+            elif isinstance(exc, OSError) and exc.strerror:
+                reason = f"{exc.strerror} ({exc.filename})" if exc.filename else exc.strerror
+            else:
+                reason = str(exc)
+            out["report"] = json.dumps(VideoReport(input=row["src"], output=row["dst"], status="error",
+                                                   seconds=time.perf_counter() - t0, error=reason).as_dict())
+        return out
+
+    def _piece(self, row: dict[str, Any]) -> tuple[int, int]:
+        """Frames [first, stop) into the film's work folder; returns (frames encoded, frames in
+        the film as decoded: its length when this piece is the last)."""
+        from colorize_cli.video import ResumePlan, _film_settings, _identity, _stream
+        from colorize_cli.video_read import probe
+        from colorize_cli.video_segments import WorkDir
+
+        o = self.options
+        src = probe(row["src"], o.max_pixels)
+        settings, _ = _film_settings(src, Path(row["dst"]), o)
+        n = int(row["segment_frames"])
+        work = WorkDir(Path(row["dst"]))
+        if not work.matches(_identity(src, self.pipeline, o, settings, n)):
+            raise ColorizeError(f"{work.path} was prepared for another source or other options")
+        first, stop = int(row["first"]), (None if row["stop"] < 0 else int(row["stop"]))
+        k, end = first // n, (None if stop is None else stop // n)  # pieces are whole segments
+        while (end is None or k < end) and work.segment(k) is not None:
+            k += 1  # a rerun keeps the piece's finished segments
+        if end is not None and k >= end:
+            return 0, stop  # type: ignore[return-value]
+        plan = ResumePlan.starting_at(k * n, o, stop)
+        run = _stream(src, self.pipeline, o, settings, work, n, plan, None, lambda _m: None)
+        return run.frames_done, run.frames_total
+
+
+def run_videos(pipeline: Pipeline, jobs: Sequence[VideoJob], options: VideoOptions,
+               on_report: Callable[[VideoReport], None], split_seconds: float | None = None,
+               workers: int | None = None, on_frames: Callable[[int], None] | None = None,
+               threads: int | None = None) -> list[VideoReport]:
+    """:func:`colorize_cli.video.colorize_videos` on the cluster (joined first with
+    :func:`connect`): one film per task, or pieces of films longer than ``split_seconds``;
+    ``pipeline`` (the driver's copy of the model) is what the workers rebuild, and names what
+    the segments are made with, so that the work folder pins it as a local run does."""
+    from colorize_cli.video import _check_film, _film_settings, _identity
+    from colorize_cli.video_segments import WorkDir
+
+    if split_seconds is not None and not split_seconds > 0:
+        raise ParameterError("split_seconds", f"must be > 0, got {split_seconds}")
+    options.check()
+    ray = _ray()
+    make_args = worker_args(pipeline, threads)
+    reports: list[VideoReport] = []
+
+    def report(rep: VideoReport) -> None:
+        reports.append(rep)
+        on_report(rep)
+
+    rows: list[dict[str, Any]] = []
+    films: dict[str, dict[str, Any]] = {}  # dst of a split film -> what the join needs
+    for job in jobs:
+        src, dst = Path(job.src), Path(job.dst)
+        try:
+            source = _check_film(src, dst, options)
+            if source is None:
+                report(VideoReport(str(src), str(dst), "skipped"))
+                continue
+            settings, notes = _film_settings(source, dst, options)
+        except InputError as err:
+            report(VideoReport(str(src), str(dst), "error", error=err.reason))
+            continue
+        n = max(1, int(round(options.segment_seconds * float(source.rate))))
+        plan = _piece_plan(source.frames_estimate, n, split_seconds, float(source.rate))
+        if len(plan) == 1:
+            rows.append({"src": str(src), "dst": str(dst), "first": -1, "stop": -1, "segment_frames": n})
+            continue
+        work = WorkDir(dst)
+        notes += work.start(_identity(source, pipeline, options, settings, n))
+        films[str(dst)] = {"src": src, "source": source, "settings": settings, "work": work, "pieces": len(plan),
+                           "total": None, "done": 0, "notes": notes, "t0": time.perf_counter()}
+        rows += [{"src": str(src), "dst": str(dst), "first": first, "stop": -1 if stop is None else stop,
+                  "segment_frames": n} for first, stop in plan]
+    if not rows:
+        return reports
+    n_workers, gpus = cluster_workers(workers)
+    ds = ray.data.from_items(rows, override_num_blocks=len(rows))
+    mapped = ds.map(_VideoWorker, fn_constructor_kwargs={"make_args": make_args, "options": asdict(options)},
+                    compute=ray.data.ActorPoolStrategy(size=min(n_workers, len(rows))), **_remote_args(gpus))
+    failed: set[str] = set()
+    try:
+        for out in mapped.iter_rows():
+            dst = out["dst"]
+            if out["report"]:  # a whole film, or a piece that failed (the film fails, once)
+                rep = VideoReport(**json.loads(out["report"]))
+                if out["piece"]:
+                    if dst in failed:
+                        continue
+                    failed.add(dst)
+                    films.pop(dst, None)
+                if on_frames is not None and rep.status == "ok":
+                    on_frames(rep.frames)
+                report(rep)
+                continue
+            film = films.get(dst)
+            if film is None:
+                continue
+            film["pieces"] -= 1
+            film["done"] += int(out["frames"])
+            if on_frames is not None:
+                on_frames(int(out["frames"]))
+            if out["last"]:
+                film["total"] = int(out["total"])
+            if film["pieces"] == 0:
+                report(_join_film(dst, films.pop(dst)))
+    except ColorizeError:
+        raise
+    except Exception as exc:
+        raise ColorizeError(_first_line(exc)) from None
+    return reports
+
+
+def _join_film(dst: str, film: dict[str, Any]) -> VideoReport:
+    """Every piece of a split film is done: check that the segments cover it, then join them."""
+    from colorize_cli.video_join import join
+
+    work = film["work"]
+    warnings: list[str] = list(film["notes"])
+    segments = work.segments()
+    total = sum(int(s["frames"]) for s in segments)
+    rep = VideoReport(input=str(film["src"]), output=dst, status="ok")
+    if film["total"] is None or total != film["total"]:
+        rep.status, rep.error = "error", (f"{film['total']} frames decoded but {total} encoded; "
+                                          "run the same command again")
+        return rep
+    work.mark_done({"frames": total})
+    joined = join(work, segments, film["source"], Path(dst), film["settings"], warnings.append)
+    work.remove()
+    rep.frames = total
+    rep.scene_cuts = sum(len(s.get("cuts", [])) for s in segments)
+    rep.streams_copied, rep.streams_reencoded, rep.streams_dropped = joined.copied, joined.reencoded, joined.dropped
+    rep.warnings = warnings
+    rep.seconds = time.perf_counter() - film["t0"]
+    rep.fps = film["done"] / rep.seconds if rep.seconds > 0 else 0.0
+    return rep
