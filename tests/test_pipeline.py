@@ -101,3 +101,23 @@ def test_no_jbu_is_bilinear(models_dir):
     (raw,) = p.infer([p.prepare(L)])
     ab = p.upsample(p.to_ab(raw), L)
     np.testing.assert_allclose(ab, cv2.resize(p.to_ab(raw), (96, 64), interpolation=cv2.INTER_LINEAR), atol=1e-4)
+
+
+@pytest.mark.parametrize("dtype", [np.uint8, np.uint16])
+def test_finish_with_a_dtype_is_the_quantised_float_finish(bins_pipe, dtype):
+    """The strip-wise path (photos and films are written through it) gives the float path's
+    pixels, quantised: past the guide size too, with an ab filter and an alpha plane."""
+    from colorize_cli.lab import from_float
+
+    L = image_to_L(cv2.resize(gradient(48, 64), (640, 480), interpolation=cv2.INTER_LINEAR))
+    (raw,) = bins_pipe.raw_maps([L])
+
+    def warmer(L_work, ab, full_shape):
+        return ab + np.float32(5.0)
+
+    alpha = np.full(L.shape, 7, dtype)
+    want = from_float(bins_pipe.finish(L, raw, ab_filter=warmer), dtype, alpha)
+    got = bins_pipe.finish(L, raw, ab_filter=warmer, dtype=dtype, alpha=alpha)
+    assert got.dtype == dtype and got.shape == (480, 640, 4)
+    assert np.abs(got.astype(np.int64) - want).max() <= 1  # exact halves round to even
+    assert np.array_equal(got[:, :, 3], alpha)
