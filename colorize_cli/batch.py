@@ -2,7 +2,7 @@
 
 Public API::
 
-    BatchOptions(out_dir, fmt=None, overwrite=False, max_pixels=None, confidence_dir=None)
+    BatchOptions(out_dir, fmt=None, overwrite=False, max_pixels=None, confidence_dir=None, ab_filter_for=None)
     colorize_files(pipeline, jobs, options, on_result) -> list[Result]
     Result(input, output, status, seconds, error)       # status: "ok" | "skipped" | "error"
 
@@ -26,7 +26,7 @@ from colorize_cli.errors import InputError
 from colorize_cli.image_io import Image, icc_colour_space, output_format, read_image, write_image
 from colorize_cli.inputs import Job, output_path
 from colorize_cli.lab import from_float, image_to_L, merge
-from colorize_cli.pipeline import Pipeline
+from colorize_cli.pipeline import AbFilter, Pipeline
 
 
 @dataclass
@@ -36,6 +36,9 @@ class BatchOptions:
     overwrite: bool = False
     max_pixels: int | None = None
     confidence_dir: Path | None = None
+    # The ab_filter (colour hints, see propagate.hint_filter) for a job, given its decoded pixels;
+    # None for an automatic result; InputError for a bad hint file (that photo fails, the batch goes on).
+    ab_filter_for: Callable[[Job, np.ndarray], AbFilter | None] | None = None
 
 
 @dataclass
@@ -86,7 +89,7 @@ def colorize_files(pipeline: Pipeline, jobs: Sequence[Job], options: BatchOption
 
     chunk_size = max(1, pipeline.engine.batch_size)
     for start in range(0, len(jobs), chunk_size):
-        todo: list[tuple[Job, Path, Image, np.ndarray, float]] = []
+        todo: list[tuple[Job, Path, Image, np.ndarray, AbFilter | None, float]] = []
         for job in jobs[start:start + chunk_size]:
             t0 = time.perf_counter()
             dst = output_path(job, options.out_dir, options.fmt)
@@ -104,19 +107,23 @@ def colorize_files(pipeline: Pipeline, jobs: Sequence[Job], options: BatchOption
                     raise InputError(job.src, f"cannot write .{output_format(dst)} files; use --format png")
                 image = read_image(job.src, options.max_pixels)
                 L = image_to_L(image.pixels)
+                ab_filter = options.ab_filter_for(job, image.pixels) if options.ab_filter_for else None
             except InputError as err:
-                report(Result(str(job.src), str(dst), "error", time.perf_counter() - t0, err.reason))
+                where = "" if err.path == str(job.src) else f"{err.path}: "
+                report(Result(str(job.src), str(dst), "error", time.perf_counter() - t0, where + err.reason))
                 continue
-            todo.append((job, dst, image, L, time.perf_counter() - t0))
+            todo.append((job, dst, image, L, ab_filter, time.perf_counter() - t0))
         if not todo:
             continue
         t0 = time.perf_counter()
-        raws = pipeline.infer([pipeline.prepare(L) for _, _, _, L, _ in todo])
+        L_works = [pipeline.prepare(L) for _, _, _, L, _, _ in todo]
+        raws = pipeline.infer(L_works)
         shared = (time.perf_counter() - t0) / len(todo)
-        for (job, dst, image, L, spent), raw in zip(todo, raws):
+        for (job, dst, image, L, ab_filter, spent), L_work, raw in zip(todo, L_works, raws):
             t1 = time.perf_counter()
             try:
-                rgb = merge(L, pipeline.upsample(pipeline.to_ab(raw), L))
+                ab = pipeline.filter_ab(pipeline.to_ab(raw), L_work, L.shape[:2], ab_filter)
+                rgb = merge(L, pipeline.upsample(ab, L))
                 icc = image.icc if icc_colour_space(image.icc) == "RGB" else None  # gray/CMYK profiles no longer fit
                 write_image(dst, _output_pixels(image, rgb), exif=image.exif, icc=icc)
                 if options.confidence_dir is not None:

@@ -150,15 +150,17 @@ def images(
     max_pixels: Annotated[int, typer.Option("--max-pixels", min=0, help="Refuse inputs with more pixels (0: no limit).")] = DEFAULT_MAX_PIXELS,
     confidence: Annotated[Optional[Path], typer.Option("--confidence", help="Folder for confidence maps "
                           "(bins models): <name>_top.png and <name>_ratio.png.")] = None,
+    hints: Annotated[Optional[Path], typer.Option("--hints", help="Colour hints (docs/hints.md): a JSON, RGBA or "
+                     "scribbled-copy file for one photo, or a folder of them matched by relative path and name.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="One JSON line per file on stdout.")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar or notes; errors only.")] = False,
 ) -> None:
-    """Colourise photos."""
+    """Colourise photos, optionally steered by colour hints."""
     from colorize_cli.batch import BatchOptions, Result, colorize_files
     from colorize_cli.inputs import discover
 
     stdin = stdin_for(inputs)
-    exclude = [output] + ([confidence] if confidence else [])
+    exclude = [output] + ([confidence] if confidence else []) + ([hints] if hints and hints.is_dir() else [])
     # An output folder inside an input folder must not be read back as input, but one that *is*
     # the input folder still lets us reach the inputs (and refuse to overwrite them).
     found = discover(inputs, stdin=stdin,
@@ -166,6 +168,20 @@ def images(
                                                              for a in inputs)])
     report_missing(found.errors, bool(found.jobs), lambda path, reason: Result(path, None, "error", 0.0, reason).as_dict(),
                    "images", as_json, quiet)
+    ab_filter_for, strays = None, []
+    if hints is not None:
+        from colorize_cli.hints import match_hint_files, read_hints
+        from colorize_cli.propagate import hint_filter
+
+        try:
+            hint_files, strays = match_hint_files(hints, found.jobs)
+        except ValueError as err:
+            error(str(err))
+            raise typer.Exit(EXIT_USAGE) from None
+        for path, reason in strays:
+            error(f"{path}: {reason}")
+        ab_filter_for = lambda job, pixels: (hint_filter(read_hints(hint_files[job.src], pixels))  # noqa: E731
+                                             if job.src in hint_files else None)
     pipeline = load_pipeline(model, models_dir, device.value, threads, batch_size, render_size, temperature, jbu, quiet)
 
     show_bar = not quiet and not as_json and sys.stdout.isatty()
@@ -183,7 +199,7 @@ def images(
             progress.advance(task)
 
     options = BatchOptions(out_dir=output, fmt=fmt.value if fmt else None, overwrite=overwrite, max_pixels=max_pixels or None,
-                           confidence_dir=confidence)
+                           confidence_dir=confidence, ab_filter_for=ab_filter_for)
     t0 = time.perf_counter()
     try:
         if show_bar:
@@ -202,7 +218,7 @@ def images(
         error("interrupted")
         raise typer.Exit(130) from None
     elapsed = time.perf_counter() - t0
-    failed = counts["error"] + len(found.errors)
+    failed = counts["error"] + len(found.errors) + len(strays)
     rate = counts["ok"] / elapsed if elapsed > 0 else 0.0
     note(f"{counts['ok']} colourised, {counts['skipped']} skipped (already done), {failed} failed "
          f"in {elapsed:.1f} s ({rate:.2f} images/s)", quiet)

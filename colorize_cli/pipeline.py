@@ -19,14 +19,20 @@ Public API::
     Pipeline.confidence(raw) -> (top, ratio) | None   # bins models only
     Pipeline.upsample(ab_low, L_full) -> ab_full      # JBU (or bilinear with jbu=False)
     merge(L_full, ab_full) -> rgb                     # re-exported from lab
-    Pipeline.colorize_L(L_full) -> rgb float32 H×W×3
-    Pipeline.colorize_Ls([L_full, ...]) -> [rgb, ...] # batched
-    Pipeline.colorize_array(image) -> image           # RGB(A)/gray uint8/uint16/float -> RGB(A), same dtype
+    Pipeline.filter_ab(ab_low, L_work, full_shape, ab_filter) -> ab_work   # the ab_filter hook
+    Pipeline.colorize_L(L_full, ab_filter=None) -> rgb float32 H×W×3
+    Pipeline.colorize_Ls([L_full, ...], ab_filters=None) -> [rgb, ...] # batched
+    Pipeline.colorize_array(image, ab_filter=None) -> image   # RGB(A)/gray uint8/uint16/float -> RGB(A), same dtype
+
+``ab_filter(L_work (h, w) float32 0..100, ab_work (h, w, 2) float32, full_shape (H, W)) -> ab_work``
+is how user control (colour hints, keyframes) enters: it rewrites the ab map at the working
+size, after "to ab" and before "upsample", so the result goes through the same upsampling and
+merge with the full-resolution L as an automatic one.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import cv2
 import numpy as np
@@ -37,7 +43,9 @@ from colorize_cli.engine import Engine
 from colorize_cli.lab import from_float, image_to_L, merge
 from colorize_cli.upsample import bilinear_upsample, joint_bilateral_upsample
 
-__all__ = ["Pipeline", "merge", "working_shape"]
+__all__ = ["AbFilter", "Pipeline", "merge", "working_shape"]
+
+AbFilter = Callable[[np.ndarray, np.ndarray, tuple[int, int]], np.ndarray]
 
 
 def working_shape(shape: tuple[int, int], short_side: int, stride: int) -> tuple[int, int]:
@@ -112,18 +120,37 @@ class Pipeline:
             return joint_bilateral_upsample(ab_low, L_full, self.sigma_s, self.sigma_r)
         return bilinear_upsample(ab_low, (W, H))
 
-    def colorize_Ls(self, L_fulls: Sequence[np.ndarray]) -> list[np.ndarray]:
-        raws = self.infer([self.prepare(L) for L in L_fulls])
-        return [merge(L, self.upsample(self.to_ab(raw), L)) for L, raw in zip(L_fulls, raws)]
+    def filter_ab(self, ab_low: np.ndarray, L_work: np.ndarray, full_shape: tuple[int, int],
+                  ab_filter: AbFilter | None) -> np.ndarray:
+        """Apply ``ab_filter`` to the ab map (brought to the working size first when the model
+        outputs at a coarser stride); without a filter, ``ab_low`` unchanged."""
+        if ab_filter is None:
+            return ab_low
+        h, w = L_work.shape[:2]
+        if ab_low.shape[:2] != (h, w):
+            ab_low = bilinear_upsample(ab_low, (w, h))
+        out = np.asarray(ab_filter(L_work, ab_low, (int(full_shape[0]), int(full_shape[1]))), np.float32)
+        if out.shape != (h, w, 2):
+            raise ValueError(f"ab_filter returned {out.shape}, expected {(h, w, 2)}")
+        return out
 
-    def colorize_L(self, L_full: np.ndarray) -> np.ndarray:
-        return self.colorize_Ls([L_full])[0]
+    def colorize_Ls(self, L_fulls: Sequence[np.ndarray],
+                    ab_filters: Sequence[AbFilter | None] | None = None) -> list[np.ndarray]:
+        L_works = [self.prepare(L) for L in L_fulls]
+        raws = self.infer(L_works)
+        filters = list(ab_filters) if ab_filters is not None else [None] * len(L_fulls)
+        return [merge(L, self.upsample(self.filter_ab(self.to_ab(raw), Lw, L.shape[:2], f), L))
+                for L, Lw, raw, f in zip(L_fulls, L_works, raws, filters)]
 
-    def colorize_array(self, image: np.ndarray) -> np.ndarray:
+    def colorize_L(self, L_full: np.ndarray, ab_filter: AbFilter | None = None) -> np.ndarray:
+        return self.colorize_Ls([L_full], [ab_filter])[0]
+
+    def colorize_array(self, image: np.ndarray, ab_filter: AbFilter | None = None) -> np.ndarray:
         """Colourise an RGB(A) or gray array (uint8, uint16, or float in [0, 1]); returns RGB,
-        or RGBA with the alpha unchanged, in the input's dtype."""
+        or RGBA with the alpha unchanged, in the input's dtype. ``ab_filter`` (see the module
+        docstring) steers the colour, e.g. :func:`colorize_cli.propagate.hint_filter`."""
         alpha = image[:, :, 3] if image.ndim == 3 and image.shape[2] == 4 else None
-        rgb = self.colorize_L(image_to_L(image))
+        rgb = self.colorize_L(image_to_L(image), ab_filter)
         if image.dtype.kind == "f":
             out = rgb.astype(image.dtype)
             return np.dstack([out, alpha]) if alpha is not None else out
