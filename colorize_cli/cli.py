@@ -313,6 +313,11 @@ def evaluate(
     smooth: Annotated[bool, typer.Option("--smooth", help="Videos: the video command's temporal kernel.")] = False,
     max_frames: Annotated[Optional[int], typer.Option("--max-frames", min=1, help="Videos: score only the first "
                           "N frames of each clip.")] = None,
+    sim_hints: Annotated[Optional[list[int]], typer.Option("--sim-hints", min=1, help="Also score each model "
+                         "steered by N simulated hints per photo (3×3 means of the truth's ab at random points, "
+                         "fixed seed); repeatable.")] = None,
+    sim_keyframes: Annotated[Optional[str], typer.Option("--sim-keyframes", help="'first': also score each model "
+                             "on clips given their first frame in true colour as a keyframe.")] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar or notes; errors only.")] = False,
 ) -> None:
     """Score colourisations: PSNR, SSIM, ab errors, colourfulness, hue harmony/balance, CIEDE2000
@@ -352,6 +357,9 @@ def evaluate(
             for spec in specs:
                 pipe = load_pipeline(spec, models_dir, device.value, None, 1, render_size, temperature, quiet=quiet)
                 colorizers.append(ev.colorizer_from_pipeline(pipe))
+                colorizers += [ev.hinted_colorizer(pipe, n) for n in dict.fromkeys(sim_hints or [])]
+                if sim_keyframes is not None:
+                    colorizers.append(ev.keyframed_colorizer(pipe, sim_keyframes))
             run = lambda: ev.evaluate_dataset(dataset, colorizers, limit=limit, smooth=smooth,  # noqa: E731
                                               max_frames=max_frames,
                                               sheet_count=sheet_count if sheet else 0, progress=on_progress)

@@ -21,6 +21,7 @@ from __future__ import annotations
 import csv
 import functools
 import io
+import itertools
 import json
 import math
 import sys
@@ -57,6 +58,8 @@ __all__ = [
     "SMOOTH_UNAVAILABLE",
     "load_colorizer",
     "colorizer_from_pipeline",
+    "hinted_colorizer",
+    "keyframed_colorizer",
     "read_rgb",
     "read_video",
     "evaluate_dataset",
@@ -287,6 +290,45 @@ def colorizer_from_pipeline(pipeline: Any) -> Colorizer:
             return iter_colorize_frames(frames, pipeline, smooth=smooth)
 
     return Colorizer(name=pipeline.info.name, image=image, clip=clip)
+
+
+def hinted_colorizer(pipeline: Any, n_points: int, seed: int = 0) -> Colorizer:
+    """``--sim-hints N``: the pipeline steered by N simulated hints per photo
+    (:func:`colorize_cli.hints.simulate_hints`, fixed seed), labelled ``<model>+<N>pts``.
+    The truth's colour enters only through those N 3×3 patches; clips are scored frame by
+    frame, each frame with its own N points."""
+    from colorize_cli.hints import simulate_hints
+    from colorize_cli.lab import from_float, image_to_L
+    from colorize_cli.propagate import hint_filter
+
+    def image(rgb: np.ndarray) -> np.ndarray:
+        return from_float(pipeline.colorize_L(image_to_L(rgb), hint_filter(simulate_hints(rgb, n_points, seed))),
+                          np.uint8)
+
+    return Colorizer(name=f"{pipeline.info.name}+{n_points}pts", image=image)
+
+
+def keyframed_colorizer(pipeline: Any, which: str = "first") -> Colorizer:
+    """``--sim-keyframes first``: each clip gets its first frame in true colour as a keyframe,
+    propagated as by ``colorize video --keyframes``; labelled ``<model>+kf-first``. Photos
+    have no frame to give and are colourised automatically."""
+    from colorize_cli.lab import from_float, image_to_L
+    from colorize_cli.video import iter_colorize_frames
+
+    if which != "first":
+        raise EvaluateError(f"--sim-keyframes {which!r}: only 'first' is supported")
+
+    def image(rgb: np.ndarray) -> np.ndarray:
+        return from_float(pipeline.colorize_L(image_to_L(rgb)), np.uint8)
+
+    def clip(frames: Iterable[np.ndarray], smooth: bool) -> Iterator[np.ndarray]:
+        it = iter(frames)
+        first = next(it, None)
+        if first is None:
+            return iter(())
+        return iter_colorize_frames(itertools.chain([first], it), pipeline, smooth=smooth, keyframes={0: first})
+
+    return Colorizer(name=f"{pipeline.info.name}+kf-{which}", image=image, clip=clip)
 
 
 # ---------------------------------------------------------------------------- the report

@@ -29,6 +29,7 @@ Public API::
     color_to_ab("#rrggbb") -> (a, b)
     hint_file_for(hints_dir, rel) -> Path | None    # by relative path and stem
     match_hint_files(hints, jobs) -> ({src: hint file}, [(hint file, reason)])  # --hints FILE|DIR
+    simulate_hints(truth_rgb, n, seed=0) -> Hints   # a simulated user: n points of the truth's colour
     HINT_EXTENSIONS
 """
 
@@ -36,6 +37,7 @@ from __future__ import annotations
 
 import json
 import math
+import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -48,7 +50,7 @@ from colorize_cli.image_io import IMAGE_EXTENSIONS, read_image
 from colorize_cli.lab import to_float_rgb
 
 __all__ = ["HINT_EXTENSIONS", "Hints", "color_to_ab", "hint_file_for", "match_hint_files", "parse_hints_json",
-           "read_hints"]
+           "read_hints", "simulate_hints"]
 
 HINT_EXTENSIONS = (".json", *sorted(e for e in IMAGE_EXTENSIONS if e not in (".jpg", ".jpeg", ".jpe")),
                    ".jpg", ".jpeg")
@@ -267,3 +269,17 @@ def match_hint_files(hints: Path, jobs: Sequence) -> tuple[dict[Path, Path], lis
                     and not any(part.startswith(".") for part in p.relative_to(hints).parts)
                     and p.resolve() not in used)
     return found, [(str(p), "no photo matches this hint file (matched by relative path and name)") for p in strays]
+
+
+def simulate_hints(truth_rgb: np.ndarray, n: int, seed: int = 0) -> Hints:
+    """A simulated user (after Zhang et al. 2017): ``n`` points drawn uniformly over the photo,
+    each a 3×3 patch set to the mean ab of the colour original there. The draw depends only on
+    ``seed`` and the photo's pixels, so a rerun (or another model) gets the same points."""
+    H, W = truth_rgb.shape[:2]
+    if H < 3 or W < 3:
+        raise ValueError(f"a {W}×{H} photo is too small for 3×3 hints")
+    rng = np.random.default_rng([seed, zlib.crc32(np.ascontiguousarray(truth_rgb).tobytes())])
+    xy = np.stack([rng.integers(1, W - 1, n), rng.integers(1, H - 1, n)], axis=1)
+    ab = _rgb_to_ab(to_float_rgb(truth_rgb))
+    mean_ab = cv2.blur(ab, (3, 3))[xy[:, 1], xy[:, 0]]
+    return Hints.from_points((H, W), xy, mean_ab, radius=1)
