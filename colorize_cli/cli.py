@@ -432,6 +432,11 @@ def video(
                          "them).")] = False,
     max_pixels: Annotated[int, typer.Option("--max-pixels", min=0, help="Refuse films with more pixels per frame "
                           "(0: no limit).")] = DEFAULT_MAX_PIXELS,
+    keyframes: Annotated[Optional[Path], typer.Option("--keyframes", help="Folder of hand-coloured frames named "
+                         "by their 0-based index (000120.png), carried through their shots by optical flow "
+                         "(one film at a time).")] = None,
+    keyframe_reach: Annotated[int, typer.Option("--keyframe-reach", min=1, help="--keyframes: frames a keyframe's "
+                              "colour is carried forward and backward.")] = 300,
     as_json: Annotated[bool, typer.Option("--json", help="One JSON summary line per film on stdout.")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar, notes or warnings; errors only.")] = False,
 ) -> None:
@@ -442,10 +447,23 @@ def video(
     stdin = stdin_for(inputs)
     options = VideoOptions(smooth=smooth, window=window, decay=decay, scene_detect=scene_detect,
                            scene_threshold=scene_threshold, codec=codec, crf=crf, preset=preset,
-                           max_pixels=max_pixels or None, segment_seconds=segment_seconds, overwrite=overwrite)
+                           max_pixels=max_pixels or None, segment_seconds=segment_seconds, overwrite=overwrite,
+                           keyframe_reach=keyframe_reach)
     try:
         options.check()
         jobs, missing = plan_jobs(inputs, output, codec, stdin=stdin)
+        if keyframes is not None:
+            from colorize_cli.keyframes import read_keyframe_dir
+
+            options.keyframes, bad = read_keyframe_dir(keyframes)
+            for path, reason in bad:
+                error(f"{path}: {reason}")
+            if bad:
+                raise typer.Exit(EXIT_USAGE)
+            if not options.keyframes:
+                raise ValueError(f"--keyframes {keyframes}: no keyframe in it (name them by frame index, e.g. 000120.png)")
+            if len(jobs) > 1:
+                raise ValueError(f"--keyframes is for one film; {len(jobs)} were given")
     except (ColorizeError, ValueError) as err:
         error(str(err))
         raise typer.Exit(EXIT_USAGE) from None

@@ -14,6 +14,11 @@ model maps (bin probabilities for ``bins`` models, ab for ``ab`` models) before 
 decoded to ab, restarted at every scene cut found by :class:`~colorize_cli.scenes.SceneDetector`
 on the L channel (also run without ``--smooth``, to report cuts, unless ``--no-scene-detect``).
 
+**Keyframes** (``--keyframes DIR``): hand-coloured frames carried through their shot by
+optical flow (:mod:`colorize_cli.keyframes`), blended over the model's prediction through the
+pipeline's ``ab_filter`` hook, after the kernel. Keyframes after the first frame are carried
+backward from a second decode of the frames before them, so memory stays bounded.
+
 **Resume.** The film is encoded in segments of about ``segment_seconds`` in
 ``<output>.partial/`` (see :class:`~colorize_cli.videoio.WorkDir`). A rerun of the same
 command keeps the finished segments and restarts at the first missing one. To keep the
@@ -28,14 +33,14 @@ Public API::
 
     VideoOptions(smooth=False, window=20, decay=0.2, scene_detect=True, scene_threshold=0.5,
                  codec="libx264", crf=None, preset=None, max_pixels=100_000_000,
-                 segment_seconds=10.0, overwrite=False)
+                 segment_seconds=10.0, overwrite=False, keyframes=None, keyframe_reach=300)
     VideoOptions.check()              # ValueError naming the bad option
     plan_jobs(inputs, output, codec, stdin=None) -> ([VideoJob(src, dst)], [(path, reason)])
     colorize_video(src, dst, pipeline, options, on_progress=None, on_total=None, warn=None) -> VideoReport
     colorize_videos(jobs, pipeline, options, on_report, on_start=None, on_progress=None, warn=None)
     Interrupted                       # KeyboardInterrupt with .work_dir and .frames_kept
-    FrameColorizer(pipeline, smooth, window, decay, scene_detect, scene_threshold)
-    iter_colorize_frames(frames, pipeline, smooth=False, ...) -> Iterator[rgb]   # lazily
+    FrameColorizer(pipeline, smooth, window, decay, scene_detect, scene_threshold, keyframes=None, lookahead=None)
+    iter_colorize_frames(frames, pipeline, smooth=False, ..., keyframes=None) -> Iterator[rgb]   # lazily
     colorize_frames(frames, pipeline, smooth=False, ...) -> list[rgb]
     video_output_path(src_rel, out_dir, codec) -> Path
     terminate_as_interrupt()          # context manager: SIGTERM behaves like Ctrl-C
@@ -49,7 +54,7 @@ import queue
 import signal
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
@@ -60,7 +65,9 @@ import numpy as np
 from colorize_cli.errors import ColorizeError, InputError, ModelError
 from colorize_cli.inputs import discover
 from colorize_cli.lab import from_float, image_to_L, merge
-from colorize_cli.pipeline import Pipeline
+from colorize_cli.keyframes import DEFAULT_REACH as KEYFRAME_REACH
+from colorize_cli.keyframes import KeyframePropagator
+from colorize_cli.pipeline import AbFilter, Pipeline
 from colorize_cli.scenes import DEFAULT_THRESHOLD, SceneDetector
 from colorize_cli.temporal import DEFAULT_DECAY, DEFAULT_WINDOW, TemporalKernel
 from colorize_cli.videoio import (VIDEO_EXTENSIONS, Decoded, EncoderSettings, SegmentWriter, Source, WorkDir,
@@ -86,10 +93,20 @@ class FrameColorizer:
 
     def __init__(self, pipeline: Pipeline, smooth: bool = False, window: int = DEFAULT_WINDOW,
                  decay: float = DEFAULT_DECAY, scene_detect: bool = True,
-                 scene_threshold: float = DEFAULT_THRESHOLD) -> None:
+                 scene_threshold: float = DEFAULT_THRESHOLD, keyframes: Mapping[int, Any] | None = None,
+                 lookahead: Callable[[int, int], Iterable[np.ndarray]] | None = None,
+                 keyframe_reach: int = KEYFRAME_REACH) -> None:
         self.pipeline = pipeline
         self.kernel = TemporalKernel(window, decay) if smooth else None
         self.detector = SceneDetector(scene_threshold) if scene_detect else None
+        self.keyframes = (KeyframePropagator(keyframes, pipeline.prepare, lookahead, keyframe_reach,
+                                             scene_threshold=scene_threshold if scene_detect else None)
+                          if keyframes else None)
+
+    def steer(self, index: int, L: np.ndarray, cut: bool, emit: bool = True) -> AbFilter | None:
+        """The keyframes' ab_filter for frame ``index``; every frame must pass here in order
+        (``emit=False`` for frames replayed before a resume point)."""
+        return self.keyframes.push(index, L, cut, emit) if self.keyframes is not None else None
 
     def raw_maps(self, Ls: Sequence[np.ndarray], emit: Sequence[bool] | None = None
                  ) -> list[tuple[bool, np.ndarray | None]]:
@@ -113,10 +130,13 @@ class FrameColorizer:
             out.append((cut, raw if e else None))
         return out
 
-    def finish(self, L: np.ndarray, raw: np.ndarray) -> np.ndarray:
+    def finish(self, L: np.ndarray, raw: np.ndarray, ab_filter: AbFilter | None = None) -> np.ndarray:
         """RGB float32 in [0, 1]: the frame's own full-resolution L with the predicted colour."""
         p = self.pipeline
-        return merge(L, p.upsample(p.to_ab(raw), L))
+        ab = p.to_ab(raw)
+        if ab_filter is not None:
+            ab = p.filter_ab(ab, p.prepare(L), L.shape[:2], ab_filter)
+        return merge(L, p.upsample(ab, L))
 
 
 def _to_dtype(rgb: np.ndarray, like: np.ndarray) -> np.ndarray:
@@ -125,19 +145,30 @@ def _to_dtype(rgb: np.ndarray, like: np.ndarray) -> np.ndarray:
 
 def iter_colorize_frames(frames: Iterable[np.ndarray], pipeline: Pipeline, smooth: bool = False,
                          window: int = DEFAULT_WINDOW, decay: float = DEFAULT_DECAY, scene_detect: bool = True,
-                         scene_threshold: float = DEFAULT_THRESHOLD, batch_size: int | None = None
+                         scene_threshold: float = DEFAULT_THRESHOLD, batch_size: int | None = None,
+                         keyframes: Mapping[int, Any] | None = None, keyframe_reach: int = KEYFRAME_REACH
                          ) -> Iterator[np.ndarray]:
     """Colourise a clip given as frames (RGB or gray, uint8/uint16/float in [0, 1]), lazily,
     exactly as ``colorize video`` does: only each frame's L is used, the kernel and scene
-    detection run as in the command. Yields RGB in the input's dtype (float32 for float)."""
-    core = FrameColorizer(pipeline, smooth, window, decay, scene_detect, scene_threshold)
+    detection run as in the command. ``keyframes`` maps frame indices to colour pictures (or
+    image files) carried through their shots; with any after frame 0 an iterator of frames is
+    read into a list (they are read again). Yields RGB in the input's dtype (float32 for float)."""
+    lookahead = None
+    if keyframes and any(int(k) > 0 for k in keyframes):
+        frames = frames if isinstance(frames, Sequence) else list(frames)
+        lookahead = lambda a, b: (image_to_L(np.asarray(f)) for f in frames[a:b + 1])  # noqa: E731
+    core = FrameColorizer(pipeline, smooth, window, decay, scene_detect, scene_threshold, keyframes, lookahead,
+                          keyframe_reach)
     bs = max(1, batch_size or pipeline.engine.batch_size)
     buf: list[np.ndarray] = []
     like: list[np.ndarray] = []
+    count = [0]
 
     def flush() -> Iterator[np.ndarray]:
-        for L, f, (_, raw) in zip(buf, like, core.raw_maps(buf)):
-            yield _to_dtype(core.finish(L, raw), f)  # type: ignore[arg-type]
+        for L, f, (cut, raw) in zip(buf, like, core.raw_maps(buf)):
+            steer = core.steer(count[0], L, cut)
+            count[0] += 1
+            yield _to_dtype(core.finish(L, raw, steer), f)  # type: ignore[arg-type]
         buf.clear()
         like.clear()
 
@@ -153,10 +184,11 @@ def iter_colorize_frames(frames: Iterable[np.ndarray], pipeline: Pipeline, smoot
 
 def colorize_frames(frames: Iterable[np.ndarray], pipeline: Pipeline, smooth: bool = False,
                     window: int = DEFAULT_WINDOW, decay: float = DEFAULT_DECAY, scene_detect: bool = True,
-                    scene_threshold: float = DEFAULT_THRESHOLD, batch_size: int | None = None) -> list[np.ndarray]:
+                    scene_threshold: float = DEFAULT_THRESHOLD, batch_size: int | None = None,
+                    keyframes: Mapping[int, Any] | None = None) -> list[np.ndarray]:
     """:func:`iter_colorize_frames` as a list (for short clips held in memory)."""
     return list(iter_colorize_frames(frames, pipeline, smooth, window, decay, scene_detect, scene_threshold,
-                                     batch_size))
+                                     batch_size, keyframes))
 
 
 # ------------------------------------------------------------------------ films
@@ -176,6 +208,8 @@ class VideoOptions:
     segment_seconds: float = 10.0
     overwrite: bool = False
     queue_frames: int | None = None  # per queue; default 2 × batch size, at least 4
+    keyframes: dict[int, Path] | None = None  # frame index -> hand-coloured picture
+    keyframe_reach: int = KEYFRAME_REACH
 
     def check(self) -> None:
         """ValueError with the option's name for values the run would choke on later."""
@@ -183,6 +217,8 @@ class VideoOptions:
         SceneDetector(self.scene_threshold)
         if not self.segment_seconds > 0:
             raise ValueError(f"--segment-seconds must be > 0, got {self.segment_seconds}")
+        if self.keyframe_reach < 1:
+            raise ValueError(f"--keyframe-reach must be >= 1, got {self.keyframe_reach}")
         if self.crf is not None and self.crf < 0:
             raise ValueError(f"--crf must be >= 0, got {self.crf}")
         resolve_codec(self.codec)
@@ -315,8 +351,20 @@ def _stream(src: Source, pipeline: Pipeline, options: VideoOptions, settings: En
             segment_frames: int, resume: int, on_progress: Callable[[int], None] | None,
             warn: Callable[[str], None]) -> _Run:
     """Colourise frames ``resume`` onwards into segments; returns counts when the film ends."""
+    def lookahead(a: int, b: int) -> Iterator[np.ndarray]:
+        """Frames a..b decoded again (for keyframes carried backward)."""
+        frames = decode_frames(src, first_rgb=a, warn=lambda _m: None)
+        try:
+            for d in frames:
+                if d.index > b:
+                    break
+                if d.rgb is not None:
+                    yield image_to_L(d.rgb)
+        finally:
+            frames.close()
+
     core = FrameColorizer(pipeline, options.smooth, options.window, options.decay, options.scene_detect,
-                          options.scene_threshold)
+                          options.scene_threshold, options.keyframes, lookahead, options.keyframe_reach)
     batch = max(1, pipeline.engine.batch_size)
     qsize = options.queue_frames or max(4, 2 * batch)
     decoded: queue.Queue = queue.Queue(qsize)
@@ -326,6 +374,8 @@ def _stream(src: Source, pipeline: Pipeline, options: VideoOptions, settings: En
     workers = _Workers()
     # Replay before the restart point: the kernel's window, or one frame as the detector's reference.
     warm = max(0, resume - (max(options.window, 1) if options.smooth else 1))
+    if core.keyframes is not None:  # and the keyframe carry, from the keyframe it started at
+        warm = min(warm, core.keyframes.replay_from(resume))
     counts = {"decoded": 0, "encoded": 0}
     new_cuts: list[int] = []
 
@@ -345,8 +395,8 @@ def _stream(src: Source, pipeline: Pipeline, options: VideoOptions, settings: En
             item = workers.get(to_post)
             if item is _END:
                 break
-            d, L, raw, cut = item
-            rgb = from_float(core.finish(L, raw), np.uint8)
+            d, L, raw, cut, steer = item
+            rgb = from_float(core.finish(L, raw, steer), np.uint8)
             workers.put(to_encode, (d, to_video_frame(rgb, settings), cut))
         workers.put(to_encode, _END)
 
@@ -376,12 +426,13 @@ def _stream(src: Source, pipeline: Pipeline, options: VideoOptions, settings: En
             Ls = [image_to_L(d.rgb) for d in pending]  # type: ignore[arg-type]
             results = core.raw_maps(Ls, [d.index >= resume for d in pending])
             for d, L, (cut, raw) in zip(pending, Ls, results):
+                steer = core.steer(d.index, L, cut, emit=d.index >= resume)
                 if d.index < resume:
                     continue
                 if cut:
                     new_cuts.append(d.index)
                 d.rgb = None  # the full-resolution RGB is no longer needed: L carries the picture
-                workers.put(to_post, (d, L, raw, cut))
+                workers.put(to_post, (d, L, raw, cut, steer))
             pending.clear()
 
         while True:
@@ -429,9 +480,23 @@ def _identity(src: Source, pipeline: Pipeline, options: VideoOptions, settings: 
         "kernel": {"smooth": options.smooth, "window": options.window if options.smooth else None,
                    "decay": options.decay if options.smooth else None, "scene_detect": options.scene_detect,
                    "scene_threshold": options.scene_threshold if options.scene_detect else None},
+        "keyframes": _keyframes_identity(options),
         "encoder": settings.to_json(),
         "segment_frames": segment_frames,
     }
+
+
+def _keyframes_identity(options: VideoOptions) -> dict[str, Any] | None:
+    if not options.keyframes:
+        return None
+    files = {}
+    for i, p in sorted(options.keyframes.items()):
+        try:
+            st = Path(p).stat()
+            files[str(i)] = [str(Path(p).resolve()), st.st_size, st.st_mtime_ns]
+        except OSError:
+            files[str(i)] = [str(p)]
+    return {"files": files, "reach": options.keyframe_reach}
 
 
 def _same_file(a: Path, b: Path) -> bool:
