@@ -216,3 +216,29 @@ def test_cli_one_hints_file_needs_one_photo(cli, tmp_path, ab_model):
     res = cli("images", tmp_path / "in" / "a.png", "-o", tmp_path / "out", "-m", ab_model, "--hints",
               tmp_path / "h.json")
     assert res.exit_code == 0, res
+
+
+def test_evaluate_sim_hints_and_sim_keyframes(cli, tmp_path, ab_model):
+    from video_clips import make_clip
+
+    rng = np.random.default_rng(5)
+    for i in range(2):
+        y, x = np.mgrid[0:48, 0:64]
+        img = np.dstack([(x * 3 + i * 40) % 256, (y * 4) % 256, np.full_like(x, 90 + 60 * i)]).astype(np.uint8)
+        write(tmp_path / "set" / f"p{i}.png", img)
+    make_clip(tmp_path / "set" / "clip.mp4", n=6, w=64, h=48, audio=None)
+    res = cli("evaluate", tmp_path / "set", "-m", ab_model, "--sim-hints", "20", "--sim-keyframes", "first",
+              "--json", "--quiet")
+    assert res.exit_code == 0, res
+    data = json.loads(res.stdout)
+    assert data["models"] == ["gray", "fixture-ab", "fixture-ab+20pts", "fixture-ab+kf-first", "truth"]
+    rows = {(r["file"], r["model"]): r for r in data["rows"]}
+    for f in ("p0.png", "p1.png"):
+        assert rows[f, "fixture-ab+20pts"]["psnr"] > rows[f, "fixture-ab"]["psnr"] + 1
+        assert rows[f, "fixture-ab+kf-first"]["psnr"] == rows[f, "fixture-ab"]["psnr"]  # no frame to give a photo
+    clip = rows["clip.mp4", "fixture-ab+kf-first"]
+    assert clip["psnr"] > rows["clip.mp4", "fixture-ab"]["psnr"] + 3 and clip["cdc"] >= 0
+    again = json.loads(cli("evaluate", tmp_path / "set" / "p1.png", "-m", ab_model, "--sim-hints", "20", "--json",
+                           "--quiet").stdout)
+    # fixed seeds: the same points every run, whatever else is in the set
+    assert [r for r in again["rows"] if r["model"].endswith("pts")] == [rows["p1.png", "fixture-ab+20pts"]]
