@@ -178,8 +178,8 @@ def images(
         except ValueError as err:
             error(str(err))
             raise typer.Exit(EXIT_USAGE) from None
-        for path, reason in strays:
-            error(f"{path}: {reason}")
+        report_missing(strays, True, lambda path, reason: Result(path, None, "error", 0.0, reason).as_dict(),
+                       "images", as_json, quiet)
         ab_filter_for = lambda job, pixels: (hint_filter(read_hints(hint_files[job.src], pixels))  # noqa: E731
                                              if job.src in hint_files else None)
     pipeline = load_pipeline(model, models_dir, device.value, threads, batch_size, render_size, temperature, jbu, quiet)
