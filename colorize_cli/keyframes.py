@@ -21,7 +21,9 @@ from the keyframe.
 **Blending.** At frame t with a keyframe k₁ before and k₂ after it in the shot, the two carried
 colours are mixed with weights ``w₁ = (k₂ − t)/(k₂ − k₁)``, ``w₂ = 1 − w₁`` times their
 confidences, and the confidence of the mix is ``1 − (1 − c₁)(1 − c₂)``; one keyframe alone has
-weight 1. The model's prediction fills in the rest: ``ab = c · carried + (1 − c) · model``,
+weight 1. The model's prediction fills in the rest: ``ab = w · carried + (1 − w) · model`` with
+``w = c^0.25`` (``TRUST``: the carried colour stays better than the model's well below full
+confidence),
 as an ``ab_filter`` of the pipeline (so ``--smooth``, upsampling and the merge apply as ever).
 
 **Memory and streaming.** The forward carry is one state (ab and confidence at the working
@@ -63,6 +65,12 @@ __all__ = ["Carrier", "DEFAULT_DECAY", "DEFAULT_REACH", "KeyframePropagator", "k
 
 DEFAULT_REACH = 300  # frames a keyframe's colour is carried (12.5 s at 24 fps)
 DEFAULT_DECAY = 0.995  # confidence kept per frame carried
+# The blend weight is confidence ** TRUST. Measured on DAVIS clips (first frame given, unet-l1):
+# even where the flow checks leave little confidence, the carried colour is closer to the truth
+# than the model's (mean ab error 6 vs 7-19 at confidence 0.02-0.3, 3-4 vs 7-22 above 0.6), so
+# the weight rises faster than the confidence. 0.25 gained 0.1-0.3 dB PSNR per clip over 1 and
+# lowered CDC; 0.5 gained half as much.
+TRUST = 0.25
 L_TOLERANCE = 8.0  # L units a matched pixel may change and still count as the same surface
 _INDEX = re.compile(r"^\d+$")
 
@@ -139,7 +147,7 @@ def _blend(carried: list[tuple[float, np.ndarray, np.ndarray]]) -> AbFilter:
     miss = np.ones_like(carried[0][2])
     for _, _, c in carried:
         miss = miss * (1 - c)
-    conf = 1 - miss
+    conf = (1 - miss) ** TRUST
     mix = num / np.maximum(den, 1e-6)[:, :, None]
 
     def apply(L_work: np.ndarray, ab_work: np.ndarray, full_shape: tuple[int, int]) -> np.ndarray:
