@@ -23,8 +23,7 @@ colours are mixed with weights ``w₁ = (k₂ − t)/(k₂ − k₁)``, ``w₂ =
 confidences, and the confidence of the mix is ``1 − (1 − c₁)(1 − c₂)``; one keyframe alone has
 weight 1. The model's prediction fills in the rest: ``ab = w · carried + (1 − w) · model`` with
 ``w = c^0.25`` (``TRUST``: the carried colour stays better than the model's well below full
-confidence),
-as an ``ab_filter`` of the pipeline (so ``--smooth``, upsampling and the merge apply as ever).
+confidence), as an ``ab_filter`` of the pipeline (so ``--smooth``, upsampling and the merge apply as ever).
 
 **Memory and streaming.** The forward carry is one state (ab and confidence at the working
 size). The backward carry from k₂ needs the frames before it in reverse order; when the
