@@ -242,3 +242,18 @@ def test_evaluate_sim_hints_and_sim_keyframes(cli, tmp_path, ab_model):
                            "--quiet").stdout)
     # fixed seeds: the same points every run, whatever else is in the set
     assert [r for r in again["rows"] if r["model"].endswith("pts")] == [rows["p1.png", "fixture-ab+20pts"]]
+
+
+def test_ab_filter_hook_gets_working_size_maps_whatever_the_model_stride(models_dir):
+    pipe4 = Pipeline(Engine(models_dir / "fixture-bins4.onnx", device="cpu"))  # output stride 4
+    seen = {}
+
+    def spy(L_work, ab_work, full_shape):
+        seen.update(L=L_work.shape, ab=ab_work.shape, full=full_shape, Lmax=float(L_work.max()))
+        return np.zeros_like(ab_work)  # no colour at all
+
+    gray = np.tile(np.linspace(0, 255, 100).astype(np.uint8), (70, 1))
+    out = pipe4.colorize_array(gray, ab_filter=spy)
+    assert seen["ab"] == (*seen["L"], 2) and seen["full"] == (70, 100) and 90 < seen["Lmax"] <= 100
+    assert seen["L"] == pipe4.working_shape((70, 100))
+    assert np.abs(out.astype(int)[..., 0] - out[..., 2]).max() <= 1  # the filter's ab is what came out
