@@ -171,3 +171,30 @@ def test_cli_keyframes(cli, tmp_path, ab_model):
     write(keys / "000003.png", np.zeros((10, 10, 3), np.uint8))
     res = cli("video", src, "-o", tmp_path / "o3.mp4", "-m", ab_model, "--keyframes", keys)
     assert res.exit_code == 1 and "keyframe 3 is 10×10 but the film's frames are 128×96" in res.stderr
+
+
+def test_keyframes_and_a_callers_ab_filter_chain_in_that_order(pipe):
+    frames = [disc_frame(i) for i in range(4)]
+    seen = []
+
+    def neutral(L_work, ab_work, full_shape):
+        seen.append(float(ab_work[..., 0].min()))  # sees the keyframe's green (a < 0) already blended in
+        return np.zeros_like(ab_work)
+
+    out = colorize_frames(frames, pipe, keyframes={0: disc_frame(0, colour=GREEN)}, ab_filter=neutral)
+    assert len(seen) == 4 and max(seen) < -20
+    for f in out:  # the caller's filter has the last word: no colour at all
+        assert np.abs(f.astype(int)[..., 0] - f[..., 2]).max() <= 2
+
+
+def test_cli_keyframes_and_hints_refuse_ray(cli, tmp_path, ab_model):
+    src = make_clip(tmp_path / "in.mp4", frames=[disc_frame(i) for i in range(4)], n=4, audio=None)
+    keys = tmp_path / "keys"
+    write(keys / "000000.png", disc_frame(0, colour=GREEN))
+    res = cli("video", src, "-o", tmp_path / "out.mp4", "-m", ab_model, "--keyframes", keys, "--ray", "local")
+    assert res.exit_code == 2 and "--keyframes runs on this machine only" in res.stderr
+    photo = write(tmp_path / "p.png", disc_frame(0))
+    (tmp_path / "p.json").write_text('{"points": [{"x": 5, "y": 5, "color": "#ff0000"}]}')
+    res = cli("images", photo, "-o", tmp_path / "o", "-m", ab_model, "--hints", tmp_path / "p.json", "--ray", "local")
+    assert res.exit_code == 2 and "--hints runs on this machine only" in res.stderr
+    assert not (tmp_path / "out.mp4").exists() and not (tmp_path / "o").exists()
