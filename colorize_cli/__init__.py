@@ -8,6 +8,10 @@ The library in four lines::
     rgb = pipe.colorize_array(gray)                                  # arrays in, arrays out
     for frame in colorize_cli.colorize_frames(frames, pipe, smooth=True): ...
 
+Colour hints and keyframes steer the colour through the pipeline's ``ab_filter`` hook:
+``colorize_file(src, dst, ab_filter=colorize_cli.hints_filter("photo.json", src))``,
+``colorize_frames(frames, pipe, keyframes={0: colour_frame})``, ``VideoOptions(keyframes=...)``.
+
 The runtime is a chain of small modules, one per stage, and data flows one way::
 
     image_io.read_image -> lab.image_to_L -> Pipeline.prepare -> Pipeline.infer (engine.Engine)
@@ -46,5 +50,15 @@ __all__ = [
     "colorize_file",
     "colorize_frames",
     "colorize_video",
+    "hints_filter",
     "load",
 ]
+
+
+def __getattr__(name: str):  # noqa: ANN202 - the module's lazy attributes
+    # hints_filter brings scipy (the sparse solve); load it only when asked for.
+    if name == "hints_filter":
+        from colorize_cli.propagate import hints_filter
+
+        return hints_filter
+    raise AttributeError(f"module 'colorize_cli' has no attribute {name!r}")

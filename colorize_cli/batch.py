@@ -4,8 +4,9 @@ Public API::
 
     colorize_file(src, dst, pipeline=None, max_pixels=DEFAULT_MAX_PIXELS, ab_filter=None) -> Path
     write_colorized(dst, image, rgb)                    # depth, alpha, EXIF and the ICC rule
-    plan_image_jobs(inputs, output, fmt=None, confidence_dir=None, stdin=None) -> ImagePlan
-    BatchOptions(out_dir, fmt=None, overwrite=False, max_pixels=DEFAULT_MAX_PIXELS, confidence_dir=None)
+    plan_image_jobs(inputs, output, fmt=None, confidence_dir=None, stdin=None, hints=None) -> ImagePlan
+    BatchOptions(out_dir, fmt=None, overwrite=False, max_pixels=DEFAULT_MAX_PIXELS, confidence_dir=None,
+                 ab_filter_for=None)
     colorize_files(pipeline, jobs, options, on_result, ab_filter=None) -> list[Result]
     Result(input, output, status, seconds, error)       # status: "ok" | "skipped" | "error"
 
@@ -50,6 +51,10 @@ class BatchOptions:
     overwrite: bool = False
     max_pixels: int | None = DEFAULT_MAX_PIXELS
     confidence_dir: Path | None = None
+    # The ab_filter of one job (its colour hints: colorize_cli.hints.hints_filter), given its decoded
+    # pixels; None for the automatic result (or ``colorize_files``' own ab_filter). An InputError
+    # (a bad hint file) fails that job alone, with one line naming the file at fault.
+    ab_filter_for: Callable[[Job, np.ndarray], AbFilter | None] | None = None
 
 
 @dataclass
@@ -137,17 +142,19 @@ class ImagePlan:
 
 
 def plan_image_jobs(inputs: Sequence[str], output: str | Path, fmt: str | None = None,
-                    confidence_dir: Path | None = None, stdin: TextIO | None = None) -> ImagePlan:
+                    confidence_dir: Path | None = None, stdin: TextIO | None = None,
+                    hints: Path | None = None) -> ImagePlan:
     """The jobs of ``colorize images``: ``output`` as :func:`~colorize_cli.inputs.output_target`
     says (one input may go to a file name with an image extension), discovery that never reads
-    the output folders back as input, and files that are other inputs' outputs left out.
+    the output folders (nor a ``hints`` folder) back as input, and files that are other inputs' outputs left out.
     :class:`~colorize_cli.errors.ParameterError` for an ``output`` that cannot be."""
     target, is_file = output_target(inputs, output, lambda p: p.suffix.lower() in IMAGE_EXTENSIONS)
     if is_file:
         if fmt and output_format(target) != fmt:
             raise ParameterError("output", f"{target} and the format {fmt} disagree; give one of them")
         return ImagePlan([Job(Path(inputs[0]), Path(target.name))], [], target.parent, None, [])
-    found = discover(inputs, stdin=stdin, exclude=output_exclusions(inputs, [target, confidence_dir]))
+    hints_dir = hints if hints is not None and Path(hints).is_dir() else None
+    found = discover(inputs, stdin=stdin, exclude=output_exclusions(inputs, [target, confidence_dir, hints_dir]))
     jobs, dropped = drop_outputs(found.jobs, target, fmt)
     return ImagePlan(jobs, found.errors, target, fmt, dropped)
 
@@ -168,6 +175,7 @@ class _Decoded:
     icc: bytes | None
     size: tuple[int, int]
     seconds: float
+    ab_filter: AbFilter | None = None
 
 
 def _check(job: Job, options: BatchOptions, claimed: dict[Path, Path]) -> tuple[Path, Result | None]:
@@ -196,11 +204,13 @@ def _decode(job: Job, dst: Path, options: BatchOptions) -> _Decoded | Result:
         image = read_image(job.src, options.max_pixels)
         check_output(job.src, dst)
         L = luminance(image.pixels)
+        ab_filter = options.ab_filter_for(job, image.pixels) if options.ab_filter_for is not None else None
     except InputError as err:
-        return Result(str(job.src), str(dst), "error", time.perf_counter() - t0, err.reason)
+        where = "" if err.path == str(job.src) else f"{err.path}: "  # a hint file's fault names the hint file
+        return Result(str(job.src), str(dst), "error", time.perf_counter() - t0, where + err.reason)
     alpha = image.pixels[:, :, 3].copy() if image.has_alpha else None
     return _Decoded(job, dst, L, image.pixels.dtype, alpha, image.exif, _output_icc(image.icc), image.size,
-                    time.perf_counter() - t0)
+                    time.perf_counter() - t0, ab_filter)
 
 
 def _write(d: _Decoded, pixels: np.ndarray, extra: Callable[[], None] | None, spent: float) -> Result:
@@ -292,7 +302,8 @@ def colorize_files(pipeline: Pipeline, jobs: Sequence[Job], options: BatchOption
             for (d, slot), raw in zip(todo, raws):
                 t1 = time.perf_counter()
                 try:
-                    pixels = pipeline.finish(d.L, raw, ab_filter=ab_filter, dtype=d.dtype,  # type: ignore[arg-type]
+                    pixels = pipeline.finish(d.L, raw, ab_filter=d.ab_filter or ab_filter,  # type: ignore[arg-type]
+                                             dtype=d.dtype,
                                              alpha=d.alpha)
                 except (NonFiniteOutput, OSError, ValueError) as exc:  # this input's failure, not the run's
                     reason = exc.reason if isinstance(exc, NonFiniteOutput) else _write_error(exc)

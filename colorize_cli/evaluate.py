@@ -29,6 +29,7 @@ from __future__ import annotations
 import csv
 import functools
 import io
+import itertools
 import json
 import math
 import sys
@@ -41,7 +42,7 @@ import cv2
 import numpy as np
 
 from colorize_cli import metrics as M
-from colorize_cli.errors import ColorizeError, EvaluateError
+from colorize_cli.errors import ColorizeError, EvaluateError, ParameterError
 from colorize_cli.image_io import DEFAULT_MAX_PIXELS, IMAGE_EXTENSIONS, atomic_write_bytes, read_image, write_image
 from colorize_cli.inputs import discover as discover_inputs
 from colorize_cli.lab import from_float
@@ -61,6 +62,8 @@ __all__ = [
     "match_pairs",
     "SMOOTH_UNAVAILABLE",
     "colorizer_from_pipeline",
+    "hinted_colorizer",
+    "keyframed_colorizer",
     "read_rgb",
     "read_video",
     "evaluate_dataset",
@@ -242,6 +245,45 @@ def colorizer_from_pipeline(pipeline: Any) -> Colorizer:
         return colorize_frames(frames, pipeline, smooth=smooth)
 
     return Colorizer(name=pipeline.info.name, image=image, clip=clip)
+
+
+def hinted_colorizer(pipeline: Any, n_points: int, seed: int = 0) -> Colorizer:
+    """``--sim-hints N``: the pipeline steered by N simulated hints per photo
+    (:func:`colorize_cli.hints.simulate_hints`, fixed seed), labelled ``<model>+<N>pts``.
+    The truth's colour enters only through those N 3×3 patches; clips are scored frame by
+    frame, each frame with its own N points."""
+    from colorize_cli.hints import simulate_hints
+    from colorize_cli.lab import image_to_L
+    from colorize_cli.propagate import hint_filter
+
+    def image(rgb: np.ndarray) -> np.ndarray:
+        return from_float(pipeline.colorize_L(image_to_L(rgb), hint_filter(simulate_hints(rgb, n_points, seed))),
+                          np.uint8)
+
+    return Colorizer(name=f"{pipeline.info.name}+{n_points}pts", image=image)
+
+
+def keyframed_colorizer(pipeline: Any, which: str = "first") -> Colorizer:
+    """``--sim-keyframes first``: each clip gets its first frame in true colour as a keyframe,
+    propagated as by ``colorize video --keyframes``; labelled ``<model>+kf-first``. Photos
+    have no frame to give and are colourised automatically."""
+    from colorize_cli.frames import colorize_frames
+    from colorize_cli.lab import image_to_L
+
+    if which != "first":
+        raise ParameterError("which", f"must be 'first' (the clip's first frame in true colour), got {which!r}")
+
+    def image(rgb: np.ndarray) -> np.ndarray:
+        return from_float(pipeline.colorize_L(image_to_L(rgb)), np.uint8)
+
+    def clip(frames: Iterable[np.ndarray], smooth: bool) -> Iterator[np.ndarray]:
+        it = iter(frames)
+        first = next(it, None)
+        if first is None:
+            return iter(())
+        return colorize_frames(itertools.chain([first], it), pipeline, smooth=smooth, keyframes={0: first})
+
+    return Colorizer(name=f"{pipeline.info.name}+kf-{which}", image=image, clip=clip)
 
 
 # ---------------------------------------------------------------------------- the report

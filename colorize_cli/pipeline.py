@@ -34,6 +34,7 @@ Public API::
     Pipeline.colorize_Ls([L_full, ...], frame_filter=None, ab_filter=None) -> [rgb, ...]
     Pipeline.colorize_L(L_full, ab_filter=None) -> rgb
     Pipeline.colorize_array(image, ab_filter=None) -> image   # RGB(A)/gray, uint8/uint16/float, same dtype
+    chain_ab_filters(first, second) -> ab_filter | None      # one after the other (None: skipped)
     Pipeline.confidence(raw) -> (top, ratio) | None   # bins models only
     # the single stages, for tests and measurements:
     Pipeline.prepare(L_full) -> L_work;  Pipeline.infer([L_work, ...]) -> [raw, ...]
@@ -56,11 +57,23 @@ from colorize_cli.errors import NonFiniteOutput, ParameterError
 from colorize_cli.lab import from_float, image_to_L, merge
 from colorize_cli.upsample import DEFAULT_GUIDE_FACTOR, guided_ab, upsample_ab
 
-__all__ = ["AbFilter", "FrameFilter", "MAX_ASPECT", "MAX_RENDER_SIZE", "Pipeline", "check_render_size",
-           "check_temperature", "merge", "working_shape"]
+__all__ = ["AbFilter", "FrameFilter", "MAX_ASPECT", "MAX_RENDER_SIZE", "Pipeline", "chain_ab_filters",
+           "check_render_size", "check_temperature", "merge", "working_shape"]
 
 AbFilter = Callable[[np.ndarray, np.ndarray, tuple[int, int]], np.ndarray]
 """``ab_filter(L_work (h, w) float32 0..100, ab_work (h, w, 2) float32, full_shape (H, W)) -> (h, w, 2)``."""
+
+
+def chain_ab_filters(first: AbFilter | None, second: AbFilter | None) -> AbFilter | None:
+    """One ab filter that runs ``first`` then ``second`` (e.g. a film's keyframes, then the
+    caller's own filter); either may be None."""
+    if first is None or second is None:
+        return first or second
+
+    def both(L_work: np.ndarray, ab_work: np.ndarray, full_shape: tuple[int, int]) -> np.ndarray:
+        return second(L_work, np.asarray(first(L_work, ab_work, full_shape), np.float32), full_shape)
+
+    return both
 
 
 class FrameFilter(Protocol):

@@ -25,6 +25,13 @@ state at the restart is then what it was in the first run, and nothing about it 
 stored. Decoding up to the restart point costs decode time only (frames before it are not
 even converted to RGB).
 
+**Keyframes** (``keyframes``, ``--keyframes DIR``): hand-coloured frames carried through their
+shot by optical flow (:mod:`colorize_cli.keyframes`). The inference stage feeds every frame to
+the :class:`~colorize_cli.keyframes.KeyframePropagator` in order and hands the frame's blend on
+as its ``ab_filter`` (after the caller's), so the pipeline's order is unchanged. Keyframes
+after the first frame are carried backward from a second decode of the frames before them
+(memory stays bounded), and a resumed run replays from the keyframe the carry started at.
+
 **Stages.** Each thread runs one stage object (:class:`_Decode`, :class:`_Infer`,
 :class:`_Finish`, :class:`_Encode`); the pipeline's stage order itself lives in
 :class:`~colorize_cli.pipeline.Pipeline` (``raw_maps`` in ``_Infer``, ``finish`` in
@@ -35,7 +42,7 @@ Public API::
 
     VideoOptions(smooth=False, window=20, decay=0.2, scene_detect=True, scene_threshold=0.5,
                  codec=None, crf=None, preset=None, max_pixels=100_000_000,
-                 segment_seconds=10.0, overwrite=False)
+                 segment_seconds=10.0, overwrite=False, keyframes=None, keyframe_reach=300)
     VideoOptions.check()              # ParameterError naming the bad parameter
     plan_jobs(inputs, output, codec, stdin=None) -> ([VideoJob(src, dst)], [(path, reason)])
     colorize_video(src, dst, pipeline, options, on_progress=None, on_total=None, warn=None,
@@ -56,7 +63,7 @@ import queue
 import signal
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
@@ -69,7 +76,9 @@ from colorize_cli.frames import TemporalFilter
 from colorize_cli.fullres import luminance
 from colorize_cli.image_io import DEFAULT_MAX_PIXELS
 from colorize_cli.inputs import discover, output_exclusions, output_target, same_file
-from colorize_cli.pipeline import AbFilter, Pipeline
+from colorize_cli.keyframes import DEFAULT_REACH as KEYFRAME_REACH
+from colorize_cli.keyframes import KeyframePropagator, replay_start
+from colorize_cli.pipeline import AbFilter, Pipeline, chain_ab_filters
 from colorize_cli.scenes import DEFAULT_THRESHOLD, SceneDetector
 from colorize_cli.temporal import DEFAULT_DECAY, DEFAULT_WINDOW, MAX_WINDOW, TemporalKernel
 from colorize_cli.video_encode import (AUTO_CODECS, EncoderSettings, check_crf, check_preset, container_accepts,
@@ -103,6 +112,8 @@ class VideoOptions:
     segment_seconds: float = DEFAULT_SEGMENT_SECONDS
     overwrite: bool = False
     queue_frames: int | None = None  # per queue; default 2 × batch size, at least 4
+    keyframes: dict[int, Path] | None = None  # frame index -> hand-coloured picture of that frame
+    keyframe_reach: int = KEYFRAME_REACH  # frames a keyframe's colour is carried either way
 
     def check(self) -> None:
         """:class:`ParameterError` naming the parameter for values the run would choke on later."""
@@ -112,6 +123,8 @@ class VideoOptions:
         SceneDetector(self.scene_threshold)
         if not self.segment_seconds > 0:
             raise ParameterError("segment_seconds", f"must be > 0, got {self.segment_seconds}")
+        if self.keyframe_reach < 1:
+            raise ParameterError("keyframe_reach", f"must be >= 1, got {self.keyframe_reach}")
         codec = resolve_codec(self.codec or AUTO_CODECS[0])
         check_crf(codec, self.crf)
         check_preset(codec, self.preset)
@@ -243,7 +256,8 @@ class ResumePlan:
     ``resume`` is the first frame to encode (a segment boundary). To keep the kernel exact
     across the restart, frames from ``warm`` on are decoded to RGB and replayed through scene
     detection and the model (the kernel's window, or one frame as the detector's reference
-    without ``smooth``) without being encoded; frames before ``warm`` are decoded only.
+    without ``smooth``; with keyframes, from the keyframe whose carry reaches ``resume``)
+    without being encoded; frames before ``warm`` are decoded only.
     ``stop`` (None: the end of the film) is the first frame not to decode: a piece of a film
     split over several workers (:mod:`colorize_cli.distributed`) ends there."""
 
@@ -255,7 +269,10 @@ class ResumePlan:
     def starting_at(cls, resume: int, options: VideoOptions, stop: int | None = None) -> ResumePlan:
         """The plan that encodes frames ``resume`` to ``stop``, replaying what the kernel (or
         the scene detector) needs before ``resume``."""
-        return cls(resume, max(0, resume - (max(options.window, 1) if options.smooth else 1)), stop)
+        warm = max(0, resume - (max(options.window, 1) if options.smooth else 1))
+        if options.keyframes:
+            warm = min(warm, replay_start(options.keyframes, resume, options.keyframe_reach))
+        return cls(resume, warm, stop)
 
     @classmethod
     def from_segments(cls, segments: Sequence[dict[str, Any]], options: VideoOptions) -> ResumePlan:
@@ -289,31 +306,38 @@ class _Decode:
 
 class _Infer:
     """Batches frames through the first half of the pipeline with the per-film frame filter;
-    passes on (frame, L, raw map, cut?) for the frames this run encodes."""
+    passes on (frame, L, raw map, cut?, keyframe ab filter) for the frames this run encodes.
+    Every frame, replayed or not, goes through the keyframe propagator in order."""
 
-    def __init__(self, pipeline: Pipeline, options: VideoOptions, plan: ResumePlan) -> None:
+    def __init__(self, pipeline: Pipeline, options: VideoOptions, plan: ResumePlan,
+                 lookahead: Callable[[int, int], Iterable[np.ndarray]] | None = None) -> None:
         self.pipeline, self.plan = pipeline, plan
         self.filter = TemporalFilter(options.smooth, options.window, options.decay, options.scene_detect,
                                      options.scene_threshold)
+        self.keyframes = (KeyframePropagator(options.keyframes, pipeline.prepare, lookahead, options.keyframe_reach,
+                                             scene_threshold=options.scene_threshold if options.scene_detect else None)
+                          if options.keyframes else None)
         self.batch = max(1, pipeline.engine.batch_size)
         self.pending: list[Decoded] = []
 
-    def feed(self, d: Decoded) -> Iterator[tuple[Decoded, np.ndarray, np.ndarray, bool]]:
+    def feed(self, d: Decoded) -> Iterator[tuple[Decoded, np.ndarray, np.ndarray, bool, AbFilter | None]]:
         self.pending.append(d)
         if len(self.pending) >= self.batch:
             yield from self.close()
 
-    def close(self) -> Iterator[tuple[Decoded, np.ndarray, np.ndarray, bool]]:
+    def close(self) -> Iterator[tuple[Decoded, np.ndarray, np.ndarray, bool, AbFilter | None]]:
         if not self.pending:
             return
         batch, self.pending = self.pending, []
         Ls = [luminance(d.rgb) for d in batch]  # type: ignore[arg-type]
         raws = self.pipeline.raw_maps(Ls, self.filter, [self.plan.emits(d.index) for d in batch])
         for d, L, raw, cut in zip(batch, Ls, raws, self.filter.take_cuts()):
-            if not self.plan.emits(d.index):
+            emit = self.plan.emits(d.index)
+            steer = self.keyframes.push(d.index, L, cut, emit) if self.keyframes is not None else None
+            if not emit:
                 continue
             d.rgb = None  # the full-resolution RGB is no longer needed: L carries the picture
-            yield d, L, raw, cut  # type: ignore[misc]
+            yield d, L, raw, cut, steer  # type: ignore[misc]
 
 
 class _Finish:
@@ -322,9 +346,10 @@ class _Finish:
     def __init__(self, pipeline: Pipeline, settings: EncoderSettings, ab_filter: AbFilter | None) -> None:
         self.pipeline, self.settings, self.ab_filter = pipeline, settings, ab_filter
 
-    def feed(self, item: tuple[Decoded, np.ndarray, np.ndarray, bool]) -> Iterator[tuple[Decoded, Any, bool]]:
-        d, L, raw, cut = item
-        rgb = self.pipeline.finish(L, raw, ab_filter=self.ab_filter, dtype=np.uint8)
+    def feed(self, item: tuple[Decoded, np.ndarray, np.ndarray, bool, AbFilter | None]
+             ) -> Iterator[tuple[Decoded, Any, bool]]:
+        d, L, raw, cut, steer = item
+        rgb = self.pipeline.finish(L, raw, ab_filter=chain_ab_filters(steer, self.ab_filter), dtype=np.uint8)
         yield d, to_video_frame(rgb, self.settings), cut
 
     def close(self) -> Iterator[Any]:
@@ -370,7 +395,19 @@ def _stream(src: Source, pipeline: Pipeline, options: VideoOptions, settings: En
             warn: Callable[[str], None], ab_filter: AbFilter | None = None) -> _Run:
     """Colourise frames ``plan.resume`` onwards into segments: decoding, finishing and encoding
     each in a thread, inference in this one. Returns the counts when the film ends."""
-    decode, infer = _Decode(src, plan, warn), _Infer(pipeline, options, plan)
+    def lookahead(a: int, b: int) -> Iterator[np.ndarray]:
+        """Frames a..b decoded again, as L (for keyframes carried backward)."""
+        frames = decode_frames(src, first_rgb=a, warn=lambda _m: None)
+        try:
+            for d in frames:
+                if d.index > b:
+                    break
+                if d.rgb is not None:
+                    yield luminance(d.rgb)
+        finally:
+            frames.close()
+
+    decode, infer = _Decode(src, plan, warn), _Infer(pipeline, options, plan, lookahead)
     finish = _Finish(pipeline, settings, ab_filter)
     writer = SegmentWriter(work, settings, segment_frames)
     encode = _Encode(writer, on_progress)
@@ -435,9 +472,22 @@ def _identity(src: Source, pipeline: Pipeline, options: VideoOptions, settings: 
         "encoder": settings.to_json(),
         "segment_frames": segment_frames,
     }
+    if options.keyframes:  # only named when given, so manifests without them are unchanged
+        ident["keyframes"] = _keyframes_identity(options)
     if ab_filter is not None:  # only named when given, so manifests without one are unchanged
         ident["ab_filter"] = getattr(ab_filter, "__qualname__", type(ab_filter).__qualname__)
     return ident
+
+
+def _keyframes_identity(options: VideoOptions) -> dict[str, Any]:
+    files = {}
+    for i, p in sorted((options.keyframes or {}).items()):
+        try:
+            st = Path(p).stat()
+            files[str(i)] = [str(Path(p).resolve()), st.st_size, st.st_mtime_ns]
+        except (OSError, TypeError):  # an array given through the library: no file to name
+            files[str(i)] = [str(type(p).__name__)]
+    return {"files": files, "reach": options.keyframe_reach}
 
 
 def colorize_video(src: str | Path, dst: str | Path, pipeline: Pipeline, options: VideoOptions | None = None,

@@ -36,6 +36,8 @@ FLAGS = {
     "output": "-o", "preset": "--preset", "render_size": "--render-size", "scene_threshold": "--scene-threshold",
     "segment_seconds": "--segment-seconds", "temperature": "--temperature", "threads": "--threads",
     "window": "--window", "ray": "--ray", "workers": "--workers", "split_seconds": "--split-seconds",
+    "hints": "--hints", "keyframes": "--keyframes", "keyframe_reach": "--keyframe-reach",
+    "sim_hints": "--sim-hints", "sim_keyframes": "--sim-keyframes",
 }
 # Multi-word parameter names (and "crf") are unambiguous in running text; words such as
 # "window" or "codec" are not, so only ParameterError.param maps those.

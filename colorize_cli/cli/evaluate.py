@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from enum import Enum
 from pathlib import Path
 from typing import Annotated, Any, Optional
 
@@ -23,8 +24,13 @@ def _check_modes(dataset: Path | None, model: list[str] | None, pred: Path | Non
     return pairs
 
 
+class SimKeyframes(str, Enum):
+    first = "first"
+
+
 def _colorizers(rep: Reporter, model: list[str] | None, models_dir: list[Path] | None, device: Device,
-                render_size: int | None, temperature: float | None) -> list[Any]:
+                render_size: int | None, temperature: float | None, sim_hints: list[int] | None = None,
+                sim_keyframes: SimKeyframes | None = None) -> list[Any]:
     from colorize_cli import evaluate as ev
     from colorize_cli.errors import ColorizeError
     from colorize_cli.registry import find_model
@@ -36,8 +42,15 @@ def _colorizers(rep: Reporter, model: list[str] | None, models_dir: list[Path] |
         except ColorizeError:
             rep.note("no model installed: scoring the gray baseline only")
             specs = []
-    return [ev.colorizer_from_pipeline(load_pipeline(rep, spec, models_dir, device, None, 1, render_size, temperature))
-            for spec in specs]
+    colorizers = []
+    for spec in specs:
+        pipe = load_pipeline(rep, spec, models_dir, device, None, 1, render_size, temperature)
+        colorizers.append(ev.colorizer_from_pipeline(pipe))
+        # the same model steered by simulated users (fixed seeds), scored beside its automatic result
+        colorizers += [ev.hinted_colorizer(pipe, n) for n in dict.fromkeys(sim_hints or [])]
+        if sim_keyframes is not None:
+            colorizers.append(ev.keyframed_colorizer(pipe, sim_keyframes.value))
+    return colorizers
 
 
 def _write_outputs(rep: Reporter, report: Any, as_json: bool, csv_path: Path | None, sheet: Path | None) -> None:
@@ -82,6 +95,11 @@ def evaluate(
                           "N frames of each clip.")] = None,
     max_pixels: Annotated[int, typer.Option("--max-pixels", min=0, help="Skip files with more pixels (per frame) "
                           "(0: no limit).")] = DEFAULT_MAX_PIXELS,
+    sim_hints: Annotated[Optional[list[int]], typer.Option("--sim-hints", min=1, help="Also score each model "
+                         "steered by N simulated hints per photo (3×3 means of the truth's ab at random points, "
+                         "fixed seed); repeatable.")] = None,
+    sim_keyframes: Annotated[Optional[SimKeyframes], typer.Option("--sim-keyframes", help="'first': also score "
+                             "each model on clips given their first frame in true colour as a keyframe.")] = None,
     quiet: QuietOpt = False,
 ) -> None:
     """Score colourisations: PSNR, SSIM, ab errors, colourfulness, hue harmony/balance, CIEDE2000
@@ -102,7 +120,8 @@ def evaluate(
             label = pred.name if pred.name not in ("", ev.GRAY, ev.TRUTH) else "pred"  # type: ignore[union-attr]
             run = lambda: ev.evaluate_pairs(pred, truth, label=label, **common)  # type: ignore[arg-type]  # noqa: E731
         else:
-            colorizers = _colorizers(rep, model, models_dir, device, render_size, temperature)
+            colorizers = _colorizers(rep, model, models_dir, device, render_size, temperature, sim_hints,
+                                     sim_keyframes)
             run = lambda: ev.evaluate_dataset(dataset, colorizers, smooth=smooth, **common)  # type: ignore[arg-type]  # noqa: E731
         with rep.bar("scoring", total=None):
             report = run()

@@ -35,26 +35,37 @@ def images(
                           "(0: no limit).")] = DEFAULT_MAX_PIXELS,
     confidence: Annotated[Optional[Path], typer.Option("--confidence", help="Folder for confidence maps "
                           "(bins models): <name>_top.png and <name>_ratio.png.")] = None,
+    hints: Annotated[Optional[Path], typer.Option("--hints", help="Colour hints (docs/hints.md): a JSON, RGBA or "
+                     "scribbled-copy file for one photo, or a folder of them matched by relative path and name.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="One JSON line per file on stdout.")] = False,
     quiet: QuietOpt = False,
     verbose: VerboseOpt = False,
     ray: RayOpt = None,
     workers: WorkersOpt = None,
 ) -> None:
-    """Colourise photos."""
+    """Colourise photos, optionally steered by colour hints."""
     rep = Reporter(as_json, quiet, unit="images", noun="image(s)")
     stdin = stdin_for(inputs)
     with rep.guard():
-        plan = plan_image_jobs(inputs, output, fmt.value if fmt else None, confidence, stdin)
+        plan = plan_image_jobs(inputs, output, fmt.value if fmt else None, confidence, stdin, hints)
     if plan.dropped:
         rep.note(f"{len(plan.dropped)} file(s) in {plan.out_dir} are this run's own outputs (--format {plan.fmt}); "
                  "not read as inputs")
     rep.missing(plan.errors, bool(plan.jobs), lambda path, reason: Result(path, None, "error", 0.0, reason).as_dict(),
                 "images")
+    ab_filter_for = None
+    if hints is not None:
+        from colorize_cli.propagate import hints_for_jobs
+
+        if ray:
+            rep.usage_error("--hints runs on this machine only; leave out --ray")
+        with rep.guard():
+            ab_filter_for, strays = hints_for_jobs(hints, plan.jobs)
+        rep.missing(strays, True, lambda path, reason: Result(path, None, "error", 0.0, reason).as_dict(), "images")
     pipeline = load_pipeline(rep, model, models_dir, device, threads, batch_size, render_size, temperature, jbu,
                              verbose, confidence is not None)
     options = BatchOptions(out_dir=plan.out_dir, fmt=plan.fmt, overwrite=overwrite, max_pixels=max_pixels or None,
-                           confidence_dir=confidence)
+                           confidence_dir=confidence, ab_filter_for=ab_filter_for)
     rep.total = len(plan.jobs)
 
     def on_result(r: Result) -> None:

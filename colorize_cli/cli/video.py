@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 import time
+from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
 
 from colorize_cli.api import DEFAULT_BATCH_SIZE
-from colorize_cli.cli.common import (Device, DeviceOpt, JbuOpt, ModelOpt, ModelsDirOpt, OutputOpt, RayOpt,
+from colorize_cli.cli.common import (EXIT_USAGE, Device, DeviceOpt, JbuOpt, ModelOpt, ModelsDirOpt, OutputOpt, RayOpt,
                                      RenderSizeOpt, Reporter, TemperatureOpt, ThreadsOpt, VerboseOpt, WorkersOpt, app,
                                      load_pipeline, ray_connect, stdin_for)
 from colorize_cli.scenes import DEFAULT_THRESHOLD
 from colorize_cli.temporal import DEFAULT_DECAY, DEFAULT_WINDOW, MAX_WINDOW
 from colorize_cli.image_io import DEFAULT_MAX_PIXELS
+from colorize_cli.keyframes import DEFAULT_REACH as KEYFRAME_REACH
 from colorize_cli.video import (DEFAULT_SEGMENT_SECONDS, VideoOptions, VideoReport,
                                 colorize_videos, plan_jobs, terminate_as_interrupt)
 
@@ -52,6 +54,11 @@ def video(
                          "them).")] = False,
     max_pixels: Annotated[int, typer.Option("--max-pixels", min=0, help="Refuse films with more pixels per frame "
                           "(0: no limit).")] = DEFAULT_MAX_PIXELS,
+    keyframes: Annotated[Optional[Path], typer.Option("--keyframes", help="Folder of hand-coloured frames named "
+                         "by their 0-based index (000120.png), carried through their shots by optical flow "
+                         "(one film at a time; docs/hints.md).")] = None,
+    keyframe_reach: Annotated[int, typer.Option("--keyframe-reach", min=1, help="--keyframes: frames a keyframe's "
+                              "colour is carried forward and backward.")] = KEYFRAME_REACH,
     as_json: Annotated[bool, typer.Option("--json", help="One JSON summary line per film on stdout.")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar, notes or warnings; errors only.")] = False,
     verbose: VerboseOpt = False,
@@ -66,10 +73,13 @@ def video(
     stdin = stdin_for(inputs)
     options = VideoOptions(smooth=smooth, window=window, decay=decay, scene_detect=scene_detect,
                            scene_threshold=scene_threshold, codec=codec, crf=crf, preset=preset,
-                           max_pixels=max_pixels or None, segment_seconds=segment_seconds, overwrite=overwrite)
+                           max_pixels=max_pixels or None, segment_seconds=segment_seconds, overwrite=overwrite,
+                           keyframe_reach=keyframe_reach)
     with rep.guard():
         options.check()
         jobs, missing = plan_jobs(inputs, output, codec, stdin=stdin)
+    if keyframes is not None:
+        _read_keyframes(rep, keyframes, options, len(jobs), ray)
     rep.missing(missing, bool(jobs), lambda path, reason: VideoReport(path, None, "error", error=reason).as_dict(),
                 "films")
     pipeline = load_pipeline(rep, model, models_dir, device, threads, batch_size, render_size, temperature, jbu,
@@ -106,3 +116,21 @@ def video(
     rep.note(f"{rep.counts['ok']} film(s) colourised ({frames} frames), {rep.counts['skipped']} skipped "
              f"(already done), {rep.failed} failed in {elapsed:.1f} s")
     rep.exit()
+
+
+def _read_keyframes(rep: Reporter, folder: Path, options: VideoOptions, films: int, ray: str | None) -> None:
+    """``--keyframes DIR`` into ``options``; every misnamed file is an error line, then exit 2."""
+    from colorize_cli.keyframes import read_keyframe_dir
+
+    with rep.guard():
+        options.keyframes, bad = read_keyframe_dir(folder)
+    for path, reason in bad:
+        rep.error(f"{path}: {reason}")
+    if bad:
+        rep.exit(EXIT_USAGE)
+    if not options.keyframes:
+        rep.usage_error(f"--keyframes {folder}: no keyframe in it (name them by frame index, e.g. 000120.png)")
+    if films > 1:
+        rep.usage_error(f"--keyframes is for one film; {films} were given")
+    if ray:
+        rep.usage_error("--keyframes runs on this machine only; leave out --ray")
