@@ -21,7 +21,7 @@ import torch
 from colorize_cli.registry import file_sha256
 
 from .nets import ExportedAB, ExportedBins, count_parameters
-from .train import SPECS, build
+from .train import SPECS, build, cast_state
 
 PARITY_TOLERANCE = 1e-3
 
@@ -94,7 +94,7 @@ def main(argv: list[str] | None = None) -> None:
     ckpt = torch.load(source, map_location="cpu", weights_only=False)
     name = ckpt["model"]
     net = build(name, pretrained=False)
-    net.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in ckpt["net"].items()})
+    net.load_state_dict(cast_state(ckpt["net"], torch.float32))
     net.eval()
     spec = SPECS[name]
     wrapper, output = (ExportedBins(net), "probs") if spec.kind == "bins" else (ExportedAB(net), "ab")

@@ -108,6 +108,11 @@ class FeatureLoss(torch.nn.Module):
         return sum(F.l1_loss(a, b) for a, b in zip(fp, ft)) / len(fp)
 
 
+def cast_state(state: dict, dtype: torch.dtype) -> dict:
+    """A state dict with its floating-point tensors cast to `dtype` (fp16 to commit, fp32 to load)."""
+    return {k: v.to(dtype) if v.is_floating_point() else v for k, v in state.items()}
+
+
 def annealed_mean(logits: torch.Tensor, centres: torch.Tensor, t: float) -> torch.Tensor:
     p = torch.softmax(logits / t, dim=1)
     return torch.einsum("nqhw,qc->nchw", p, centres)
@@ -237,10 +242,9 @@ def main(argv: list[str] | None = None) -> None:
     step, seconds = 0, 0.0
     if ckpt is None and args.init:
         state = torch.load(args.init, map_location="cpu", weights_only=False)
-        as_float = lambda sd: {k: v.float() if v.is_floating_point() else v for k, v in sd.items()}  # noqa: E731
-        net.load_state_dict(as_float(state["net"]))
+        net.load_state_dict(cast_state(state["net"], torch.float32))
         if disc is not None and "disc" in state:
-            disc.load_state_dict(as_float(state["disc"]))
+            disc.load_state_dict(cast_state(state["disc"], torch.float32))
         step, seconds = state["step"], state["seconds"]
         print(f"started {name} from {args.init} (step {step}, {seconds / 60:.1f} min trained)", flush=True)
     if ckpt:
@@ -272,10 +276,9 @@ def main(argv: list[str] | None = None) -> None:
 
     def snapshot(tag: str, dev_scores: dict) -> None:
         """Generator and critic in fp16 (small enough to commit; `--init` starts a run from it), with dev scores."""
-        half = lambda m: {k: v.half() if v.is_floating_point() else v for k, v in m.state_dict().items()}  # noqa: E731
-        state = {"model": name, "net": half(net), "step": step, "seconds": seconds, "images": step * args.batch, "dev": dev_scores}
+        state = {"model": name, "net": cast_state(net.state_dict(), torch.float16), "step": step, "seconds": seconds, "images": step * args.batch, "dev": dev_scores}
         if disc is not None:
-            state["disc"] = half(disc)
+            state["disc"] = cast_state(disc.state_dict(), torch.float16)
         save_atomic(state, args.run / f"snap-{tag}.pt")
     bce = torch.nn.BCEWithLogitsLoss()
     log = (args.run / "log.jsonl").open("a")
