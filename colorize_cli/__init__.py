@@ -27,10 +27,11 @@ __version__ = "0.1.0"
 
 from colorize_cli.api import load  # noqa: E402
 from colorize_cli.batch import colorize_file  # noqa: E402
-from colorize_cli.errors import (ColorizeError, EvaluateError, InputError, Interrupted, ModelError,  # noqa: E402
-                                 NonFiniteOutput, ParameterError)
+from colorize_cli.errors import (ColorizeError, EvaluateError, InputError, Interrupted,  # noqa: E402
+                                 MissingDependency, ModelError, NonFiniteOutput, ParameterError)
 from colorize_cli.frames import TemporalFilter, colorize_frames  # noqa: E402
 from colorize_cli.pipeline import AbFilter, FrameFilter, Pipeline  # noqa: E402
+from colorize_cli.propagate import hints_filter  # noqa: E402
 from colorize_cli.video import VideoOptions, colorize_video  # noqa: E402
 
 __all__ = [
@@ -40,6 +41,7 @@ __all__ = [
     "FrameFilter",
     "InputError",
     "Interrupted",
+    "MissingDependency",
     "ModelError",
     "NonFiniteOutput",
     "ParameterError",
@@ -54,11 +56,3 @@ __all__ = [
     "load",
 ]
 
-
-def __getattr__(name: str):  # noqa: ANN202 - the module's lazy attributes
-    # hints_filter brings scipy (the sparse solve); load it only when asked for.
-    if name == "hints_filter":
-        from colorize_cli.propagate import hints_filter
-
-        return hints_filter
-    raise AttributeError(f"module 'colorize_cli' has no attribute {name!r}")

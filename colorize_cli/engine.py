@@ -26,6 +26,7 @@ import numpy as np
 
 from colorize_cli.contract import ModelInfo, model_info_from_session
 from colorize_cli.errors import ModelError, ParameterError
+from colorize_cli.extras import require
 from colorize_cli.quiet import capture_fd2
 
 DEVICES = ("auto", "cuda", "cpu")
@@ -34,7 +35,7 @@ CPU = "CPUExecutionProvider"
 
 
 def _ort() -> Any:
-    import onnxruntime as ort
+    ort = require("onnxruntime")
 
     # 3 = errors only; provider-loading warnings are our business, not the user's.
     ort.set_default_logger_severity(3)

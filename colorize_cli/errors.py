@@ -7,7 +7,8 @@
     ├── ModelError                  a model file that cannot be used: .path, .reason
     ├── InputError                  one input (photo, film) that cannot be done: .path, .reason
     ├── NonFiniteOutput             the model gave NaN/inf for one input: .reason; nothing written
-    └── EvaluateError               an evaluation that cannot run (no data, bad labels...)
+    ├── EvaluateError               an evaluation that cannot run (no data, bad labels...)
+    └── MissingDependency           a feature whose optional extra is not installed: .package, .extra
     Interrupted (KeyboardInterrupt) Ctrl-C or SIGTERM during a film, after tidying up
 
 Library messages name *parameters* (``render_size``, ``max_pixels``), never command-line flags:
@@ -56,6 +57,15 @@ class InputError(ColorizeError):
 
 class EvaluateError(ColorizeError):
     """An evaluation that cannot run at all (nothing to score, clashing labels...)."""
+
+
+class MissingDependency(ColorizeError):
+    """A feature needs a library from an optional extra (:mod:`colorize_cli.extras`) that is not installed."""
+
+    def __init__(self, package: str, extra: str, needed_by: str, alternative: str = "") -> None:
+        self.package, self.extra = package, extra
+        super().__init__(f"{package} is not installed and {needed_by}: "
+                         f"pip install 'colorize[{extra}]'{alternative}")
 
 
 class Interrupted(KeyboardInterrupt):

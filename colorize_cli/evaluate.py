@@ -43,6 +43,7 @@ import numpy as np
 
 from colorize_cli import metrics as M
 from colorize_cli.errors import ColorizeError, EvaluateError, ParameterError
+from colorize_cli.extras import require
 from colorize_cli.image_io import DEFAULT_MAX_PIXELS, IMAGE_EXTENSIONS, atomic_write_bytes, read_image, write_image
 from colorize_cli.inputs import discover as discover_inputs
 from colorize_cli.lab import from_float
@@ -474,6 +475,7 @@ def evaluate_dataset(
     (refused up front if a colorizer cannot); on photos it changes nothing. Files over
     ``max_pixels`` (per frame) are skipped like unreadable ones.
     """
+    require("skimage")
     names = [c.name for c in colorizers]
     if len(set(names)) != len(names) or {GRAY, TRUTH} & set(names):
         raise EvaluateError(f"model labels must be unique and not {GRAY!r}/{TRUTH!r}: {names}")
@@ -520,6 +522,7 @@ def evaluate_pairs(
     max_pixels: int | None = DEFAULT_MAX_PIXELS,
 ) -> Report:
     """Pairs mode: score existing outputs against their originals (plus the gray baseline)."""
+    require("skimage")
     if label in (GRAY, TRUTH):
         raise EvaluateError(f"the prediction label cannot be {label!r}")
     m = match_pairs(pred_dir, truth_dir)

@@ -10,7 +10,9 @@ Conventions used by every function here:
 * CIE Lab comes from scikit-image (sRGB with its gamma, D65 white), so L is 0..100 and a, b
   are in Lab units.  The runtime's own conversion is deliberately *not* used: an evaluation
   that shared the runtime's converter would hide a bug in it.
-* Nothing here downloads weights; everything is numpy / scikit-image / OpenCV.
+* Nothing here downloads weights; everything is numpy / scikit-image / OpenCV. scikit-image is
+  the ``eval`` extra, imported where it is used, so that the functions that do not need it
+  (colourfulness, flow, CDC) work without it.
 * A perfect score that is infinite (PSNR of identical images) is returned as ``math.inf``,
   never NaN and never an exception.  :func:`summarise` keeps infinities out of the mean and
   counts them instead.
@@ -23,8 +25,7 @@ from typing import Iterable, Sequence
 
 import cv2
 import numpy as np
-from skimage.color import deltaE_ciede2000, lab2xyz, rgb2lab
-from skimage.metrics import peak_signal_noise_ratio, structural_similarity
+from colorize_cli.extras import require
 
 __all__ = [
     "TooSmall",
@@ -132,7 +133,7 @@ def to_uint8(img: np.ndarray) -> np.ndarray:
 
 def to_lab(img: np.ndarray) -> np.ndarray:
     """RGB → CIE Lab (scikit-image, D65), float64 ``H×W×3``."""
-    return rgb2lab(to_float01(img))
+    return require("skimage.color").rgb2lab(to_float01(img))
 
 
 def gray_baseline(truth: np.ndarray) -> np.ndarray:
@@ -145,7 +146,7 @@ def gray_baseline(truth: np.ndarray) -> np.ndarray:
     """
     L = to_lab(truth)[..., 0]
     lab0 = np.stack([L, np.zeros_like(L), np.zeros_like(L)], axis=-1)
-    y = lab2xyz(lab0)[..., 1]  # relative luminance; linear sRGB of a neutral is (Y, Y, Y)
+    y = require("skimage.color").lab2xyz(lab0)[..., 1]  # relative luminance; linear sRGB of a neutral is (Y, Y, Y)
     # The sRGB transfer function exactly as scikit-image's rgb2lab inverts it.
     v = np.where(y > 0.0031308, 1.055 * np.power(np.maximum(y, 0), 1 / 2.4) - 0.055, 12.92 * y)
     v = np.clip(v, 0.0, 1.0)
@@ -180,7 +181,7 @@ def psnr_rgb(pred: np.ndarray, truth: np.ndarray) -> float:
     # the float gray baseline gives ~300 dB of rounding noise and swamps every mean.
     if np.abs(p - t).max() < EQUAL_RGB:
         return math.inf
-    return float(peak_signal_noise_ratio(t, p, data_range=1.0))
+    return float(require("skimage.metrics").peak_signal_noise_ratio(t, p, data_range=1.0))
 
 
 def ssim_rgb(pred: np.ndarray, truth: np.ndarray) -> float:
@@ -188,7 +189,7 @@ def ssim_rgb(pred: np.ndarray, truth: np.ndarray) -> float:
     p, t = to_float01(pred), to_float01(truth)
     _same_shape(p, t)
     win = _win_size(p.shape, 7)
-    return float(structural_similarity(t, p, channel_axis=-1, data_range=1.0, win_size=win))
+    return float(require("skimage.metrics").structural_similarity(t, p, channel_axis=-1, data_range=1.0, win_size=win))
 
 
 # ------------------------------------------------------------------------------ ab scores
@@ -216,7 +217,7 @@ def _ab_ssim_lab(lab_p: np.ndarray, lab_t: np.ndarray) -> float:
     k1 = math.sqrt(AB_SSIM_C1) / AB_PEAK
     k2 = math.sqrt(AB_SSIM_C2) / AB_PEAK
     scores = [
-        structural_similarity(
+        require("skimage.metrics").structural_similarity(
             lab_t[..., c] + AB_OFFSET,
             lab_p[..., c] + AB_OFFSET,
             win_size=win,
@@ -309,7 +310,7 @@ def hue_balance(img: np.ndarray, bins: int = HUE_BINS) -> float:
 def delta_e2000(pred: np.ndarray, truth: np.ndarray) -> float:
     """Mean CIEDE2000 ΔE (scikit-image).  Identical → 0."""
     _same_shape(_check_rgb(pred), _check_rgb(truth))
-    return float(deltaE_ciede2000(to_lab(truth), to_lab(pred)).mean())
+    return float(require("skimage.color").deltaE_ciede2000(to_lab(truth), to_lab(pred)).mean())
 
 
 def truth_scores(truth: np.ndarray) -> dict[str, float]:
@@ -348,7 +349,7 @@ def image_scores(
         "ci_ratio": ci_p / ci_t if ci_t > 0 else math.nan,
         "harmony": _harmony_of(hue),
         "balance": _balance_of(hue),
-        "delta_e": float(deltaE_ciede2000(lab_t, lab_p).mean()),
+        "delta_e": float(require("skimage.color").deltaE_ciede2000(lab_t, lab_p).mean()),
     }
 
 

@@ -51,10 +51,9 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
-import scipy.sparse as sp
-from scipy.sparse.linalg import splu
 
 from colorize_cli.errors import ParameterError
+from colorize_cli.extras import require
 from colorize_cli.hints import Hints, match_hint_files, read_hints
 from colorize_cli.image_io import read_image
 from colorize_cli.inputs import Job
@@ -79,8 +78,9 @@ def prior_weight_for(shape: tuple[int, int], reach: float = DEFAULT_REACH) -> fl
     return 0.4 / (reach * min(shape[:2])) ** 2
 
 
-def levin_weights(L: np.ndarray) -> sp.csr_matrix:
+def levin_weights(L: np.ndarray) -> "scipy.sparse.csr_matrix":  # noqa: F821
     """Row-normalised 3×3 affinities of Levin et al. on lightness ``L`` (0..100), n×n sparse."""
+    sp = require("scipy.sparse")
     Y = np.asarray(L, np.float64) / 100.0
     h, w = Y.shape
     pad = np.pad(Y, 1, mode="edge")
@@ -116,6 +116,8 @@ def propagate(L: np.ndarray, prior_ab: np.ndarray, hint_weight: np.ndarray, hint
     m = np.clip(np.asarray(hint_weight, np.float64), 0.0, 1.0).ravel()
     if not m.any():
         return prior_ab.astype(np.float32, copy=True)
+    sp = require("scipy.sparse")
+    splu = require("scipy.sparse.linalg").splu
     n = h * w
     A = sp.identity(n, format="csr") - levin_weights(L) + sp.diags(prior_weight + HINT_WEIGHT * m)
     target = (np.asarray(hint_ab, np.float64) - prior_ab).reshape(n, 2)
@@ -134,6 +136,7 @@ def hint_filter(hints: Hints, reach: float = DEFAULT_REACH) -> AbFilter:
         m, ab = hints.at_size(L_work.shape[:2])
         return propagate(L_work, ab_work, m, ab, reach=reach)
 
+    require("scipy.sparse")  # before the first photo, not as a failure of each
     return apply
 
 
@@ -155,6 +158,7 @@ def hints_for_jobs(hints: str | Path, jobs: Sequence[Job], reach: float = DEFAUL
     photo's hints file when the photo is read (an InputError fails that photo alone), and
     (hint file, reason) for hint files no photo matches. :class:`ParameterError` (``hints``)
     for a single file given to many photos, or a path that does not exist."""
+    require("scipy.sparse")
     files, strays = match_hint_files(Path(hints), jobs)
 
     def ab_filter_for(job: Job, pixels: np.ndarray) -> AbFilter | None:

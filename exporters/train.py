@@ -113,6 +113,19 @@ def cast_state(state: dict, dtype: torch.dtype) -> dict:
     return {k: v.to(dtype) if v.is_floating_point() else v for k, v in state.items()}
 
 
+def transfer_encoder(net: torch.nn.Module, state: dict) -> None:
+    """Load the encoder of another family's committed state into `net`.
+
+    Every family shares the Lite0 encoder on L, so one trained for colour (the `unet-gan`
+    generator) gives a bins model a head start over the ImageNet weights, which never saw L alone.
+    """
+    encoder = {k[len("encoder."):]: v for k, v in cast_state(state["net"], torch.float32).items()
+               if k.startswith("encoder.")}
+    if not encoder:
+        raise SystemExit(f"{state['model']} state has no encoder to transfer")
+    net.encoder.load_state_dict(encoder)
+
+
 def annealed_mean(logits: torch.Tensor, centres: torch.Tensor, t: float) -> torch.Tensor:
     p = torch.softmax(logits / t, dim=1)
     return torch.einsum("nqhw,qc->nchw", p, centres)
@@ -188,6 +201,8 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--feat-weight", type=float, default=0.1, help="unet-gan: weight of the Lite0 feature loss")
     ap.add_argument("--adv-weight", type=float, default=0.02, help="unet-gan: weight of the adversarial loss (L1 has 1)")
     ap.add_argument("--snapshot-every", type=int, default=200, help="unet-gan: adversarial steps between snapshots")
+    ap.add_argument("--rebalance", type=float, default=0.5,
+                    help="bins: λ of the class rebalancing (Zhang et al. eq. 4); 1 = none, 0.5 = theirs")
     ap.add_argument("--log-every", type=int, default=50)
     ap.add_argument("--eval-every", type=int, default=500)
     ap.add_argument("--ckpt-minutes", type=float, default=3.0)
@@ -228,7 +243,7 @@ def main(argv: list[str] | None = None) -> None:
             centres, prior = make_bins(name, rgb, rng)
         np.save(args.run / "bins.npy", centres)
         centres_t = torch.from_numpy(np.asarray(centres, np.float32)).to(device)
-        weights_t = torch.from_numpy(binlib.rebalance_weights(prior, 0.5)).to(device)
+        weights_t = torch.from_numpy(binlib.rebalance_weights(prior, args.rebalance)).to(device)
 
     enc_params = [p for n, p in net.named_parameters() if n.startswith("encoder.")]
     other = [p for n, p in net.named_parameters() if not n.startswith("encoder.")]
@@ -242,11 +257,16 @@ def main(argv: list[str] | None = None) -> None:
     step, seconds = 0, 0.0
     if ckpt is None and args.init:
         state = torch.load(args.init, map_location="cpu", weights_only=False)
-        net.load_state_dict(cast_state(state["net"], torch.float32))
-        if disc is not None and "disc" in state:
-            disc.load_state_dict(cast_state(state["disc"], torch.float32))
-        step, seconds = state["step"], state["seconds"]
-        print(f"started {name} from {args.init} (step {step}, {seconds / 60:.1f} min trained)", flush=True)
+        if state["model"] == name:
+            net.load_state_dict(cast_state(state["net"], torch.float32))
+            if disc is not None and "disc" in state:
+                disc.load_state_dict(cast_state(state["disc"], torch.float32))
+            step, seconds = state["step"], state["seconds"]
+            print(f"started {name} from {args.init} (step {step}, {seconds / 60:.1f} min trained)", flush=True)
+        else:
+            transfer_encoder(net, state)
+            print(f"started {name} with the encoder of {state['model']} from {args.init} "
+                  f"(its step {state['step']}, {state['seconds'] / 60:.1f} min); the rest is new", flush=True)
     if ckpt:
         net.load_state_dict(ckpt["net"])
         opt.load_state_dict(ckpt["opt"])

@@ -54,3 +54,10 @@ def exif_blob(make: str = "TestCam") -> bytes:
 def pil_meta(path: Path) -> tuple[str | None, bytes | None]:
     with PILImage.open(path) as im:
         return im.getexif().get(0x010F), im.info.get("icc_profile")
+
+
+def has_module(name: str) -> bool:
+    """Whether an optional extra's library can be imported (tests of that extra skip otherwise)."""
+    import importlib.util
+
+    return importlib.util.find_spec(name) is not None

@@ -19,7 +19,7 @@ from colorize_cli.image_io import read_image, write_image
 README = Path(__file__).resolve().parent.parent / "README.md"
 
 EXPORTED = {
-    "AbFilter", "ColorizeError", "EvaluateError", "FrameFilter", "InputError", "Interrupted", "ModelError",
+    "AbFilter", "ColorizeError", "EvaluateError", "FrameFilter", "InputError", "Interrupted", "MissingDependency", "ModelError",
     "NonFiniteOutput", "ParameterError", "Pipeline", "TemporalFilter", "VideoOptions", "__version__", "colorize_file",
     "colorize_frames", "colorize_video", "hints_filter", "load",
 }

@@ -14,7 +14,9 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
-from skimage.color import lab2rgb, rgb2lab
+
+pytest.importorskip("skimage", reason="the eval extra (scikit-image) is not installed")
+from skimage.color import lab2rgb, rgb2lab  # noqa: E402
 
 import colorize_cli
 from colorize_cli import evaluate as E

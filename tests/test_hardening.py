@@ -21,7 +21,7 @@ import cv2
 import numpy as np
 import onnx
 import pytest
-from helpers import gradient, write
+from helpers import gradient, has_module, write
 from onnx import numpy_helper
 from onnx_fixtures import make_ab_model, make_bins_model
 from video_clips import make_clip
@@ -275,6 +275,7 @@ def test_a_huge_render_size_is_a_usage_error_before_any_work(cli, tmp_path, bins
 # ------------------------------------------------------------------ 6. evaluate
 
 
+@pytest.mark.skipif(not has_module("skimage"), reason="the eval extra (scikit-image) is not installed")
 def test_evaluate_lists_a_1x1_image_as_unscorable_and_scores_the_rest(cli, tmp_path, bins_model):
     d = tmp_path / "set"
     write(d / "tiny.png", np.full((1, 1, 3), 120, np.uint8))

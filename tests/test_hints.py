@@ -15,6 +15,8 @@ from colorize_cli.hints import Hints, color_to_ab, parse_hints_json, read_hints,
 from colorize_cli.pipeline import Pipeline
 from colorize_cli.propagate import hint_filter, levin_weights, propagate
 
+pytest.importorskip("scipy", reason="the hints extra (scipy) is not installed")
+
 RED, BLUE = "#b04a4a", "#6078b8"
 
 

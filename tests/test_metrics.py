@@ -7,6 +7,8 @@ import math
 import numpy as np
 import pytest
 
+pytest.importorskip("skimage", reason="the eval extra (scikit-image) is not installed")
+
 from colorize_cli import metrics as M
 
 
