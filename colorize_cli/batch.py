@@ -3,7 +3,6 @@
 Public API::
 
     colorize_file(src, dst, pipeline=None, max_pixels=DEFAULT_MAX_PIXELS, ab_filter=None) -> Path
-    write_colorized(dst, image, rgb)                    # depth, alpha, EXIF and the ICC rule
     plan_image_jobs(inputs, output, fmt=None, confidence_dir=None, stdin=None, hints=None) -> ImagePlan
     BatchOptions(out_dir, fmt=None, overwrite=False, max_pixels=DEFAULT_MAX_PIXELS, confidence_dir=None,
                  ab_filter_for=None)
@@ -31,12 +30,12 @@ import cv2
 import numpy as np
 
 from colorize_cli.errors import InputError, NonFiniteOutput, ParameterError
-from colorize_cli.image_io import (DEFAULT_MAX_PIXELS, IMAGE_EXTENSIONS, Image, icc_colour_space, output_format,
+from colorize_cli.image_io import (DEFAULT_MAX_PIXELS, IMAGE_EXTENSIONS, icc_colour_space, output_format,
                                    read_image, write_image)
 from colorize_cli.inputs import (Job, discover, drop_outputs, output_exclusions, output_path, output_target,
                                  real_path, same_file)
 from colorize_cli.fullres import luminance
-from colorize_cli.lab import from_float, image_to_L
+from colorize_cli.lab import from_float
 from colorize_cli.pipeline import AbFilter, Pipeline
 
 WRITABLE_FORMATS = ("png", "jpg", "tif", "webp", "bmp", "jp2", "ppm")
@@ -85,14 +84,6 @@ def _confidence_maps(pipeline: Pipeline, raw: np.ndarray, size: tuple[int, int],
                     fmt="png")
 
 
-def write_colorized(dst: str | Path, image: Image, rgb: np.ndarray) -> None:
-    """Write the colourised ``rgb`` (float in [0, 1]) of ``image`` to ``dst``, atomically: the
-    input's bit depth and alpha, its EXIF, and its ICC profile unless that describes gray or
-    CMYK (the output is RGB, so such a profile no longer fits)."""
-    alpha = image.pixels[:, :, 3] if image.has_alpha else None
-    write_image(dst, from_float(rgb, image.pixels.dtype, alpha), exif=image.exif, icc=_output_icc(image.icc))
-
-
 def _output_icc(icc: bytes | None) -> bytes | None:
     """The input's ICC profile when it still fits the (RGB) output: not a gray or CMYK one."""
     return icc if icc_colour_space(icc) == "RGB" else None
@@ -122,9 +113,11 @@ def colorize_file(src: str | Path, dst: str | Path, pipeline: Pipeline | None = 
         pipeline = load()
     image = read_image(src, max_pixels)  # first: a file that is no image at all is told so
     check_output(src, dst)
-    L = image_to_L(image.pixels)
+    L = luminance(image.pixels)
     (raw,) = pipeline.raw_maps([L])
-    write_colorized(dst, image, pipeline.finish(L, raw, ab_filter=ab_filter))  # type: ignore[arg-type]
+    alpha = image.pixels[:, :, 3] if image.has_alpha else None
+    pixels = pipeline.finish(L, raw, ab_filter=ab_filter, dtype=image.pixels.dtype, alpha=alpha)  # type: ignore[arg-type]
+    write_image(dst, pixels, exif=image.exif, icc=_output_icc(image.icc), consume=True)
     return dst
 
 
@@ -217,7 +210,7 @@ def _write(d: _Decoded, pixels: np.ndarray, extra: Callable[[], None] | None, sp
     """Encode and write one output atomically (in the writer thread)."""
     t0 = time.perf_counter()
     try:
-        write_image(d.dst, pixels, exif=d.exif, icc=d.icc)
+        write_image(d.dst, pixels, exif=d.exif, icc=d.icc, consume=True)  # nobody reads them after
         if extra is not None:
             extra()
         status, error = "ok", None

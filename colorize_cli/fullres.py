@@ -167,8 +167,8 @@ def render(L_full: np.ndarray, ab_guide: np.ndarray, dtype: np.dtype | type = np
         out[:, :, 3] = alpha.astype(dtype, copy=False)
 
     def strip(y0: int, y1: int) -> None:
-        rgb = merge(L_full[y0:y1], interpolate_rows(ab_guide, (W, H), y0, y1))  # gamut-mapped, in [0, 1]
-        # One saturating pass: scale, round, convert to the dtype (as lab.from_float does,
+        rgb = merge(L_full[y0:y1], interpolate_rows(ab_guide, (W, H), y0, y1), clip=False)  # gamut-mapped
+        # One saturating pass: scale, round, clip, convert to the dtype (as lab.from_float does,
         # except exact halves, which round to even here).
         flat = rgb.reshape(y1 - y0, -1)
         if alpha is None:

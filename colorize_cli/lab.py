@@ -107,6 +107,20 @@ def max_chroma_table() -> np.ndarray:
     return lo
 
 
+@lru_cache(maxsize=1)
+def _chroma_floor_by_code() -> np.ndarray:
+    """float32 (256,): for each 8-bit code ``round(2.55·L)``, a chroma that every hue can show at
+    every L with that code (the smallest table entry over all hues and the L nodes around the
+    code's interval). A pixel below it needs no mapping, whatever its hue."""
+    per_L = max_chroma_table().min(axis=1)
+    L = np.arange(len(per_L)) * _L_STEP
+    floor = np.empty(256, np.float32)
+    for q in range(256):
+        near = (L >= (q - 0.5) / 2.55 - _L_STEP) & (L <= (q + 0.5) / 2.55 + _L_STEP)
+        floor[q] = per_L[near].min() if near.any() else per_L[-1]
+    return floor * np.float32(0.999)
+
+
 # cv2.remap takes images of fewer than 32767 columns; wider ones go in slices.
 _REMAP_MAX_W = 16384
 
@@ -119,8 +133,20 @@ def gamut_ab(L: np.ndarray, ab: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     are returned unchanged.
     """
     a, b = cv2.split(np.ascontiguousarray(ab, dtype=np.float32))
-    L = np.ascontiguousarray(L, dtype=np.float32)
-    chroma, hue = cv2.cartToPolar(a, b, angleInDegrees=True)
+    return _gamut_planes(np.ascontiguousarray(L, dtype=np.float32), a, b)
+
+
+def _gamut_planes(L: np.ndarray, a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`gamut_ab` on separate a and b planes, which it may scale in place."""
+    chroma = cv2.magnitude(a, b)
+    # Cheap test first: most strips of most photos hold no chroma that any hue could not show at
+    # their L, and then the hue (atan2) and the table lookup are skipped. OpenCV's element-wise
+    # ops are threaded, NumPy's are not: this runs on every pixel of a scan.
+    code = cv2.convertScaleAbs(L, alpha=2.55)
+    floor = cv2.LUT(code, _chroma_floor_by_code())
+    if not cv2.countNonZero(cv2.compare(chroma, floor, cv2.CMP_GT)):
+        return a, b
+    hue = cv2.phase(a, b, angleInDegrees=True)
     lut = max_chroma_table()
     limit = np.empty_like(chroma)
     for x0 in range(0, L.shape[1], _REMAP_MAX_W):
@@ -128,26 +154,26 @@ def gamut_ab(L: np.ndarray, ab: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         limit[:, cols] = cv2.remap(lut, hue[:, cols] * np.float32(1 / _HUE_STEP),
                                    L[:, cols] * np.float32(1 / _L_STEP), cv2.INTER_LINEAR,
                                    borderMode=cv2.BORDER_REPLICATE)
-    # scale = limit / max(chroma, limit, tiny): 1 in gamut, < 1 outside, never 0 / 0. OpenCV's
-    # element-wise ops are threaded, NumPy's are not: this runs on every pixel of a scan.
+    # scale = limit / max(chroma, limit, tiny): 1 in gamut, < 1 outside, never 0 / 0.
     cv2.max(chroma, limit, dst=chroma)
     cv2.max(chroma, 1e-6, dst=chroma)
     cv2.divide(limit, chroma, dst=limit)
     return cv2.multiply(a, limit, dst=a), cv2.multiply(b, limit, dst=b)
 
 
-def merge(L_full: np.ndarray, ab_full: np.ndarray) -> np.ndarray:
+def merge(L_full: np.ndarray, ab_full: np.ndarray, clip: bool = True) -> np.ndarray:
     """The original full-resolution L with the predicted ab: no detail of the input is lost.
 
     The ab is first brought into the sRGB gamut at the pixel's own L (:func:`gamut_ab`), so the
-    output's CIE L is the input's: no colour where none can be shown.
+    output's CIE L is the input's: no colour where none can be shown. ``clip=False`` leaves the
+    hair's breadth of overshoot outside [0, 1] to a saturating quantisation that follows.
     """
     if L_full.shape != ab_full.shape[:2]:
         raise ValueError(f"L {L_full.shape} and ab {ab_full.shape} differ in size")
+    L_full = L_full.astype(np.float32, copy=False)
     a, b = gamut_ab(L_full, ab_full)
-    lab = cv2.merge([L_full.astype(np.float32, copy=False), a, b])
-    rgb = cv2.cvtColor(lab, cv2.COLOR_Lab2RGB)
-    return np.clip(rgb, 0.0, 1.0, out=rgb)
+    rgb = cv2.cvtColor(cv2.merge([L_full, a, b]), cv2.COLOR_Lab2RGB)
+    return np.clip(rgb, 0.0, 1.0, out=rgb) if clip else rgb
 
 
 def from_float(rgb: np.ndarray, dtype: np.dtype | type = np.uint8, alpha: np.ndarray | None = None) -> np.ndarray:

@@ -152,3 +152,13 @@ def test_missing_and_unreadable(tmp_path, monkeypatch, as_root):
         monkeypatch.setattr(Path, "read_bytes", denied)
     with pytest.raises(InputError, match="permission denied"):
         read_image(path)
+
+
+def test_encode_consume_reorders_in_place_and_gives_the_same_file():
+    rgb = np.random.default_rng(3).integers(0, 256, (17, 23, 3), dtype=np.uint8)
+    keep = rgb.copy()
+    copied = encode_image(rgb, "png")
+    np.testing.assert_array_equal(rgb, keep)  # the default leaves the caller's pixels alone
+    consumed = encode_image(rgb, "png", consume=True)
+    assert consumed == copied
+    np.testing.assert_array_equal(rgb, keep[:, :, ::-1])  # reordered where they lay, no copy

@@ -104,3 +104,34 @@ def test_images_command_keeps_L_under_a_model_predicting_strong_colour(cli, tmp_
     assert chroma[:, 100:160].mean() > 40, "mid-tones should keep strong colour"
     assert chroma[:, [0, -1]].max() < 1, "black and white stay neutral"
     assert chroma[:, 1:3].max() < 12 and chroma[:, -3:-1].max() < 12, "next to them, hardly any colour"
+
+
+@pytest.mark.parametrize("chroma_max,extremes", [(3.0, False), (3.0, True), (40.0, True), (120.0, True)])
+def test_the_cheap_in_gamut_test_changes_nothing(monkeypatch, chroma_max, extremes):
+    """gamut_ab skips the hue lookup where no pixel's chroma exceeds what every hue can show at
+    its L; the result must equal the full computation on every pixel, muted or vivid."""
+    rng = np.random.default_rng(7)
+    L = (rng.random((64, 97)) * 100).astype(np.float32)
+    if extremes:
+        L[:, :5] = rng.random((64, 5)).astype(np.float32) * 2  # near black
+        L[:, -5:] = 100 - rng.random((64, 5)).astype(np.float32) * 2  # near white
+    else:
+        L = 20 + L * 0.6  # mid-tones only: every pixel passes the cheap test
+    r, h = rng.random((64, 97)) * chroma_max, rng.random((64, 97)) * 2 * np.pi
+    ab = np.stack([r * np.cos(h), r * np.sin(h)], -1).astype(np.float32)
+    calls = []
+    phase = cv2.phase
+    monkeypatch.setattr(lab.cv2, "phase", lambda *a, **k: calls.append(1) or phase(*a, **k))
+    fast = gamut_ab(L, ab)
+    assert bool(calls) == extremes  # the hue lookup ran only where it had to
+    monkeypatch.setattr(lab, "_chroma_floor_by_code", lambda: np.zeros(256, np.float32))  # always the full path
+    full = gamut_ab(L, ab)
+    # (OpenCV's threaded divide may differ in the last bit between two calls of the same input)
+    np.testing.assert_allclose(fast[0], full[0], rtol=0, atol=1e-5)
+    np.testing.assert_allclose(fast[1], full[1], rtol=0, atol=1e-5)
+    # the floor really is a floor: at every L, no hue's limit is below it
+    floor = lab._chroma_floor_by_code()
+    codes = np.clip(np.rint(np.arange(0, 100.01, 0.05) * 2.55), 0, 255).astype(int)
+    lim = max_chroma_table()
+    idx = np.rint(np.arange(0, 100.01, 0.05) / lab._L_STEP).astype(int)
+    assert (floor[codes] <= lim[idx].min(axis=1)).all()
