@@ -20,7 +20,9 @@ Every figure is a ratio measured in this run, each command in its own process (p
   run in overlapping threads, so shares can add up to more than 1).
 * **ray**: a local two-CPU Ray head started here (tests/ray_cluster.py), ``--ray`` with one
   worker and with two against ``--ray-images`` photos (1 MP), and the local run on the same
-  files (its ratio is the Ray overhead). Needs ``pip install '.[ray]'``.
+  files (its ratio is the Ray overhead), and Ray's own fixed cost: a process that imports Ray,
+  joins the cluster and runs a Ray Data job of as many blocks whose one actor does nothing.
+  Needs ``pip install '.[ray]'``.
 
 Writes benchmarks/results/archive.json and rows in benchmarks/README.md.
 """
@@ -56,6 +58,17 @@ t = time.perf_counter()
 for i, f in enumerate(files):
     cv2.imwrite(f"{sys.argv[2]}/{i}.jpg", cv2.imread(f))
 print(time.perf_counter() - t)
+"""
+
+RAY_FLOOR = r"""
+import sys, logging, math, ray
+class Noop:
+    def __call__(self, rows):
+        return rows
+ray.init(address=sys.argv[1], logging_level=logging.ERROR, log_to_driver=False)
+n = int(sys.argv[2])
+ds = ray.data.from_items([{"i": i} for i in range(n)], override_num_blocks=math.ceil(n / 4))
+sum(1 for _ in ds.map_batches(Noop, batch_size=4, compute=ray.data.ActorPoolStrategy(size=1), num_cpus=1).iter_rows())
 """
 
 STAGES = r"""
@@ -172,6 +185,11 @@ def bench_ray(tmp: Path, model: str, photos: Path, count: int) -> dict:
                       env=env)
             out[name + "_s"] = round(got["wall_s"], 2)
             print(name, out[name + "_s"], flush=True)
+        # Ray's own fixed cost, for the same number of blocks: a process that imports Ray, joins
+        # the cluster and runs a Ray Data job whose one actor does nothing.
+        got = run([sys.executable, "-c", RAY_FLOOR, address, str(count)], env=env)
+        out["ray_noop_job_s"] = round(got["wall_s"], 2)
+        print("ray no-op job", out["ray_noop_job_s"], flush=True)
     out["ray_overhead"] = round(out["ray_1_worker_s"] / out["local_s"], 2)
     out["two_vs_one_worker"] = round(out["ray_1_worker_s"] / out["ray_2_workers_s"], 2)
     return out
@@ -209,7 +227,8 @@ def main() -> None:
               for r in results["film"]]
     if "ray" in results:
         r = results["ray"]
-        lines.append(f"| {results['date']} | ray, {r['images']} images | overhead {r['ray_overhead']}× local; "
+        lines.append(f"| {results['date']} | ray, {r['images']} images | overhead {r['ray_overhead']}× local "
+                     f"({r['ray_1_worker_s']} s vs {r['local_s']} s; Ray's own no-op job {r['ray_noop_job_s']} s); "
                      f"2 workers {r['two_vs_one_worker']}× faster than 1 |")
     save("archive", results, "\n".join(lines), TABLE_MARKER)
 

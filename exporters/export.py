@@ -59,6 +59,18 @@ def export_module(module: torch.nn.Module, out: Path, meta: dict[str, str], outp
     os.replace(tmp, out)
 
 
+def write_state(ckpt: dict, dest: Path) -> None:
+    """The weights (fp16), step, minutes, images seen and bins of a checkpoint, for ``--init``."""
+    batch = int((ckpt.get("args") or {}).get("batch", 32))
+    state = {"model": ckpt["model"], "net": cast_state(ckpt["net"], torch.float16), "step": ckpt["step"],
+             "seconds": ckpt["seconds"], "images": ckpt.get("images", ckpt["step"] * batch), "args": ckpt.get("args")}
+    for key in ("bins", "prior", "disc"):
+        if key in ckpt:
+            state[key] = cast_state(ckpt[key], torch.float16) if key == "disc" else ckpt[key]
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    torch.save(state, dest)
+
+
 def parity(module: torch.nn.Module, path: Path, stride: int) -> float:
     """Max |onnxruntime − torch| over random L of two shapes, one not square."""
     import onnxruntime as ort
@@ -87,6 +99,8 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--temperature", type=float, default=None)
     ap.add_argument("--version", default="1.0.0")
     ap.add_argument("--description", default="")
+    ap.add_argument("--state", type=Path, help="also write the run's weights in fp16 here (small enough to commit; "
+                    "`exporters.train --init` continues from it on another machine)")
     ap.add_argument("--license", default="weights trained on MiniPlaces/Tiny-ImageNet/ImageNet-sample/BSDS500: non-commercial research use")
     args = ap.parse_args(argv)
 
@@ -110,6 +124,8 @@ def main(argv: list[str] | None = None) -> None:
               "parameters": count_parameters(net), "steps": ckpt["step"], "train_minutes": round(ckpt["seconds"] / 60, 1),
               "parity_max_abs_diff": diff, "pack": ckpt.get("pack"), "args": ckpt.get("args"), "metadata": {k: v for k, v in meta.items() if k != "bins"}}
     (args.run / f"export-{args.out.stem}.json").write_text(json.dumps(report, indent=2))
+    if args.state:
+        write_state(ckpt, args.state)
     print(json.dumps({k: report[k] for k in ("model", "file", "sha256", "bytes", "parameters", "steps", "train_minutes", "parity_max_abs_diff")}))
 
 

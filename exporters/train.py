@@ -236,9 +236,12 @@ def main(argv: list[str] | None = None) -> None:
 
     net = build(name, pretrained=ckpt is None).to(device, memory_format=memory_format)
     centres_t = weights_t = None
+    init = torch.load(args.init, map_location="cpu", weights_only=False) if ckpt is None and args.init else None
     if spec.kind == "bins":
         if ckpt:
             centres, prior = ckpt["bins"], ckpt["prior"]
+        elif init is not None and init["model"] == name and "bins" in init:
+            centres, prior = init["bins"], init["prior"]
         else:
             centres, prior = make_bins(name, rgb, rng)
         np.save(args.run / "bins.npy", centres)
@@ -255,8 +258,8 @@ def main(argv: list[str] | None = None) -> None:
         opt_d = torch.optim.Adam(disc.parameters(), lr=2e-4, betas=(0.5, 0.999))
 
     step, seconds = 0, 0.0
-    if ckpt is None and args.init:
-        state = torch.load(args.init, map_location="cpu", weights_only=False)
+    if init is not None:
+        state = init
         if state["model"] == name:
             net.load_state_dict(cast_state(state["net"], torch.float32))
             if disc is not None and "disc" in state:

