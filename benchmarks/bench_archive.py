@@ -1,6 +1,6 @@
 """Archive scale: photos and films against the floor, and Ray against a local run, in one run.
 
-    /work/bin/quiet-cpu python benchmarks/bench_archive.py [--model NAME] [--fast-model NAME]
+    python benchmarks/bench_archive.py [--model NAME] [--fast-model NAME ...]
         [--photos DIR] [--davis CLIP] [--film720 CLIP] [--ray-images 100] [--skip-ray]
 
 Every figure is a ratio measured in this run, each command in its own process (peak RSS from
@@ -12,7 +12,8 @@ Every figure is a ratio measured in this run, each command in its own process (p
   plain OpenCV ``imread`` + colour ``imwrite`` of the same files, timed inside its process
   (start-up excluded, so the ratio is conservative). Peak RSS per pixel of the largest image.
 * **film**: a real 480p clip (DAVIS) and a real 720p film, ``colorize video`` with and
-  without ``--smooth``, for the default and the fastest model, frames/s against the floor
+  without ``--smooth``, for the default model (and on the 480p clip every other installed one,
+  to find the fastest), frames/s against the floor
   (PyAV decode + libx264 CRF 18 encode of the same file, frames straight from decoder to
   encoder, in its own process). Plus the time share of each stage, from one in-process run
   with the stages' functions wrapped: decode, L, model, render (ab, upsampling, Lab → RGB,
@@ -197,8 +198,9 @@ def bench_ray(tmp: Path, model: str, photos: Path, count: int) -> dict:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--model", default="unet-l1")
-    ap.add_argument("--fast-model", default="colorunet")
+    ap.add_argument("--model", default=None, help="default: the default model")
+    ap.add_argument("--fast-model", action="append", default=None,
+                    help="models to time on the 480p clip as well (repeatable; default: every installed one)")
     ap.add_argument("--photos", type=Path, default=SHARED / "bw" / "photos")
     ap.add_argument("--davis", type=Path, default=SHARED / "video" / "davis" / "dog.mp4")
     ap.add_argument("--film720", type=Path, default=SHARED / "bw" / "films" / "legacy-v04.mp4")
@@ -207,12 +209,18 @@ def main() -> None:
     args = ap.parse_args()
     from colorize_cli.registry import find_model
 
-    model, fast = str(find_model(args.model)), str(find_model(args.fast_model))
-    results: dict = {"model": model, "fast_model": fast}
+    from colorize_cli.registry import list_models
+
+    model = str(find_model(args.model))
+    others = [str(find_model(m)) for m in args.fast_model] if args.fast_model else \
+        [str(m.path) for m in list_models()]
+    others = [m for m in others if Path(m).resolve() != Path(model).resolve()]
+    results: dict = {"model": model, "other_models": others}
     with tempfile.TemporaryDirectory() as t:
         tmp = Path(t)
         results["images"] = bench_images(tmp, model, args.photos)
-        results["film"] = (bench_film(tmp, args.davis, "480p " + args.davis.name, {"default": model, "fastest": fast})
+        results["film"] = (bench_film(tmp, args.davis, "480p " + args.davis.name,
+                                      {"default": model, **{Path(m).stem: m for m in others}})
                            + bench_film(tmp, args.film720, "720p " + args.film720.name, {"default": model}))
         results["stages_480p_default_smooth"] = stage_shares(tmp, args.davis, model, True)
         results["stages_720p_default"] = stage_shares(tmp, args.film720, model, False)
