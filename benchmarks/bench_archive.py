@@ -37,7 +37,6 @@ import sys
 import tempfile
 from pathlib import Path
 
-import cv2
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -45,6 +44,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(ROOT / "tests"))
 
 from _results import save, stamp  # noqa: E402
+from _scans import photos_from  # noqa: E402
 from bench_video import FLOOR as FILM_FLOOR  # noqa: E402
 from bench_video import run  # noqa: E402
 
@@ -114,22 +114,6 @@ rep = V.colorize_video(sys.argv[1], sys.argv[2], p, V.VideoOptions(smooth=sys.ar
 wall = time.perf_counter() - t
 print(json.dumps({"wall_s": wall, "frames": rep.frames, "shares": {k: round(v / wall, 3) for k, v in busy.items()}}))
 """
-
-
-def photos_from(folder: Path, out: Path, count: int, size: tuple[int, int], gray: bool) -> int:
-    """``count`` JPEGs of ``size`` (landscape; portrait sources turned) made from the photos in
-    ``folder``: returns the pixels of one."""
-    srcs = sorted(p for p in folder.iterdir() if p.suffix.lower() in (".png", ".jpg", ".tif"))
-    out.mkdir(parents=True, exist_ok=True)
-    for i in range(count):
-        img = cv2.imread(str(srcs[i % len(srcs)]), cv2.IMREAD_GRAYSCALE)
-        if img.shape[0] > img.shape[1]:
-            img = cv2.rotate(img, cv2.ROTATE_90_CLOCKWISE)
-        big = cv2.resize(img, size, interpolation=cv2.INTER_CUBIC)
-        if not gray:
-            big = cv2.merge([big, big, big])
-        cv2.imwrite(str(out / f"scan{i:03d}.jpg"), big, [cv2.IMWRITE_JPEG_QUALITY, 92])
-    return size[0] * size[1]
 
 
 def bench_images(tmp: Path, model: str, photos: Path) -> list[dict]:

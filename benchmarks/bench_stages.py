@@ -31,18 +31,11 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _results import save, stamp  # noqa: E402
+from _scans import photos_from  # noqa: E402
 
 SHARED = ROOT.parent / "shared" / "data"
 TABLE_MARKER = "<!-- bench_stages rows: newest last -->"
 SIZES = {"2 MP": (1632, 1224), "20 MP": (5472, 3648)}
-
-
-def make_scan(photos: Path, size: tuple[int, int], dest: Path) -> Path:
-    src = sorted(p for p in photos.iterdir() if p.suffix.lower() in (".png", ".jpg", ".tif"))[0]
-    gray = cv2.imread(str(src), cv2.IMREAD_GRAYSCALE)
-    big = cv2.resize(gray, size, interpolation=cv2.INTER_CUBIC)
-    cv2.imwrite(str(dest), cv2.merge([big, big, big]), [cv2.IMWRITE_JPEG_QUALITY, 92])
-    return dest
 
 
 def time_stages(pipe, src: Path, dst: Path) -> dict[str, float]:
@@ -93,7 +86,8 @@ def main() -> None:
                      "load_s": round(load_s, 3), "sizes": {}}
     with tempfile.TemporaryDirectory() as tmp:
         for label, size in SIZES.items():
-            src = make_scan(args.photos, size, Path(tmp) / "scan.jpg")
+            photos_from(args.photos, Path(tmp), 1, size, gray=False)
+            src = Path(tmp) / "scan000.jpg"
             time_stages(pipe, src, Path(tmp) / "out.jpg")  # warm-up: tables, thread pools, arena
             runs = [time_stages(pipe, src, Path(tmp) / "out.jpg") for _ in range(args.repeats)]
             med = {k: round(statistics.median(r[k] for r in runs), 4) for k in runs[0]}

@@ -133,11 +133,7 @@ def gamut_ab(L: np.ndarray, ab: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     are returned unchanged.
     """
     a, b = cv2.split(np.ascontiguousarray(ab, dtype=np.float32))
-    return _gamut_planes(np.ascontiguousarray(L, dtype=np.float32), a, b)
-
-
-def _gamut_planes(L: np.ndarray, a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """:func:`gamut_ab` on separate a and b planes, which it may scale in place."""
+    L = np.ascontiguousarray(L, dtype=np.float32)
     chroma = cv2.magnitude(a, b)
     # Cheap test first: most strips of most photos hold no chroma that any hue could not show at
     # their L, and then the hue (atan2) and the table lookup are skipped. OpenCV's element-wise

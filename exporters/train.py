@@ -259,17 +259,16 @@ def main(argv: list[str] | None = None) -> None:
 
     step, seconds = 0, 0.0
     if init is not None:
-        state = init
-        if state["model"] == name:
-            net.load_state_dict(cast_state(state["net"], torch.float32))
-            if disc is not None and "disc" in state:
-                disc.load_state_dict(cast_state(state["disc"], torch.float32))
-            step, seconds = state["step"], state["seconds"]
+        if init["model"] == name:
+            net.load_state_dict(cast_state(init["net"], torch.float32))
+            if disc is not None and "disc" in init:
+                disc.load_state_dict(cast_state(init["disc"], torch.float32))
+            step, seconds = init["step"], init["seconds"]
             print(f"started {name} from {args.init} (step {step}, {seconds / 60:.1f} min trained)", flush=True)
         else:
-            transfer_encoder(net, state)
-            print(f"started {name} with the encoder of {state['model']} from {args.init} "
-                  f"(its step {state['step']}, {state['seconds'] / 60:.1f} min); the rest is new", flush=True)
+            transfer_encoder(net, init)
+            print(f"started {name} with the encoder of {init['model']} from {args.init} "
+                  f"(its step {init['step']}, {init['seconds'] / 60:.1f} min); the rest is new", flush=True)
     if ckpt:
         net.load_state_dict(ckpt["net"])
         opt.load_state_dict(ckpt["opt"])
