@@ -61,3 +61,20 @@ def has_module(name: str) -> bool:
     import importlib.util
 
     return importlib.util.find_spec(name) is not None
+
+
+def stop_when(proc, ready, sig: int, timeout: float = 60.0) -> str:
+    """Send ``sig`` to the running ``proc`` once ``ready()`` is true (or ``timeout`` s passed),
+    and return its stderr; the test is skipped when the run finished before it could be stopped."""
+    import time
+
+    import pytest
+
+    deadline = time.monotonic() + timeout
+    while not ready() and time.monotonic() < deadline and proc.poll() is None:
+        time.sleep(0.02)
+    proc.send_signal(sig)
+    _, err = proc.communicate(timeout=timeout)
+    if proc.returncode == 0:
+        pytest.skip("the run finished before it could be stopped")
+    return err

@@ -21,7 +21,7 @@ import cv2
 import numpy as np
 import onnx
 import pytest
-from helpers import gradient, has_module, write
+from helpers import gradient, has_module, stop_when, write
 from onnx import numpy_helper
 from onnx_fixtures import make_ab_model, make_bins_model
 from video_clips import make_clip
@@ -407,7 +407,6 @@ def test_a_still_image_to_video_is_not_a_film(cli, tmp_path, bins_model):
 
 def test_sigterm_says_what_sigint_says(tmp_path, bins_model):
     import signal
-    import time
 
     d = tmp_path / "in"
     for i in range(200):
@@ -415,13 +414,7 @@ def test_sigterm_says_what_sigint_says(tmp_path, bins_model):
     cmd = [sys.executable, "-m", "colorize_cli", "images", str(d), "-o", str(tmp_path / "out"), "--model",
            str(bins_model), "--batch-size", "1", "--device", "cpu"]
     proc = subprocess.Popen(cmd, env=_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    deadline = time.monotonic() + 60
-    while not (tmp_path / "out" / "001.png").exists() and time.monotonic() < deadline and proc.poll() is None:
-        time.sleep(0.02)
-    proc.send_signal(signal.SIGTERM)
-    _, err = proc.communicate(timeout=60)
-    if proc.returncode == 0:
-        pytest.skip("the run finished before it could be stopped")
+    err = stop_when(proc, (tmp_path / "out" / "001.png").exists, signal.SIGTERM)
     assert proc.returncode == 130, err
     assert "image(s) are done and kept" in err and "run the same command again to resume" in err
 

@@ -11,7 +11,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from fractions import Fraction
 from pathlib import Path
 
@@ -28,6 +27,7 @@ from colorize_cli.errors import Interrupted
 from colorize_cli.frames import TemporalFilter, colorize_frames
 from colorize_cli.video import VideoOptions, colorize_video
 from colorize_cli.video_segments import WorkDir
+from helpers import stop_when
 from video_clips import NTSC, clip_frames, make_clip
 
 REPO = Path(__file__).resolve().parent.parent
@@ -366,13 +366,7 @@ def test_ctrl_c_in_a_real_process_leaves_no_final_file_and_the_rerun_resumes(tmp
            "--smooth", "--segment-seconds", "0.1", "--render-size", "256", "--batch-size", "1", "--device", "cpu"]
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     work = WorkDir(dst).path
-    deadline = time.monotonic() + 60
-    while not list(work.glob("seg-00001.json")) and time.monotonic() < deadline and proc.poll() is None:
-        time.sleep(0.02)
-    proc.send_signal(signal.SIGINT)
-    _, err = proc.communicate(timeout=60)
-    if proc.returncode == 0:
-        pytest.skip("the run finished before it could be interrupted")
+    err = stop_when(proc, lambda: any(work.glob("seg-00001.json")), signal.SIGINT)
     assert proc.returncode == 130, err
     assert "run the same command again to resume" in err and not dst.exists()
     assert not list(tmp_path.glob(".*colorize-tmp*"))
