@@ -78,7 +78,12 @@ class Lite0Encoder(nn.Module):
         self.act = nn.ReLU6(inplace=True)
 
     def forward(self, L: torch.Tensor) -> list[torch.Tensor]:
-        x = self.act(self._bn0(self._conv_stem(L / 50.0 - 1.0)))
+        return self.pyramid(L / 50.0 - 1.0)
+
+    def pyramid(self, x: torch.Tensor) -> list[torch.Tensor]:
+        """The features at strides 2–32 of an input already scaled as the pretrained net was
+        fed ([-1, 1]); the last is the output of the last block."""
+        x = self.act(self._bn0(self._conv_stem(x)))
         feats = []
         for i, block in enumerate(self._blocks):
             x = block(x)

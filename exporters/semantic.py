@@ -52,11 +52,11 @@ class Lite0Classifier(Lite0Encoder):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:  # type: ignore[override]
         """Logits [N, 1000] for RGB [N, 3, H, W] scaled to [-1, 1]."""
-        x = self.act(self._bn0(self._conv_stem(x)))
-        for block in self._blocks:
-            x = block(x)
-        x = self.act(self._bn1(self._conv_head(x)))
-        return self._fc(x.mean(dim=(2, 3)))
+        return self.head(self.pyramid(x)[-1])
+
+    def head(self, top: torch.Tensor) -> torch.Tensor:
+        """Logits from the last block's output (the pyramid's last level)."""
+        return self._fc(self.act(self._bn1(self._conv_head(top))).mean(dim=(2, 3)))
 
 
 def load_classifier(path: Path | None = None) -> Lite0Classifier:

@@ -102,25 +102,17 @@ class FeatureLoss(torch.nn.Module):
 
     def __init__(self, semantic: float = 0.0) -> None:
         super().__init__()
-        from .lite0 import PYRAMID_BLOCKS
         from .semantic import load_classifier
 
         self.net = load_classifier().requires_grad_(False)
-        self.pyramid, self.semantic = PYRAMID_BLOCKS, semantic
+        self.semantic = semantic
 
     def train(self, mode: bool = True) -> "FeatureLoss":
         return super().train(False)  # batch-norm statistics stay ImageNet's
 
     def _see(self, rgb: torch.Tensor) -> tuple[list[torch.Tensor], torch.Tensor | None]:
-        net = self.net
-        x = net.act(net._bn0(net._conv_stem(rgb * 2.0 - 1.0)))
-        feats = []
-        for i, block in enumerate(net._blocks):
-            x = block(x)
-            if i in self.pyramid:
-                feats.append(x)
-        logits = net._fc(net.act(net._bn1(net._conv_head(x))).mean(dim=(2, 3))) if self.semantic else None
-        return feats[1:], logits
+        feats = self.net.pyramid(rgb * 2.0 - 1.0)
+        return feats[1:], self.net.head(feats[-1]) if self.semantic else None
 
     def forward(self, pred: torch.Tensor, truth: torch.Tensor) -> torch.Tensor:
         with torch.no_grad():
@@ -349,6 +341,7 @@ def main(argv: list[str] | None = None) -> None:
         L_np, ab_np, Lt_np = next(batches)
         L = torch.from_numpy(L_np).to(device).contiguous(memory_format=memory_format)
         ab = torch.from_numpy(ab_np).to(device)
+        Lt = torch.from_numpy(Lt_np).to(device) if feat_loss is not None else None
         stats = {}
         if spec.kind == "bins":
             # Targets in fp32, outside autocast: bin distances in bf16 would blur the encoding.
@@ -367,7 +360,6 @@ def main(argv: list[str] | None = None) -> None:
             loss = (w * ce).mean()
             if feat_loss is not None:
                 # The photo the runtime would show: annealed mean at the training temperature.
-                Lt = torch.from_numpy(Lt_np).to(device)
                 pab = F.interpolate(annealed_mean(logits.float(), centres_t, spec.temperature), size=Lt.shape[-2:],
                                     mode="bilinear", align_corners=False)
                 with torch.autocast(device_type=autocast_device, dtype=torch.bfloat16, enabled=amp):
@@ -385,7 +377,6 @@ def main(argv: list[str] | None = None) -> None:
                 loss = l1
                 stats["l1"] = l1.item()
                 if feat_loss is not None:
-                    Lt = torch.from_numpy(Lt_np).to(device)
                     feat = feat_loss(lab_to_rgb(Lt, fake * AB_SCALE), lab_to_rgb(Lt, ab)).float()
                     loss = loss + feat_weight * feat
                     stats["feat"] = feat.item()
