@@ -37,7 +37,6 @@ import sys
 import tempfile
 from pathlib import Path
 
-
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -121,7 +120,8 @@ def bench_images(tmp: Path, model: str, photos: Path) -> list[dict]:
     for label, count, size, gray in (("2 MP", 8, (1632, 1224), False), ("20 MP", 3, (5472, 3648), False),
                                      ("20 MP gray", 3, (5472, 3648), True)):
         d = tmp / label.replace(" ", "_")
-        px = photos_from(photos, d, count, size, gray)
+        photos_from(photos, d, count, size, gray)
+        px = size[0] * size[1]
         (tmp / "floor").mkdir(exist_ok=True)
         floor = min(float(run([sys.executable, "-c", IMAGE_FLOOR, str(d), str(tmp / "floor")])["stdout"])
                     for _ in range(2))
@@ -191,9 +191,7 @@ def main() -> None:
     ap.add_argument("--ray-images", type=int, default=100)
     ap.add_argument("--skip-ray", action="store_true")
     args = ap.parse_args()
-    from colorize_cli.registry import find_model
-
-    from colorize_cli.registry import list_models
+    from colorize_cli.registry import find_model, list_models
 
     model = str(find_model(args.model))
     others = [str(find_model(m)) for m in args.fast_model] if args.fast_model else \

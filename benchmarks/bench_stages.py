@@ -86,8 +86,7 @@ def main() -> None:
                      "load_s": round(load_s, 3), "sizes": {}}
     with tempfile.TemporaryDirectory() as tmp:
         for label, size in SIZES.items():
-            photos_from(args.photos, Path(tmp), 1, size, gray=False)
-            src = Path(tmp) / "scan000.jpg"
+            src = photos_from(args.photos, Path(tmp), 1, size, gray=False)[0]
             time_stages(pipe, src, Path(tmp) / "out.jpg")  # warm-up: tables, thread pools, arena
             runs = [time_stages(pipe, src, Path(tmp) / "out.jpg") for _ in range(args.repeats)]
             med = {k: round(statistics.median(r[k] for r in runs), 4) for k in runs[0]}
