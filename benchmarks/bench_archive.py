@@ -40,8 +40,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-sys.path.insert(0, str(ROOT / "tests"))
 
+from _fixtures import tests_module  # noqa: E402
 from _results import save, stamp  # noqa: E402
 from _scans import photos_from  # noqa: E402
 from bench_video import FLOOR as FILM_FLOOR  # noqa: E402
@@ -159,7 +159,8 @@ def stage_shares(tmp: Path, clip: Path, model: str, smooth: bool) -> dict:
 def bench_ray(tmp: Path, model: str, photos: Path, count: int) -> dict:
     d = tmp / "ray_in"
     photos_from(photos, d, count, (1224, 816), False)
-    from ray_cluster import ENV, local_cluster  # tests/ray_cluster.py
+    cluster = tests_module("ray_cluster")  # the local Ray cluster the tests use
+    ENV, local_cluster = cluster.ENV, cluster.local_cluster
 
     env = {**os.environ, **ENV}
     out: dict = {"images": count}

@@ -41,21 +41,11 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from _fixtures import tests_module  # noqa: E402
 from _results import save, stamp  # noqa: E402
 from bench_images import pick_model  # noqa: E402
 
-def _video_clips():
-    """tests/video_clips.py (the synthetic film maker), loaded from its file: the benchmark
-    makes its film exactly as the tests make theirs, without putting tests/ on sys.path."""
-    import importlib.util
-
-    spec = importlib.util.spec_from_file_location("video_clips", ROOT / "tests" / "video_clips.py")
-    mod = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
-    spec.loader.exec_module(mod)  # type: ignore[union-attr]
-    return mod
-
-
-clips = _video_clips()
+clips = tests_module("video_clips")  # the synthetic film maker the tests use
 NTSC, shapes_frame = clips.NTSC, clips.shapes_frame
 
 W, H = 854, 480
