@@ -44,8 +44,11 @@ def list_images(root: Path) -> list[Path]:
 
 
 def rgb_to_lab(rgb_u8: np.ndarray) -> np.ndarray:
-    """uint8 RGB (..., 3) → float32 Lab with L in 0..100."""
-    return cv2.cvtColor(rgb_u8.astype(np.float32) / 255.0, cv2.COLOR_RGB2LAB)
+    """uint8 RGB (..., h, w, 3), one photo or a stack of them → float32 Lab with L in 0..100."""
+    rgb = rgb_u8.astype(np.float32) / 255.0
+    # OpenCV converts one image at a time: a stack goes through as one tall image.
+    flat = rgb.reshape(-1, *rgb.shape[-2:]) if rgb.ndim > 3 else rgb
+    return cv2.cvtColor(flat, cv2.COLOR_RGB2LAB).reshape(rgb.shape)
 
 
 def _square(bgr: np.ndarray, size: int) -> np.ndarray:

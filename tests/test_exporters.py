@@ -214,6 +214,29 @@ def test_bins_model_trains_through_its_annealed_mean_with_the_perceptual_loss(tm
         assert r["feat"] > 0 and r["loss"] == pytest.approx(r["ce"] + 0.5 * r["feat"], rel=1e-4)
 
 
+def test_colorunet_learns_its_bins_and_trains(tmp_path) -> None:
+    """colorunet learns its 32 bins from a stack of packed photos before its first step."""
+    from exporters.train import main
+
+    main(["colorunet", "--run", str(tmp_path / "u"), "--max-steps", "2", *tiny_training_args(tmp_path)])
+    assert np.load(tmp_path / "u" / "bins.npy").shape == (32, 2)
+    log = [json.loads(line) for line in (tmp_path / "u" / "log.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in log] == [1, 2] and all(np.isfinite(r["loss"]) for r in log)
+
+
+def test_rgb_to_lab_takes_one_photo_or_a_stack() -> None:
+    import cv2
+
+    from exporters.data import rgb_to_lab
+
+    stack = (np.random.default_rng(1).random((3, 5, 7, 3)) * 255).astype(np.uint8)
+    lab = rgb_to_lab(stack)
+    assert lab.shape == stack.shape
+    for one, got in zip(stack, lab):
+        np.testing.assert_array_equal(got, cv2.cvtColor(one.astype(np.float32) / 255, cv2.COLOR_RGB2LAB))
+        np.testing.assert_array_equal(rgb_to_lab(one), got)
+
+
 def tiny_training_args(tmp_path) -> list[str]:
     """exporters.train arguments for a few steps on six random 40×48 photos made here."""
     import cv2
