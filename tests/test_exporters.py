@@ -296,3 +296,38 @@ def test_a_bins_model_starts_from_another_familys_encoder_and_its_state_continue
     main(["classifier-313", "--run", str(tmp_path / "d"), "--init", str(tmp_path / "c-state.pt"), "--max-steps", "2",
           *common])
     assert torch.load(tmp_path / "d" / "ckpt.pt", weights_only=False)["step"] == 2
+
+
+def test_average_of_checkpoints_is_their_mean_and_exports(tmp_path) -> None:
+    """exporters.average: the mean of two checkpoints' weights, optionally with batch-norm
+    statistics recomputed, in a run folder that exporters.export takes."""
+    import shutil
+
+    import torch
+
+    from exporters.average import main as average
+    from exporters.export import main as export
+    from exporters.train import main as train
+
+    common = tiny_training_args(tmp_path)
+    run = tmp_path / "u"
+    train(["colorunet", "--run", str(run), "--max-steps", "1", *common])
+    shutil.copy(run / "ckpt.pt", tmp_path / "ckpt-1.pt")
+    train(["colorunet", "--run", str(run), "--max-steps", "2", *common])
+    a, b = (torch.load(p, map_location="cpu", weights_only=False) for p in (tmp_path / "ckpt-1.pt", run / "ckpt.pt"))
+
+    average([str(tmp_path / "ckpt-1.pt"), str(run / "ckpt.pt"), "--out", str(tmp_path / "avg")])
+    avg = torch.load(tmp_path / "avg" / "ckpt.pt", map_location="cpu", weights_only=False)
+    assert avg["averaged"] == [1, 2] and avg["step"] == 2 and "opt" not in avg
+    w = "d1.conv.0.0.weight"
+    assert not torch.equal(a["net"][w], b["net"][w])
+    torch.testing.assert_close(avg["net"][w], (a["net"][w] + b["net"][w]) / 2)
+
+    average([str(tmp_path / "ckpt-1.pt"), str(run / "ckpt.pt"), "--out", str(tmp_path / "bn"), "--bn-batches", "2",
+             "--data", common[1], "--cache", common[5]])
+    bn = torch.load(tmp_path / "bn" / "ckpt.pt", map_location="cpu", weights_only=False)
+    torch.testing.assert_close(bn["net"][w], avg["net"][w])
+    stat = "d1.conv.0.1.running_mean"
+    assert not torch.allclose(bn["net"][stat], avg["net"][stat])
+    export([str(tmp_path / "bn"), "--out", str(tmp_path / "bn.onnx"), "--working-size", "32"])
+    assert (tmp_path / "bn.onnx").stat().st_size > 0
