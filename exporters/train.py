@@ -36,7 +36,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap = argparse.ArgumentParser(prog="python -m exporters.train", description=__doc__, epilog=families.HELP,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("model", choices=sorted(FAMILIES))
-    ap.add_argument("--run", type=Path, required=True, help="run folder: checkpoint, log, bins")
+    ap.add_argument("--run", type=Path, required=True, help="run folder: checkpoint, log, snapshots, the family's files")
     ap.add_argument("--data", type=Path, default=TRAIN_FOLDER, help="folder of colour photos (never eval/)")
     ap.add_argument("--dev", type=Path, default=DEV_FOLDER, help="held-out folder for progress metrics")
     ap.add_argument("--cache", type=Path, default=DEFAULT_CACHE)
@@ -55,8 +55,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--init", type=Path, default=None,
-                    help="start a new run from a committed state (weights/state/*.pt: fp16 generator, critic, "
-                         "step and minutes) instead of from scratch; ignored when RUN/ckpt.pt exists")
+                    help="start a new run from a committed state (weights/state/*.pt: the fp16 network with its "
+                         "family's extras, step and minutes) instead of from scratch; ignored when RUN/ckpt.pt exists")
     ap.add_argument("--precision", choices=["bf16", "fp32"], default="bf16",
                     help="autocast dtype; bf16 runs ~1.5-4x faster on CPUs with AMX and on GPUs")
     nhwc = " and ".join(name for name, f in FAMILIES.items() if f.channels_last)
