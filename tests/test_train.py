@@ -10,13 +10,16 @@ import inspect
 import json
 from functools import partial
 
+import cv2
 import numpy as np
 import pytest
 from helpers import tiny_training_args
 
 torch = pytest.importorskip("torch")
 
+from exporters import bins as binlib  # noqa: E402
 from exporters import families, nets, train  # noqa: E402
+from exporters.data import pack, rgb_to_lab  # noqa: E402
 from exporters.families import FAMILIES, Batch  # noqa: E402
 
 torch.set_num_threads(1)
@@ -158,7 +161,13 @@ def test_a_resumed_bins_run_continues_with_its_weights_optimiser_and_bins(tmp_pa
     train.main(["colorunet", "--run", str(run), "--max-steps", "2", *common])
     first = _load(run / "ckpt.pt")
     assert set(first) == CHECKPOINT_KEYS | {"bins", "prior"} and first["step"] == 2
-    train.main(["colorunet", "--run", str(run), "--max-steps", "3", "--lr", "0", *common])
+    # Other photos this time (all reddish): the run keeps the bins it learnt, it does not learn new ones.
+    red = tmp_path / "red"
+    red.mkdir()
+    for i in range(4):
+        cv2.imwrite(str(red / f"{i}.png"), np.dstack([np.full((40, 48), 40 * i, np.uint8)] * 2 + [np.full((40, 48), 220, np.uint8)]))
+    assert not np.array_equal(binlib.learn_bins(rgb_to_lab(pack(red, 32, tmp_path / "cache"))[..., 1:], 32)[0], first["bins"])
+    train.main(["colorunet", "--run", str(run), "--max-steps", "3", "--lr", "0", *common[:1], str(red), *common[2:]])
     second = _load(run / "ckpt.pt")
     assert second["step"] == 3 and second["seconds"] >= first["seconds"] and _steps(run) == [1, 2, 3]
     np.testing.assert_array_equal(second["bins"], first["bins"])
