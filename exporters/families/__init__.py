@@ -32,6 +32,6 @@ def get(name: str) -> type[Family]:
 
 def add_arguments(ap: argparse.ArgumentParser) -> None:
     """Every family's options, each declared once (the perceptual loss's are every family's)."""
-    perceptual.add_arguments(ap, ", ".join(f"{f.feat_weight:g} for {name}" for name, f in FAMILIES.items()))
+    perceptual.add_arguments(ap, ", ".join(f"{f.default_feat_weight:g} for {name}" for name, f in FAMILIES.items()))
     unet_gan.add_arguments(ap)
     binned.add_arguments(ap)

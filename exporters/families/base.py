@@ -52,7 +52,7 @@ class Family:
     name: ClassVar[str]
     kind: ClassVar[str]  # what the exported model outputs: "bins" or "ab" (docs/models.md)
     channels_last: ClassVar[bool] = True  # NHWC by default: oneDNN's convolutions are faster with it
-    feat_weight: ClassVar[float] = 0.0  # default weight of the perceptual loss (`--feat-weight`)
+    default_feat_weight: ClassVar[float] = 0.0  # default weight of the perceptual loss (`--feat-weight`)
 
     def __init__(self, args: argparse.Namespace, device: str, memory_format: torch.memory_format,
                  autocast: Callable[[], AbstractContextManager], pretrained: bool = True) -> None:
@@ -61,7 +61,7 @@ class Family:
         self.args, self.device, self.memory_format, self.autocast = args, device, memory_format, autocast
         self.net = self.network(pretrained).to(device, memory_format=memory_format)
         self.setup()
-        self.feat_weight = args.feat_weight if args.feat_weight is not None else type(self).feat_weight
+        self.feat_weight = args.feat_weight if args.feat_weight is not None else self.default_feat_weight
         self.feat_loss = (FeatureLoss(args.semantic_weight).to(device, memory_format=memory_format)
                           if self.feat_weight > 0 else None)
 

@@ -36,7 +36,7 @@ class UNetGAN(Family):
 
     name = "unet-gan"
     kind = "ab"
-    feat_weight = 0.1
+    default_feat_weight = 0.1
 
     @classmethod
     def network(cls, pretrained: bool = True) -> torch.nn.Module:
