@@ -99,7 +99,7 @@ def export(out: Path) -> Path:
 
     net = build()
     pts, _ = zhang_bins()
-    # metadata() looks the model kind up in exporters.train.SPECS by name: classifier-313 is the
+    # metadata() looks the model kind up in exporters.families by name: classifier-313 is the
     # kind this is (Zhang's 313 bins, softmax in the graph); bins and temperature are given here,
     # and the name is replaced by ours.
     meta = metadata("classifier-313", net, WORKING_SIZE, VERSION, pts, TEMPERATURE,
