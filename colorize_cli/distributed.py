@@ -5,7 +5,7 @@ lists the inputs once, decides every output path and skips finished outputs (so 
 resumes), exactly as a local run does; what is left goes into a Ray Dataset, mapped by a pool
 of long-lived actors that each hold one engine (one GPU each when the cluster has GPUs,
 ``num_gpus=1``, else CPUs). The actors call the same library functions as a local run
-(:func:`colorize_cli.batch.colorize_files`, :func:`colorize_cli.video.colorize_video`), so
+(:func:`colorize_cli.batch.colorize_files`, :func:`colorize_cli.film.run.colorize_video`), so
 outputs are the same files, written atomically (temporary name, then rename) on storage that
 every node sees; the driver prints the same JSON lines, error lines and exit codes, and its
 own progress bar.
@@ -17,7 +17,7 @@ never appears under its real name. Errors that are about an input (a damaged fil
 results, as locally; a model failure ends the run.
 
 **Films.** One film per task. A film longer than ``split_seconds`` is cut into *pieces* of
-whole resumable segments (:mod:`colorize_cli.video_segments`), one per task: the piece starting at
+whole resumable segments (:mod:`colorize_cli.film.segments`), one per task: the piece starting at
 frame ``s`` first replays the T frames before ``s`` (the kernel's window; one frame without
 ``--smooth``, the scene detector's reference) through the scene detector and the model, without
 encoding them, exactly as a local resume does, so the temporal kernel is exact at the seam. The
@@ -51,9 +51,9 @@ from typing import Any
 
 from colorize_cli.batch import BatchOptions, Result, _check
 from colorize_cli.errors import ColorizeError, InputError, ParameterError
-from colorize_cli.inputs import Job, output_path
+from colorize_cli.io.inputs import Job, output_path
 from colorize_cli.pipeline import Pipeline
-from colorize_cli.video import VideoJob, VideoOptions, VideoReport
+from colorize_cli.film.run import VideoJob, VideoOptions, VideoReport
 
 __all__ = ["cluster_workers", "connect", "run_images", "run_videos", "worker_args"]
 
@@ -251,7 +251,7 @@ class _VideoWorker:
 
     def __call__(self, row: dict[str, Any]) -> dict[str, Any]:
         from colorize_cli.errors import ModelError
-        from colorize_cli.video import colorize_video
+        from colorize_cli.film.run import colorize_video
 
         t0 = time.perf_counter()
         out = {"dst": row["dst"], "piece": row["first"] >= 0, "last": row["stop"] < 0, "report": "",
@@ -277,9 +277,9 @@ class _VideoWorker:
     def _piece(self, row: dict[str, Any]) -> tuple[int, int]:
         """Frames [first, stop) into the film's work folder; returns (frames encoded, frames in
         the film as decoded: its length when this piece is the last)."""
-        from colorize_cli.video import ResumePlan, _film_settings, _identity, _stream
-        from colorize_cli.video_read import probe
-        from colorize_cli.video_segments import WorkDir
+        from colorize_cli.film.run import ResumePlan, _film_settings, _identity, _stream
+        from colorize_cli.film.read import probe
+        from colorize_cli.film.segments import WorkDir
 
         o = self.options
         src = probe(row["src"], o.max_pixels)
@@ -303,12 +303,12 @@ def run_videos(pipeline: Pipeline, jobs: Sequence[VideoJob], options: VideoOptio
                on_report: Callable[[VideoReport], None], split_seconds: float | None = None,
                workers: int | None = None, on_frames: Callable[[int], None] | None = None,
                threads: int | None = None) -> list[VideoReport]:
-    """:func:`colorize_cli.video.colorize_videos` on the cluster (joined first with
+    """:func:`colorize_cli.film.run.colorize_videos` on the cluster (joined first with
     :func:`connect`): one film per task, or pieces of films longer than ``split_seconds``;
     ``pipeline`` (the driver's copy of the model) is what the workers rebuild, and names what
     the segments are made with, so that the work folder pins it as a local run does."""
-    from colorize_cli.video import _check_film, _film_settings, _identity
-    from colorize_cli.video_segments import WorkDir
+    from colorize_cli.film.run import _check_film, _film_settings, _identity
+    from colorize_cli.film.segments import WorkDir
 
     if split_seconds is not None and not split_seconds > 0:
         raise ParameterError("split_seconds", f"must be > 0, got {split_seconds}")
@@ -386,7 +386,7 @@ def run_videos(pipeline: Pipeline, jobs: Sequence[VideoJob], options: VideoOptio
 
 def _join_film(dst: str, film: dict[str, Any]) -> VideoReport:
     """Every piece of a split film is done: check that the segments cover it, then join them."""
-    from colorize_cli.video_join import join
+    from colorize_cli.film.join import join
 
     work = film["work"]
     warnings: list[str] = list(film["notes"])

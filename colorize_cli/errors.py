@@ -69,7 +69,7 @@ class MissingDependency(ColorizeError):
 
 
 class Interrupted(KeyboardInterrupt):
-    """Ctrl-C (or SIGTERM under :func:`colorize_cli.video.terminate_as_interrupt`) during a
+    """Ctrl-C (or SIGTERM under :func:`colorize_cli.film.run.terminate_as_interrupt`) during a
     film: which film, and what was kept for the next run to resume from."""
 
     def __init__(self, src: Path, work_dir: Path, frames_kept: int) -> None:

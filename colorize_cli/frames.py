@@ -14,7 +14,7 @@ Public API::
     colorize_frames(frames, pipeline, smooth=False, ..., ab_filter=None, keyframes=None) -> Iterator[frame]
 
 ``keyframes`` (``{frame index: colour picture or image file}``) carries hand-coloured frames
-through their shots (:class:`~colorize_cli.keyframes.KeyframePropagator`), blended over the
+through their shots (:class:`~colorize_cli.steer.keyframes.KeyframePropagator`), blended over the
 model's prediction through the pipeline's ``ab_filter`` hook, as ``colorize video --keyframes``.
 """
 
@@ -26,8 +26,8 @@ from pathlib import Path
 import numpy as np
 
 from colorize_cli.lab import from_float, image_to_L
-from colorize_cli.keyframes import DEFAULT_REACH as KEYFRAME_REACH
-from colorize_cli.keyframes import KeyframePropagator
+from colorize_cli.steer.keyframes import DEFAULT_REACH as KEYFRAME_REACH
+from colorize_cli.steer.keyframes import KeyframePropagator
 from colorize_cli.pipeline import AbFilter, Pipeline, chain_ab_filters
 from colorize_cli.scenes import DEFAULT_THRESHOLD, SceneDetector
 from colorize_cli.temporal import DEFAULT_DECAY, DEFAULT_WINDOW, TemporalKernel

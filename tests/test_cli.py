@@ -10,7 +10,7 @@ import cv2
 import numpy as np
 from helpers import exif_blob, gradient, pil_meta, srgb_icc, write
 
-from colorize_cli.image_io import write_image
+from colorize_cli.io.image_io import write_image
 
 
 def _jsonl(text: str) -> list[dict]:
@@ -274,10 +274,10 @@ def test_cli_defaults_are_the_library_constants():
     import typer
 
     from colorize_cli.cli import app
-    from colorize_cli.image_io import DEFAULT_MAX_PIXELS
+    from colorize_cli.io.image_io import DEFAULT_MAX_PIXELS
     from colorize_cli.scenes import DEFAULT_THRESHOLD
     from colorize_cli.temporal import DEFAULT_DECAY, DEFAULT_WINDOW
-    from colorize_cli.video import DEFAULT_SEGMENT_SECONDS
+    from colorize_cli.film.run import DEFAULT_SEGMENT_SECONDS
 
     video = {p.name: p.default for p in typer.main.get_command(app).commands["video"].params}
     assert (video["window"], video["decay"], video["scene_threshold"], video["segment_seconds"],

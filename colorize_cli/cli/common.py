@@ -210,7 +210,7 @@ class Reporter:
         if not self.show_bar:
             yield
             return
-        from colorize_cli.progress import make_progress
+        from colorize_cli.cli.progress import make_progress
 
         self.progress = make_progress(self.unit)
         with self.progress:

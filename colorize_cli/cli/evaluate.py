@@ -8,7 +8,7 @@ from typing import Annotated, Any, Optional
 
 import typer
 
-from colorize_cli.image_io import DEFAULT_MAX_PIXELS
+from colorize_cli.io.image_io import DEFAULT_MAX_PIXELS
 from colorize_cli.cli.common import (EXIT_FAILED, EXIT_OK, Device, DeviceOpt, ModelsDirOpt, QuietOpt, RenderSizeOpt,
                                      Reporter, TemperatureOpt, app, load_pipeline)
 
@@ -33,7 +33,7 @@ def _colorizers(rep: Reporter, model: list[str] | None, models_dir: list[Path] |
                 sim_keyframes: SimKeyframes | None = None) -> list[Any]:
     from colorize_cli import evaluate as ev
     from colorize_cli.errors import ColorizeError
-    from colorize_cli.registry import find_model
+    from colorize_cli.model.registry import find_model
 
     specs: list[str | None] = list(model) if model else [None]
     if not model:
@@ -106,7 +106,7 @@ def evaluate(
     (and CDC / warp error for clips), always beside the gray baseline."""
     from colorize_cli import evaluate as ev
 
-    from colorize_cli.inputs import check_writable
+    from colorize_cli.io.inputs import check_writable
 
     pairs = _check_modes(dataset, model, pred, truth)
     rep = Reporter(as_json, quiet, unit="files")

@@ -1,4 +1,4 @@
-"""``colorize video``: films in, colour films out (the library's :mod:`colorize_cli.video`)."""
+"""``colorize video``: films in, colour films out (the library's :mod:`colorize_cli.film.run`)."""
 
 from __future__ import annotations
 
@@ -14,9 +14,9 @@ from colorize_cli.cli.common import (EXIT_USAGE, Device, DeviceOpt, JbuOpt, Mode
                                      load_pipeline, ray_connect, stdin_for)
 from colorize_cli.scenes import DEFAULT_THRESHOLD
 from colorize_cli.temporal import DEFAULT_DECAY, DEFAULT_WINDOW, MAX_WINDOW
-from colorize_cli.image_io import DEFAULT_MAX_PIXELS
-from colorize_cli.keyframes import DEFAULT_REACH as KEYFRAME_REACH
-from colorize_cli.video import (DEFAULT_SEGMENT_SECONDS, VideoOptions, VideoReport,
+from colorize_cli.io.image_io import DEFAULT_MAX_PIXELS
+from colorize_cli.steer.keyframes import DEFAULT_REACH as KEYFRAME_REACH
+from colorize_cli.film.run import (DEFAULT_SEGMENT_SECONDS, VideoOptions, VideoReport,
                                 colorize_videos, plan_jobs, terminate_as_interrupt)
 
 
@@ -120,7 +120,7 @@ def video(
 
 def _read_keyframes(rep: Reporter, folder: Path, options: VideoOptions, films: int, ray: str | None) -> None:
     """``--keyframes DIR`` into ``options``; every misnamed file is an error line, then exit 2."""
-    from colorize_cli.keyframes import read_keyframe_dir
+    from colorize_cli.steer.keyframes import read_keyframe_dir
 
     with rep.guard():
         options.keyframes, bad = read_keyframe_dir(folder)

@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import TextIO
 
 from colorize_cli.errors import ParameterError
-from colorize_cli.image_io import IMAGE_EXTENSIONS
+from colorize_cli.io.image_io import IMAGE_EXTENSIONS
 
 
 @dataclass(frozen=True)

@@ -56,7 +56,7 @@ import cv2
 import numpy as np
 
 from colorize_cli.errors import InputError, ParameterError
-from colorize_cli.image_io import IMAGE_EXTENSIONS, read_image
+from colorize_cli.io.image_io import IMAGE_EXTENSIONS, read_image
 from colorize_cli.lab import to_float_rgb
 from colorize_cli.pipeline import AbFilter
 from colorize_cli.scenes import SceneDetector

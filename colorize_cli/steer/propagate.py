@@ -54,9 +54,9 @@ import numpy as np
 
 from colorize_cli.errors import ParameterError
 from colorize_cli.extras import require
-from colorize_cli.hints import Hints, match_hint_files, read_hints
-from colorize_cli.image_io import read_image
-from colorize_cli.inputs import Job
+from colorize_cli.steer.hints import Hints, match_hint_files, read_hints
+from colorize_cli.io.image_io import read_image
+from colorize_cli.io.inputs import Job
 from colorize_cli.pipeline import AbFilter
 
 __all__ = ["DEFAULT_REACH", "HINT_WEIGHT", "hint_filter", "hints_filter", "hints_for_jobs", "levin_weights",

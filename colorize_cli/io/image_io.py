@@ -30,8 +30,8 @@ import cv2
 import numpy as np
 
 from colorize_cli.errors import InputError, os_reason
-from colorize_cli.quiet import capture_fd2
-from colorize_cli.tiff_meta import add_tiff_metadata
+from colorize_cli.io.quiet import capture_fd2
+from colorize_cli.io.tiff_meta import add_tiff_metadata
 
 # Memory is about 45 bytes per pixel at peak, so one image stays under ~5 GB.
 DEFAULT_MAX_PIXELS = 100_000_000

@@ -16,8 +16,8 @@ JSON, CSV and a contact sheet.  The CLI command is a thin layer over :func:`eval
 :func:`evaluate_pairs`, :func:`summary_table` and the writers.
 
 Files are found, read and written with the runtime's own I/O: discovery is
-:func:`colorize_cli.inputs.discover` (same extensions, hidden entries skipped), photos are read
-by :func:`colorize_cli.image_io.read_image` and clips by :mod:`colorize_cli.video_read` (the
+:func:`colorize_cli.io.inputs.discover` (same extensions, hidden entries skipped), photos are read
+by :func:`colorize_cli.io.image_io.read_image` and clips by :mod:`colorize_cli.film.read` (the
 same stream choice and damage handling as ``colorize video``), both under ``max_pixels``; every
 file written goes to a temporary name first. Models run through
 :meth:`Pipeline.colorize_L <colorize_cli.pipeline.Pipeline.colorize_L>` and
@@ -44,10 +44,10 @@ import numpy as np
 from colorize_cli import metrics as M
 from colorize_cli.errors import ColorizeError, EvaluateError, ParameterError
 from colorize_cli.extras import require
-from colorize_cli.image_io import DEFAULT_MAX_PIXELS, IMAGE_EXTENSIONS, atomic_write_bytes, read_image, write_image
-from colorize_cli.inputs import discover as discover_inputs
+from colorize_cli.io.image_io import DEFAULT_MAX_PIXELS, IMAGE_EXTENSIONS, atomic_write_bytes, read_image, write_image
+from colorize_cli.io.inputs import discover as discover_inputs
 from colorize_cli.lab import from_float
-from colorize_cli.video_read import VIDEO_EXTENSIONS, decode_frames, probe
+from colorize_cli.film.read import VIDEO_EXTENSIONS, decode_frames, probe
 
 __all__ = [
     "IMAGE_EXTS",
@@ -250,12 +250,12 @@ def colorizer_from_pipeline(pipeline: Any) -> Colorizer:
 
 def hinted_colorizer(pipeline: Any, n_points: int, seed: int = 0) -> Colorizer:
     """``--sim-hints N``: the pipeline steered by N simulated hints per photo
-    (:func:`colorize_cli.hints.simulate_hints`, fixed seed), labelled ``<model>+<N>pts``.
+    (:func:`colorize_cli.steer.hints.simulate_hints`, fixed seed), labelled ``<model>+<N>pts``.
     The truth's colour enters only through those N 3×3 patches; clips are scored frame by
     frame, each frame with its own N points."""
-    from colorize_cli.hints import simulate_hints
+    from colorize_cli.steer.hints import simulate_hints
     from colorize_cli.lab import image_to_L
-    from colorize_cli.propagate import hint_filter
+    from colorize_cli.steer.propagate import hint_filter
 
     def image(rgb: np.ndarray) -> np.ndarray:
         return from_float(pipeline.colorize_L(image_to_L(rgb), hint_filter(simulate_hints(rgb, n_points, seed))),

@@ -8,7 +8,7 @@ memory stays flat whatever the length of the film::
         encode into segments
 
 then the segments are joined, without re-encoding, with the source's audio, subtitles and
-metadata (:mod:`colorize_cli.video_join`). No frame ever goes to disk as an image.
+metadata (:mod:`colorize_cli.film.join`). No frame ever goes to disk as an image.
 
 **Temporal kernel** (``--smooth``): :class:`~colorize_cli.temporal.TemporalKernel` on the raw
 model maps (bin probabilities for ``bins`` models, ab for ``ab`` models) before they are
@@ -16,7 +16,7 @@ decoded to ab, restarted at every scene cut found by :class:`~colorize_cli.scene
 on the L channel (also run without ``--smooth``, to report cuts, unless ``--no-scene-detect``).
 
 **Resume.** The film is encoded in segments of about ``segment_seconds`` in
-``<output>.partial/`` (see :class:`~colorize_cli.video_segments.WorkDir`). A rerun of the same
+``<output>.partial/`` (see :class:`~colorize_cli.film.segments.WorkDir`). A rerun of the same
 command keeps the finished segments and restarts at the first missing one. To keep the
 kernel exact across the restart, the frames just before it are decoded again and *replayed*
 through scene detection and the model (up to ``--window`` frames, or one frame without
@@ -26,8 +26,8 @@ stored. Decoding up to the restart point costs decode time only (frames before i
 even converted to RGB).
 
 **Keyframes** (``keyframes``, ``--keyframes DIR``): hand-coloured frames carried through their
-shot by optical flow (:mod:`colorize_cli.keyframes`). The inference stage feeds every frame to
-the :class:`~colorize_cli.keyframes.KeyframePropagator` in order and hands the frame's blend on
+shot by optical flow (:mod:`colorize_cli.steer.keyframes`). The inference stage feeds every frame to
+the :class:`~colorize_cli.steer.keyframes.KeyframePropagator` in order and hands the frame's blend on
 as its ``ab_filter`` (after the caller's), so the pipeline's order is unchanged. Keyframes
 after the first frame are carried backward from a second decode of the frames before them
 (memory stays bounded), and a resumed run replays from the keyframe the carry started at.
@@ -74,18 +74,18 @@ import numpy as np
 from colorize_cli.errors import ColorizeError, InputError, Interrupted, ModelError, NonFiniteOutput, ParameterError
 from colorize_cli.frames import TemporalFilter
 from colorize_cli.fullres import luminance
-from colorize_cli.image_io import DEFAULT_MAX_PIXELS
-from colorize_cli.inputs import discover, output_exclusions, output_target, same_file
-from colorize_cli.keyframes import DEFAULT_REACH as KEYFRAME_REACH
-from colorize_cli.keyframes import KeyframePropagator, replay_start
+from colorize_cli.io.image_io import DEFAULT_MAX_PIXELS
+from colorize_cli.io.inputs import discover, output_exclusions, output_target, same_file
+from colorize_cli.steer.keyframes import DEFAULT_REACH as KEYFRAME_REACH
+from colorize_cli.steer.keyframes import KeyframePropagator, replay_start
 from colorize_cli.pipeline import AbFilter, Pipeline, chain_ab_filters
 from colorize_cli.scenes import DEFAULT_THRESHOLD, SceneDetector
 from colorize_cli.temporal import DEFAULT_DECAY, DEFAULT_WINDOW, MAX_WINDOW, TemporalKernel
-from colorize_cli.video_encode import (AUTO_CODECS, EncoderSettings, check_crf, check_preset, container_accepts,
+from colorize_cli.film.encode import (AUTO_CODECS, EncoderSettings, check_crf, check_preset, container_accepts,
                                        encoder_settings, output_format, pick_codec, resolve_codec, to_video_frame)
-from colorize_cli.video_join import join, made_here
-from colorize_cli.video_read import VIDEO_EXTENSIONS, Decoded, Source, decode_frames, probe
-from colorize_cli.video_segments import SegmentWriter, WorkDir
+from colorize_cli.film.join import join, made_here
+from colorize_cli.film.read import VIDEO_EXTENSIONS, Decoded, Source, decode_frames, probe
+from colorize_cli.film.segments import SegmentWriter, WorkDir
 
 __all__ = ["Interrupted", "ResumePlan", "VIDEO_EXTENSIONS", "VideoJob", "VideoOptions", "VideoReport",
            "colorize_video", "colorize_videos", "plan_jobs", "terminate_as_interrupt", "video_output_path"]
@@ -174,7 +174,7 @@ def terminate_as_interrupt() -> Iterator[None]:
 def video_output_path(rel: Path, out_dir: Path, codec: str | None = None) -> Path:
     """Where a film found at ``rel`` (relative to its input folder) goes: the same name, or
     ``.mkv`` when its container cannot hold ``codec`` (a .webm cannot hold H.264, say);
-    without a codec, the container's own choice (:func:`~colorize_cli.video_encode.pick_codec`)."""
+    without a codec, the container's own choice (:func:`~colorize_cli.film.encode.pick_codec`)."""
     dst = out_dir / rel
     try:
         fmt = output_format(dst)
@@ -619,7 +619,7 @@ def plan_jobs(inputs: Sequence[str], output: str | Path, codec: str | None, stdi
     """(src, dst) pairs for ``colorize video INPUTS -o OUTPUT``, and (path, reason) for inputs
     that do not exist.
 
-    ``output`` as :func:`~colorize_cli.inputs.output_target` says (pass the string as typed: a
+    ``output`` as :func:`~colorize_cli.io.inputs.output_target` says (pass the string as typed: a
     trailing ``/`` means a folder): for one film, a file whose extension picks the container
     (which must take the codec: :class:`ParameterError` otherwise); else a folder mirroring
     the input tree (see :func:`video_output_path`)."""
