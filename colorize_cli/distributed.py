@@ -53,7 +53,8 @@ from colorize_cli.batch import BatchOptions, Result, _check
 from colorize_cli.errors import ColorizeError, InputError, ParameterError
 from colorize_cli.io.inputs import Job, output_path
 from colorize_cli.pipeline import Pipeline
-from colorize_cli.film.run import VideoJob, VideoOptions, VideoReport
+from colorize_cli.film.options import VideoOptions, VideoReport
+from colorize_cli.film.plan import VideoJob
 
 __all__ = ["cluster_workers", "connect", "run_images", "run_videos", "worker_args"]
 
@@ -277,16 +278,18 @@ class _VideoWorker:
     def _piece(self, row: dict[str, Any]) -> tuple[int, int]:
         """Frames [first, stop) into the film's work folder; returns (frames encoded, frames in
         the film as decoded: its length when this piece is the last)."""
-        from colorize_cli.film.run import ResumePlan, _film_settings, _identity, _stream
+        from colorize_cli.film.plan import ResumePlan
+        from colorize_cli.film.run import film_identity, film_settings
+        from colorize_cli.film.stream import stream
         from colorize_cli.film.read import probe
         from colorize_cli.film.segments import WorkDir
 
         o = self.options
         src = probe(row["src"], o.max_pixels)
-        settings, _ = _film_settings(src, Path(row["dst"]), o)
+        settings, _ = film_settings(src, Path(row["dst"]), o)
         n = int(row["segment_frames"])
         work = WorkDir(Path(row["dst"]))
-        if not work.matches(_identity(src, self.pipeline, o, settings, n)):
+        if not work.matches(film_identity(src, self.pipeline, o, settings, n)):
             raise ColorizeError(f"{work.path} was prepared for another source or other options")
         first, stop = int(row["first"]), (None if row["stop"] < 0 else int(row["stop"]))
         k, end = first // n, (None if stop is None else stop // n)  # pieces are whole segments
@@ -295,7 +298,7 @@ class _VideoWorker:
         if end is not None and k >= end:
             return 0, stop  # type: ignore[return-value]
         plan = ResumePlan.starting_at(k * n, o, stop)
-        run = _stream(src, self.pipeline, o, settings, work, n, plan, None, lambda _m: None)
+        run = stream(src, self.pipeline, o, settings, work, n, plan, None, lambda _m: None)
         return run.frames_done, run.frames_total
 
 
@@ -307,7 +310,7 @@ def run_videos(pipeline: Pipeline, jobs: Sequence[VideoJob], options: VideoOptio
     :func:`connect`): one film per task, or pieces of films longer than ``split_seconds``;
     ``pipeline`` (the driver's copy of the model) is what the workers rebuild, and names what
     the segments are made with, so that the work folder pins it as a local run does."""
-    from colorize_cli.film.run import _check_film, _film_settings, _identity
+    from colorize_cli.film.run import check_film, film_identity, film_settings
     from colorize_cli.film.segments import WorkDir
 
     if split_seconds is not None and not split_seconds > 0:
@@ -326,11 +329,11 @@ def run_videos(pipeline: Pipeline, jobs: Sequence[VideoJob], options: VideoOptio
     for job in jobs:
         src, dst = Path(job.src), Path(job.dst)
         try:
-            source = _check_film(src, dst, options)
+            source = check_film(src, dst, options)
             if source is None:
                 report(VideoReport(str(src), str(dst), "skipped"))
                 continue
-            settings, notes = _film_settings(source, dst, options)
+            settings, notes = film_settings(source, dst, options)
         except InputError as err:
             report(VideoReport(str(src), str(dst), "error", error=err.reason))
             continue
@@ -340,7 +343,7 @@ def run_videos(pipeline: Pipeline, jobs: Sequence[VideoJob], options: VideoOptio
             rows.append({"src": str(src), "dst": str(dst), "first": -1, "stop": -1, "segment_frames": n})
             continue
         work = WorkDir(dst)
-        notes += work.start(_identity(source, pipeline, options, settings, n))
+        notes += work.start(film_identity(source, pipeline, options, settings, n))
         films[str(dst)] = {"src": src, "source": source, "settings": settings, "work": work, "pieces": len(plan),
                            "total": None, "done": 0, "notes": notes, "t0": time.perf_counter()}
         rows += [{"src": str(src), "dst": str(dst), "first": first, "stop": -1 if stop is None else stop,

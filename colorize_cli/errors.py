@@ -11,6 +11,9 @@
     └── MissingDependency           a feature whose optional extra is not installed: .package, .extra
     Interrupted (KeyboardInterrupt) Ctrl-C or SIGTERM during a film, after tidying up
 
+:func:`terminate_as_interrupt` makes SIGTERM raise the same KeyboardInterrupt as Ctrl-C, so
+that ``kill`` stops a run as cleanly (the commands wrap their runs in it).
+
 Library messages name *parameters* (``render_size``, ``max_pixels``), never command-line flags:
 a program calling :func:`colorize_cli.load` has no ``--render-size``. The CLI maps parameter
 names to its flags (:data:`colorize_cli.cli.common.FLAGS`) and errors to exit codes.
@@ -19,7 +22,11 @@ Programming errors (a wrongly shaped array) stay plain ``ValueError``/``TypeErro
 
 from __future__ import annotations
 
+import contextlib
+import signal
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 
 class ColorizeError(Exception):
@@ -96,3 +103,21 @@ def os_reason(exc: OSError) -> str:
     if isinstance(exc, IsADirectoryError):
         return "is a directory"
     return f"cannot read ({exc.strerror or exc})"
+
+
+@contextlib.contextmanager
+def terminate_as_interrupt() -> Iterator[None]:
+    """Let ``kill`` (SIGTERM) stop a run as cleanly as Ctrl-C: finished segments are kept and
+    the half-written one is removed. Only possible in the main thread; elsewhere a no-op."""
+    def handler(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt
+
+    try:
+        old = signal.signal(signal.SIGTERM, handler)
+    except (ValueError, OSError):  # not the main thread
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, old)

@@ -277,7 +277,7 @@ def test_cli_defaults_are_the_library_constants():
     from colorize_cli.io.image_io import DEFAULT_MAX_PIXELS
     from colorize_cli.scenes import DEFAULT_THRESHOLD
     from colorize_cli.temporal import DEFAULT_DECAY, DEFAULT_WINDOW
-    from colorize_cli.film.run import DEFAULT_SEGMENT_SECONDS
+    from colorize_cli.film.options import DEFAULT_SEGMENT_SECONDS
 
     video = {p.name: p.default for p in typer.main.get_command(app).commands["video"].params}
     assert (video["window"], video["decay"], video["scene_threshold"], video["segment_seconds"],

@@ -29,7 +29,8 @@ from video_clips import make_clip
 from colorize_cli.model.engine import Engine
 from colorize_cli.lab import image_to_L, merge
 from colorize_cli.pipeline import MAX_ASPECT, Pipeline, working_shape
-from colorize_cli.film.run import VideoOptions, colorize_video
+from colorize_cli.film.options import VideoOptions
+from colorize_cli.film.run import colorize_video
 from colorize_cli.film.encode import encoder_settings, open_encoder, to_video_frame
 from colorize_cli.film.read import Source
 

@@ -25,7 +25,8 @@ from colorize_cli.lab import from_float, image_to_L
 from colorize_cli.pipeline import Pipeline
 from colorize_cli.errors import Interrupted
 from colorize_cli.frames import TemporalFilter, colorize_frames
-from colorize_cli.film.run import VideoOptions, colorize_video
+from colorize_cli.film.options import VideoOptions
+from colorize_cli.film.run import colorize_video
 from colorize_cli.film.segments import WorkDir
 from helpers import stop_when
 from video_clips import NTSC, clip_frames, make_clip

@@ -11,10 +11,10 @@ import typer
 from colorize_cli.api import DEFAULT_BATCH_SIZE
 from colorize_cli.batch import BatchOptions, Result, colorize_files, plan_image_jobs
 from colorize_cli.io.image_io import DEFAULT_MAX_PIXELS
+from colorize_cli.errors import terminate_as_interrupt
 from colorize_cli.cli.common import (Device, DeviceOpt, Format, JbuOpt, ModelOpt, ModelsDirOpt, OutputOpt, QuietOpt,
                                      RayOpt, RenderSizeOpt, Reporter, TemperatureOpt, ThreadsOpt, VerboseOpt,
                                      WorkersOpt, app, load_pipeline, ray_connect, stdin_for)
-from colorize_cli.film.run import terminate_as_interrupt
 
 
 @app.command()

@@ -16,8 +16,10 @@ from colorize_cli.scenes import DEFAULT_THRESHOLD
 from colorize_cli.temporal import DEFAULT_DECAY, DEFAULT_WINDOW, MAX_WINDOW
 from colorize_cli.io.image_io import DEFAULT_MAX_PIXELS
 from colorize_cli.steer.keyframes import DEFAULT_REACH as KEYFRAME_REACH
-from colorize_cli.film.run import (DEFAULT_SEGMENT_SECONDS, VideoOptions, VideoReport,
-                                colorize_videos, plan_jobs, terminate_as_interrupt)
+from colorize_cli.errors import terminate_as_interrupt
+from colorize_cli.film.options import DEFAULT_SEGMENT_SECONDS, VideoOptions, VideoReport
+from colorize_cli.film.plan import plan_jobs
+from colorize_cli.film.run import colorize_videos
 
 
 @app.command()
