@@ -171,7 +171,7 @@ class _Decoded:
     ab_filter: AbFilter | None = None
 
 
-def _check(job: Job, options: BatchOptions, claimed: dict[Path, Path]) -> tuple[Path, Result | None]:
+def check_job(job: Job, options: BatchOptions, claimed: dict[Path, Path]) -> tuple[Path, Result | None]:
     """The output path, and the result when there is nothing to colourise (skipped, or
     refused before reading: the output is the input, or another input's)."""
     dst = output_path(job, options.out_dir, options.fmt)
@@ -263,7 +263,7 @@ def colorize_files(pipeline: Pipeline, jobs: Sequence[Job], options: BatchOption
             job = next(pending, None)
             if job is None:
                 return
-            dst, res = _check(job, options, claimed)
+            dst, res = check_job(job, options, claimed)
             reads.append((job, dst, _done(res) if res is not None else reader.submit(_decode, job, dst, options)))
 
     def wait_writes() -> None:

@@ -105,6 +105,16 @@ def os_reason(exc: OSError) -> str:
     return f"cannot read ({exc.strerror or exc})"
 
 
+def failure_reason(exc: BaseException) -> str:
+    """What a report says about a film that failed: an input's reason, an OS error's message
+    and file, else the error's own sentence (used by local runs and Ray workers alike)."""
+    if isinstance(exc, InputError):
+        return exc.reason
+    if isinstance(exc, OSError) and exc.strerror:
+        return f"{exc.strerror} ({exc.filename})" if exc.filename else exc.strerror
+    return str(exc)
+
+
 @contextlib.contextmanager
 def terminate_as_interrupt() -> Iterator[None]:
     """Let ``kill`` (SIGTERM) stop a run as cleanly as Ctrl-C: finished segments are kept and

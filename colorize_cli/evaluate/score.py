@@ -17,11 +17,11 @@ from colorize_cli import metrics as M
 from colorize_cli.errors import ColorizeError, EvaluateError
 from colorize_cli.extras import require
 from colorize_cli.io.image_io import DEFAULT_MAX_PIXELS
-
 from colorize_cli.evaluate.colourisers import SMOOTH_UNAVAILABLE, Colorizer
 from colorize_cli.evaluate.sheet import sheet_tile
 from colorize_cli.evaluate.data import discover, match_pairs, read_rgb, read_video
 from colorize_cli.evaluate.report import GRAY, TRUTH, Report
+
 
 ProgressFn = Callable[[int, int, str], None]
 

@@ -11,7 +11,6 @@ import numpy as np
 from colorize_cli import metrics as M
 from colorize_cli.errors import EvaluateError
 from colorize_cli.io.image_io import write_image
-
 from colorize_cli.evaluate.report import Report
 
 # ------------------------------------------------------------------------ contact sheet

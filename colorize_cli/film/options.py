@@ -13,6 +13,7 @@ Public API::
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
+from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
@@ -22,10 +23,11 @@ from colorize_cli.io.image_io import DEFAULT_MAX_PIXELS
 from colorize_cli.steer.keyframes import DEFAULT_REACH as KEYFRAME_REACH
 from colorize_cli.scenes import DEFAULT_THRESHOLD, SceneDetector
 from colorize_cli.temporal import DEFAULT_DECAY, DEFAULT_WINDOW, MAX_WINDOW, TemporalKernel
-from colorize_cli.film.encode import (AUTO_CODECS, check_crf, check_preset, resolve_codec)
+from colorize_cli.film.encode import AUTO_CODECS, check_crf, check_preset, resolve_codec
 
 
 DEFAULT_SEGMENT_SECONDS = 10.0
+
 
 @dataclass
 class VideoOptions:
@@ -45,6 +47,11 @@ class VideoOptions:
     queue_frames: int | None = None  # per queue; default 2 × batch size, at least 4
     keyframes: dict[int, Path] | None = None  # frame index -> hand-coloured picture of that frame
     keyframe_reach: int = KEYFRAME_REACH  # frames a keyframe's colour is carried either way
+
+    def segment_frames(self, rate: float | Fraction) -> int:
+        """Frames per resumable segment at ``rate`` frames per second: about
+        ``segment_seconds``, at least one (the one place this is computed)."""
+        return max(1, int(round(self.segment_seconds * float(rate))))
 
     def check(self) -> None:
         """:class:`ParameterError` naming the parameter for values the run would choke on later."""

@@ -1,11 +1,19 @@
 """Colourising films, the run from first to last step: check, prepare, stream, join, report.
 
-A film is checked (:func:`check_film`: the output is finished already, or cannot be written),
-its encoder settings decided (:func:`film_settings`), its work folder started with the
-*identity* of everything the segments depend on (:func:`film_identity`), then streamed
-(:mod:`colorize_cli.film.stream`) from where the finished segments end, and finally joined,
-without re-encoding, with the source's audio, subtitles and metadata
-(:mod:`colorize_cli.film.join`).
+The steps, public so that a local run (:func:`colorize_video`) and the Ray driver and its
+workers (:mod:`colorize_cli.distributed`) go through the same ones:
+
+1. :func:`~colorize_cli.film.plan.check_film`: skip a finished output, refuse one that cannot
+   be written, probe the film;
+2. :func:`~colorize_cli.film.plan.prepare`: encoder settings, segment size and the resume
+   identity (:mod:`colorize_cli.film.identity`), as a :class:`~colorize_cli.film.plan.Film`;
+   ``Film.start`` opens its work folder (resuming when the identity matches),
+   ``Film.check_started`` is what a worker writing one piece of it checks instead;
+3. :func:`run_frames`: a range of frames (a :class:`~colorize_cli.film.plan.ResumePlan`) through
+   the stream (:mod:`colorize_cli.film.stream`) into segments;
+4. :func:`seal`: every decoded frame was encoded, the work folder is marked done;
+5. :func:`finish`: the segments joined, without re-encoding, with the source's audio, subtitles
+   and metadata (:mod:`colorize_cli.film.join`), the work folder removed, the report filled in.
 
 **Resume.** The film is encoded in segments of about ``segment_seconds`` in
 ``<output>.partial/`` (see :class:`~colorize_cli.film.segments.WorkDir`). A rerun of the same
@@ -29,15 +37,14 @@ Public API::
                    ab_filter=None) -> VideoReport
     colorize_videos(jobs, pipeline, options, on_report, on_start=None, on_progress=None, warn=None,
                     ab_filter=None)
-    check_film(src, dst, options) -> Source | None
-    film_settings(source, dst, options) -> (EncoderSettings, notes)
-    film_identity(source, pipeline, options, settings, segment_frames, ab_filter=None) -> dict
+    run_frames(film, pipeline, options, plan, on_progress=None, warn=None, ab_filter=None) -> StreamCounts
+    seal(film, frames_decoded, advice) -> segments
+    finish(film, segments, report, warn) -> report
     (Interrupted, in colorize_cli.errors: KeyboardInterrupt with .work_dir and .frames_kept)
 """
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -45,55 +52,53 @@ from typing import Any
 
 import av
 
-from colorize_cli.errors import ColorizeError, InputError, Interrupted, ModelError, NonFiniteOutput
-from colorize_cli.io.inputs import same_file
-from colorize_cli.pipeline import AbFilter, Pipeline
-from colorize_cli.film.encode import (EncoderSettings, encoder_settings)
-from colorize_cli.film.join import join, made_here
-from colorize_cli.film.read import Source, probe
-from colorize_cli.film.segments import WorkDir
-
+from colorize_cli.errors import ColorizeError, InputError, Interrupted, ModelError, NonFiniteOutput, failure_reason
+from colorize_cli.film.join import join
 from colorize_cli.film.options import VideoOptions, VideoReport
-from colorize_cli.film.plan import ResumePlan, VideoJob, output_codec
+from colorize_cli.film.plan import Film, ResumePlan, VideoJob, check_film, prepare
 from colorize_cli.film.stream import StreamCounts, stream
+from colorize_cli.pipeline import AbFilter, Pipeline
 
-def film_identity(src: Source, pipeline: Pipeline, options: VideoOptions, settings: EncoderSettings,
-              segment_frames: int, ab_filter: AbFilter | None = None) -> dict[str, Any]:
-    """Everything the segments depend on: a resume with any of it changed would splice two
-    different colourisations together."""
-    info = pipeline.info
+__all__ = ["colorize_video", "colorize_videos", "finish", "run_frames", "seal"]
+
+
+def run_frames(film: Film, pipeline: Pipeline, options: VideoOptions, plan: ResumePlan,
+               on_progress: Callable[[int], None] | None = None, warn: Callable[[str], None] | None = None,
+               ab_filter: AbFilter | None = None) -> StreamCounts:
+    """Frames ``plan.resume`` up to ``plan.stop`` (the end: None) into the film's segments,
+    after replaying what the plan says. :class:`Interrupted` on Ctrl-C, after tidying up."""
     try:
-        st = Path(info.path).stat()
-        model_file = {"path": str(Path(info.path).resolve()), "size": st.st_size, "mtime_ns": st.st_mtime_ns}
-    except OSError:
-        model_file = {"path": str(info.path)}
-    ident = {
-        "source": src.identity(),
-        "model": {"name": info.name, "version": info.version, **model_file},
-        "pipeline": {"render_size": pipeline.render_size, "temperature": pipeline.temperature, "jbu": pipeline.jbu,
-                     "sigma_s": pipeline.sigma_s, "sigma_r": pipeline.sigma_r},
-        "kernel": {"smooth": options.smooth, "window": options.window if options.smooth else None,
-                   "decay": options.decay if options.smooth else None, "scene_detect": options.scene_detect,
-                   "scene_threshold": options.scene_threshold if options.scene_detect else None},
-        "encoder": settings.to_json(),
-        "segment_frames": segment_frames,
-    }
-    if options.keyframes:  # only named when given, so manifests without them are unchanged
-        ident["keyframes"] = _keyframes_identity(options)
-    if ab_filter is not None:  # only named when given, so manifests without one are unchanged
-        ident["ab_filter"] = getattr(ab_filter, "__qualname__", type(ab_filter).__qualname__)
-    return ident
+        return stream(film.source, pipeline, options, film.settings, film.work, film.segment_frames, plan,
+                      on_progress, warn or (lambda _m: None), ab_filter)
+    except KeyboardInterrupt:
+        raise Interrupted(film.src, film.work.path, film.frames_kept()) from None
 
 
-def _keyframes_identity(options: VideoOptions) -> dict[str, Any]:
-    files = {}
-    for i, p in sorted((options.keyframes or {}).items()):
-        try:
-            st = Path(p).stat()
-            files[str(i)] = [str(Path(p).resolve()), st.st_size, st.st_mtime_ns]
-        except (OSError, TypeError):  # an array given through the library: no file to name
-            files[str(i)] = [str(type(p).__name__)]
-    return {"files": files, "reach": options.keyframe_reach}
+def seal(film: Film, frames_decoded: int | None, advice: str) -> list[dict[str, Any]]:
+    """The film's segments, once they hold every decoded frame; the work folder is then marked
+    done. :class:`ColorizeError` ending with ``advice`` otherwise."""
+    segments = film.work.segments()
+    total = sum(int(s["frames"]) for s in segments)
+    if total != frames_decoded:
+        raise ColorizeError(f"{film.src}: {frames_decoded} frames decoded but {total} encoded; {advice}")
+    film.work.mark_done({"frames": total})
+    return segments
+
+
+def finish(film: Film, segments: Sequence[dict[str, Any]], report: VideoReport,
+           warn: Callable[[str], None]) -> VideoReport:
+    """Join the segments into the film's output, remove the work folder, and fill in
+    ``report``'s frames, cuts and streams. :class:`Interrupted` on Ctrl-C."""
+    try:
+        joined = join(film.work, segments, film.source, film.dst, film.settings, warn)
+    except KeyboardInterrupt:
+        raise Interrupted(film.src, film.work.path, sum(int(s["frames"]) for s in segments)) from None
+    film.work.remove()
+    report.frames = sum(int(s["frames"]) for s in segments)
+    report.scene_cuts = sum(len(s.get("cuts", [])) for s in segments)
+    report.streams_copied, report.streams_reencoded = joined.copied, joined.reencoded
+    report.streams_dropped = joined.dropped
+    return report
 
 
 def colorize_video(src: str | Path, dst: str | Path, pipeline: Pipeline, options: VideoOptions | None = None,
@@ -116,6 +121,11 @@ def colorize_video(src: str | Path, dst: str | Path, pipeline: Pipeline, options
             if warn is not None:
                 warn(msg)
 
+    def failed(reason: str) -> VideoReport:
+        report.status, report.error = "error", reason
+        report.seconds = time.perf_counter() - t0
+        return report
+
     try:
         source = check_film(src, dst, options)
         if source is None:
@@ -123,77 +133,36 @@ def colorize_video(src: str | Path, dst: str | Path, pipeline: Pipeline, options
             return report
         if on_total is not None:
             on_total(source.frames_estimate)
-        settings, notes = film_settings(source, dst, options)
+        film = prepare(src, dst, source, pipeline, options, ab_filter)
     except InputError as err:
-        report.status, report.error = "error", err.reason
-        report.seconds = time.perf_counter() - t0
-        return report
-    for n in notes:
+        return failed(err.reason)
+    for n in film.notes:
         note(n)
-    segment_frames = max(1, int(round(options.segment_seconds * float(source.rate))))
-    work = WorkDir(dst)
-    for n in work.start(film_identity(source, pipeline, options, settings, segment_frames, ab_filter)):
+    for n in film.start():
         note(n)
-    segments = work.segments()
+    segments = film.work.segments()
     plan = ResumePlan.from_segments(segments, options)
     report.resumed_from = plan.resume
-    done = work.done()
     run = StreamCounts(frames_total=plan.resume, frames_done=0)
     t_run = time.perf_counter()
-    if done is None:
+    if film.work.done() is None:
         if plan.resume and on_progress is not None:
             on_progress(plan.resume)
         try:
-            run = stream(source, pipeline, options, settings, work, segment_frames, plan, on_progress, note,
-                          ab_filter)
-        except KeyboardInterrupt:
-            kept = sum(int(s["frames"]) for s in work.segments())
-            raise Interrupted(src, work.path, kept) from None
+            run = run_frames(film, pipeline, options, plan, on_progress, note, ab_filter)
         except (InputError, NonFiniteOutput) as err:  # the file went away mid-run, or the model gave NaN
             if isinstance(err, NonFiniteOutput):
-                work.remove()  # a rerun would give NaN again: nothing is kept to resume
-            report.status, report.error = "error", err.reason
-            report.seconds = time.perf_counter() - t0
-            return report
-        segments = work.segments()
-        total = sum(int(s["frames"]) for s in segments)
-        if total != run.frames_total:
-            raise ColorizeError(f"{src}: {run.frames_total} frames decoded but {total} encoded; "
-                                f"delete {work.path} and run again")
-        work.mark_done({"frames": total})
+                film.work.remove()  # a rerun would give NaN again: nothing is kept to resume
+            return failed(err.reason)
+        segments = seal(film, run.frames_total, f"delete {film.work.path} and run again")
     run_seconds = time.perf_counter() - t_run
-    try:
-        joined = join(work, segments, source, dst, settings, note)
-    except KeyboardInterrupt:
-        raise Interrupted(src, work.path, sum(int(s["frames"]) for s in segments)) from None
-    work.remove()
-    report.frames = sum(int(s["frames"]) for s in segments)
-    report.scene_cuts = sum(len(s.get("cuts", [])) for s in segments)
-    report.streams_copied, report.streams_reencoded = joined.copied, joined.reencoded
-    report.streams_dropped = joined.dropped
+    finish(film, segments, report, note)
     report.seconds = time.perf_counter() - t0
     report.fps = run.frames_done / run_seconds if run_seconds > 0 and run.frames_done else 0.0
     if report.frames == 0:
         report.status, report.error = "error", "no frame could be decoded"
     return report
 
-def check_film(src: Path, dst: Path, options: VideoOptions) -> Source | None:
-    """The probed source, or None when the output is finished already (skip it).
-    ParameterError for options the output cannot take, InputError for this film's problems."""
-    output_codec(dst, options)
-    if same_file(src, dst):
-        raise InputError(src, "the output would overwrite this input; choose another output")
-    if os.path.lexists(dst) and not options.overwrite:
-        if made_here(dst) is False:
-            raise InputError(src, f"{dst} exists and was not made by colorize; overwrite=True replaces it")
-        return None
-    return probe(src, options.max_pixels)
-
-
-def film_settings(source: Source, dst: Path, options: VideoOptions) -> tuple[EncoderSettings, list[str]]:
-    """The encoder settings for this film into ``dst``, and notes about them."""
-    fmt, codec = output_codec(dst, options)
-    return encoder_settings(source, codec, options.crf, options.preset, fmt)
 
 def colorize_videos(jobs: Sequence[VideoJob], pipeline: Pipeline, options: VideoOptions,
                     on_report: Callable[[VideoReport], None],
@@ -213,11 +182,8 @@ def colorize_videos(jobs: Sequence[VideoJob], pipeline: Pipeline, options: Video
         except (ModelError, KeyboardInterrupt):
             raise
         except (ColorizeError, OSError, av.error.FFmpegError, ValueError) as exc:
-            reason = str(exc)
-            if isinstance(exc, OSError) and exc.strerror:
-                reason = f"{exc.strerror} ({exc.filename})" if exc.filename else exc.strerror
             rep = VideoReport(input=str(job.src), output=str(job.dst), status="error",
-                              seconds=time.perf_counter() - t0, error=reason)
+                              seconds=time.perf_counter() - t0, error=failure_reason(exc))
         reports.append(rep)
         on_report(rep)
     return reports

@@ -42,10 +42,10 @@ from colorize_cli.pipeline import AbFilter, Pipeline, chain_ab_filters
 from colorize_cli.film.encode import (EncoderSettings, to_video_frame)
 from colorize_cli.film.read import Decoded, Source, decode_frames
 from colorize_cli.film.segments import SegmentWriter, WorkDir
-
 from colorize_cli.film.options import VideoOptions
 from colorize_cli.film.plan import ResumePlan
 from colorize_cli.film.threads import END, Stopped, Workers, pump
+
 
 @dataclass
 class StreamCounts:

@@ -10,8 +10,6 @@ from collections.abc import Callable
 from typing import Any
 
 
-
-
 class Stopped(Exception):
     """Raised inside a worker when another one failed or the run is being cancelled."""
 
@@ -73,6 +71,7 @@ class Workers:
 
 
 END = object()
+
 
 def pump(workers: Workers, stage: Any, inbox: queue.Queue, outbox: queue.Queue | None) -> None:
     """Run ``stage`` on every item of ``inbox`` until the end marker, passing results on."""
