@@ -182,6 +182,8 @@ def plan_pieces(film: Film, split_seconds: float | None) -> list[Piece]:
         return [Piece(src, dst, segment_frames=n)]
     per = max(1, int(round(split_seconds * float(film.source.rate) / n))) * n
     starts = list(range(0, frames, per))
+    if len(starts) == 1:
+        return [Piece(src, dst, segment_frames=n)]
     return [Piece(src, dst, s, s + per if i + 1 < len(starts) else None, n) for i, s in enumerate(starts)]
 
 
