@@ -14,8 +14,9 @@ from pathlib import Path
 from colorize_cli.model.engine import Engine
 from colorize_cli.pipeline import Pipeline
 from colorize_cli.model.registry import find_model
+from colorize_cli.settings import DEFAULTS
 
-DEFAULT_BATCH_SIZE = 4
+DEFAULT_BATCH_SIZE = DEFAULTS.batch_size  # the table's value (colorize_cli.settings), by its usual name
 
 
 def load(model: str | Path | None = None, device: str = "auto", *, threads: int | None = None,

@@ -29,7 +29,7 @@ from typing import TextIO
 import cv2
 import numpy as np
 
-from colorize_cli.errors import InputError, NonFiniteOutput, ParameterError
+from colorize_cli.errors import InputError, NonFiniteOutput, ParameterError, os_reason
 from colorize_cli.io.image_io import (DEFAULT_MAX_PIXELS, IMAGE_EXTENSIONS, icc_colour_space, output_format,
                                    read_image, write_image)
 from colorize_cli.io.inputs import (Job, discover, drop_outputs, output_exclusions, output_path, output_target,
@@ -220,10 +220,7 @@ def _write(d: _Decoded, pixels: np.ndarray, extra: Callable[[], None] | None, sp
 
 
 def _write_error(exc: OSError | ValueError) -> str:
-    reason = "permission denied" if isinstance(exc, PermissionError) else str(exc)
-    if isinstance(exc, OSError) and exc.strerror:
-        reason = f"cannot write output ({exc.strerror})"
-    return reason
+    return os_reason(exc, "write output") if isinstance(exc, OSError) else str(exc)
 
 
 def colorize_files(pipeline: Pipeline, jobs: Sequence[Job], options: BatchOptions,

@@ -94,15 +94,19 @@ class NonFiniteOutput(ColorizeError):
         super().__init__(self.reason)
 
 
-def os_reason(exc: OSError) -> str:
-    """The reason an input file could not be opened, in the same words for photos and films."""
-    if isinstance(exc, FileNotFoundError):
-        return "no such file"
+def os_reason(exc: OSError, action: str | None = "read") -> str:
+    """The one place an OSError becomes the reason a report gives, in the same words for photos,
+    films, hints, folders and outputs: ``permission denied``, ``no such file``, ``is a
+    directory``, else ``cannot <action> (<the system's words>)`` (the words alone without an
+    ``action``, where the step that failed is not known)."""
     if isinstance(exc, PermissionError):
         return "permission denied"
+    if isinstance(exc, FileNotFoundError):
+        return "no such file"
     if isinstance(exc, IsADirectoryError):
         return "is a directory"
-    return f"cannot read ({exc.strerror or exc})"
+    words = exc.strerror or str(exc)
+    return f"cannot {action} ({words})" if action else words
 
 
 def failure_reason(exc: BaseException) -> str:
@@ -110,8 +114,9 @@ def failure_reason(exc: BaseException) -> str:
     and file, else the error's own sentence (used by local runs and Ray workers alike)."""
     if isinstance(exc, InputError):
         return exc.reason
-    if isinstance(exc, OSError) and exc.strerror:
-        return f"{exc.strerror} ({exc.filename})" if exc.filename else exc.strerror
+    if isinstance(exc, OSError):
+        reason = os_reason(exc, None)
+        return f"{reason} ({exc.filename})" if exc.filename else reason
     return str(exc)
 
 

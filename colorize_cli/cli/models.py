@@ -8,7 +8,8 @@ from typing import Annotated, Any
 
 import typer
 
-from colorize_cli.cli.common import EXIT_FAILED, EXIT_OK, Device, DeviceOpt, ModelsDirOpt, Reporter, app
+from colorize_cli.cli.common import EXIT_FAILED, EXIT_OK, Reporter, app
+from colorize_cli.cli.options import Device, DeviceOpt, ModelsDirOpt
 
 
 def _size(n: int) -> str:

@@ -38,9 +38,7 @@ def film_identity(src: Source, pipeline: Pipeline, options: VideoOptions, settin
         "model": {"name": info.name, "version": info.version, **model_file},
         "pipeline": {"render_size": pipeline.render_size, "temperature": pipeline.temperature, "jbu": pipeline.jbu,
                      "sigma_s": pipeline.sigma_s, "sigma_r": pipeline.sigma_r},
-        "kernel": {"smooth": options.smooth, "window": options.window if options.smooth else None,
-                   "decay": options.decay if options.smooth else None, "scene_detect": options.scene_detect,
-                   "scene_threshold": options.scene_threshold if options.scene_detect else None},
+        "kernel": options.temporal.identity(),
         "encoder": settings.to_json(),
         "segment_frames": segment_frames,
     }
@@ -59,4 +57,4 @@ def _keyframes_identity(options: VideoOptions) -> dict[str, Any]:
             files[str(i)] = [str(Path(p).resolve()), st.st_size, st.st_mtime_ns]
         except (OSError, TypeError):  # an array given through the library: no file to name
             files[str(i)] = [str(type(p).__name__)]
-    return {"files": files, "reach": options.keyframe_reach}
+    return {"files": files, "reach": options.temporal.keyframe_reach}

@@ -7,6 +7,7 @@ Public API::
                  codec=None, crf=None, preset=None, max_pixels=100_000_000,
                  segment_seconds=10.0, overwrite=False, keyframes=None, keyframe_reach=300)
     VideoOptions.check()              # ParameterError naming the bad parameter
+    VideoOptions.temporal -> TemporalSettings;  VideoOptions.segment_frames(rate) -> int
     VideoReport(input, output, status, ...).as_dict()
 """
 
@@ -17,16 +18,11 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
-
 from colorize_cli.errors import ParameterError
-from colorize_cli.io.image_io import DEFAULT_MAX_PIXELS
-from colorize_cli.steer.keyframes import DEFAULT_REACH as KEYFRAME_REACH
-from colorize_cli.scenes import DEFAULT_THRESHOLD, SceneDetector
-from colorize_cli.temporal import DEFAULT_DECAY, DEFAULT_WINDOW, MAX_WINDOW, TemporalKernel
 from colorize_cli.film.encode import AUTO_CODECS, check_crf, check_preset, resolve_codec
+from colorize_cli.settings import DEFAULTS, TemporalSettings
 
-
-DEFAULT_SEGMENT_SECONDS = 10.0
+DEFAULT_SEGMENT_SECONDS = DEFAULTS.segment_seconds  # the table's value, under the name the CLI shows
 
 
 @dataclass
@@ -34,19 +30,34 @@ class VideoOptions:
     """Everything about a film run except the model (the :class:`Pipeline` carries that)."""
 
     smooth: bool = False
-    window: int = DEFAULT_WINDOW
-    decay: float = DEFAULT_DECAY
+    window: int = DEFAULTS.window
+    decay: float = DEFAULTS.decay
     scene_detect: bool = True
-    scene_threshold: float = DEFAULT_THRESHOLD
+    scene_threshold: float = DEFAULTS.scene_threshold
     codec: str | None = None  # None: libx264, or what the output container takes (VP9/AV1 for WebM)
     crf: int | None = None
     preset: str | None = None
-    max_pixels: int | None = DEFAULT_MAX_PIXELS
+    max_pixels: int | None = DEFAULTS.max_pixels
     segment_seconds: float = DEFAULT_SEGMENT_SECONDS
     overwrite: bool = False
     queue_frames: int | None = None  # per queue; default 2 × batch size, at least 4
     keyframes: dict[int, Path] | None = None  # frame index -> hand-coloured picture of that frame
-    keyframe_reach: int = KEYFRAME_REACH  # frames a keyframe's colour is carried either way
+    keyframe_reach: int = DEFAULTS.keyframe_reach  # frames a keyframe's colour is carried either way
+
+    @classmethod
+    def of(cls, temporal: TemporalSettings, **others: Any) -> VideoOptions:
+        """Options with the temporal settings ``temporal`` (the keyframes' decay is not a film
+        option: it keeps its default) and ``others`` as given."""
+        return cls(smooth=temporal.smooth, window=temporal.window, decay=temporal.decay,
+                   scene_detect=temporal.scene_detect, scene_threshold=temporal.scene_threshold,
+                   keyframe_reach=temporal.keyframe_reach, **others)
+
+    @property
+    def temporal(self) -> TemporalSettings:
+        """The temporal settings of this run, as the one object the stream, the resume plan,
+        the resume identity and the Ray workers read."""
+        return TemporalSettings(self.smooth, self.window, self.decay, self.scene_detect, self.scene_threshold,
+                                self.keyframe_reach)
 
     def segment_frames(self, rate: float | Fraction) -> int:
         """Frames per resumable segment at ``rate`` frames per second: about
@@ -55,14 +66,9 @@ class VideoOptions:
 
     def check(self) -> None:
         """:class:`ParameterError` naming the parameter for values the run would choke on later."""
-        TemporalKernel(self.window, self.decay)
-        if self.window < 1:  # the kernel takes 0 (no smoothing), a film run wants smooth=False instead
-            raise ParameterError("window", f"must be a whole number from 1 to {MAX_WINDOW}, got {self.window}")
-        SceneDetector(self.scene_threshold)
+        self.temporal.check()
         if not self.segment_seconds > 0:
             raise ParameterError("segment_seconds", f"must be > 0, got {self.segment_seconds}")
-        if self.keyframe_reach < 1:
-            raise ParameterError("keyframe_reach", f"must be >= 1, got {self.keyframe_reach}")
         codec = resolve_codec(self.codec or AUTO_CODECS[0])
         check_crf(codec, self.crf)
         check_preset(codec, self.preset)

@@ -133,9 +133,10 @@ class ResumePlan:
     def starting_at(cls, resume: int, options: VideoOptions, stop: int | None = None) -> ResumePlan:
         """The plan that encodes frames ``resume`` to ``stop``, replaying what the kernel (or
         the scene detector) needs before ``resume``."""
-        warm = max(0, resume - (max(options.window, 1) if options.smooth else 1))
+        temporal = options.temporal
+        warm = max(0, resume - temporal.replay_frames())
         if options.keyframes:
-            warm = min(warm, replay_start(options.keyframes, resume, options.keyframe_reach))
+            warm = min(warm, replay_start(options.keyframes, resume, temporal.keyframe_reach))
         return cls(resume, warm, stop)
 
     @classmethod

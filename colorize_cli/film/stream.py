@@ -29,16 +29,15 @@ Public API::
 from __future__ import annotations
 
 import queue
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from colorize_cli.frames import TemporalFilter
+from colorize_cli.frames import FrameSteps
 from colorize_cli.fullres import luminance
-from colorize_cli.steer.keyframes import KeyframePropagator
-from colorize_cli.pipeline import AbFilter, Pipeline, chain_ab_filters
+from colorize_cli.pipeline import AbFilter, Pipeline
 from colorize_cli.film.encode import (EncoderSettings, to_video_frame)
 from colorize_cli.film.read import Decoded, Source, decode_frames
 from colorize_cli.film.segments import SegmentWriter, WorkDir
@@ -73,19 +72,13 @@ class _Decode:
 
 
 class _Infer:
-    """Batches frames through the first half of the pipeline with the per-film frame filter;
-    passes on (frame, L, raw map, cut?, keyframe ab filter) for the frames this run encodes.
-    Every frame, replayed or not, goes through the keyframe propagator in order."""
+    """Batches frames through the first half of the clip's per-frame loop
+    (:class:`~colorize_cli.frames.FrameSteps`); passes on (frame, L, raw map, cut?, keyframe
+    blend) for the frames this run encodes. Every frame, replayed or not, goes through the
+    frame filter and the keyframes in order."""
 
-    def __init__(self, pipeline: Pipeline, options: VideoOptions, plan: ResumePlan,
-                 lookahead: Callable[[int, int], Iterable[np.ndarray]] | None = None) -> None:
-        self.pipeline, self.plan = pipeline, plan
-        self.filter = TemporalFilter(options.smooth, options.window, options.decay, options.scene_detect,
-                                     options.scene_threshold)
-        self.keyframes = (KeyframePropagator(options.keyframes, pipeline.prepare, lookahead, options.keyframe_reach,
-                                             scene_threshold=options.scene_threshold if options.scene_detect else None)
-                          if options.keyframes else None)
-        self.batch = max(1, pipeline.engine.batch_size)
+    def __init__(self, steps: FrameSteps, plan: ResumePlan, batch: int) -> None:
+        self.steps, self.plan, self.batch = steps, plan, max(1, batch)
         self.pending: list[Decoded] = []
 
     def feed(self, d: Decoded) -> Iterator[tuple[Decoded, np.ndarray, np.ndarray, bool, AbFilter | None]]:
@@ -98,27 +91,23 @@ class _Infer:
             return
         batch, self.pending = self.pending, []
         Ls = [luminance(d.rgb) for d in batch]  # type: ignore[arg-type]
-        raws = self.pipeline.raw_maps(Ls, self.filter, [self.plan.emits(d.index) for d in batch])
-        for d, L, raw, cut in zip(batch, Ls, raws, self.filter.take_cuts()):
-            emit = self.plan.emits(d.index)
-            steer = self.keyframes.push(d.index, L, cut, emit) if self.keyframes is not None else None
-            if not emit:
-                continue
+        emit = [self.plan.emits(d.index) for d in batch]
+        for k, L, raw, cut, steer in self.steps.first_half([d.index for d in batch], Ls, emit):
+            d = batch[k]
             d.rgb = None  # the full-resolution RGB is no longer needed: L carries the picture
-            yield d, L, raw, cut, steer  # type: ignore[misc]
+            yield d, L, raw, cut, steer
 
 
 class _Finish:
-    """The second half of the pipeline, then RGB → the encoder's pixel format; stateless."""
+    """The second half of the per-frame loop, then RGB → the encoder's pixel format; stateless."""
 
-    def __init__(self, pipeline: Pipeline, settings: EncoderSettings, ab_filter: AbFilter | None) -> None:
-        self.pipeline, self.settings, self.ab_filter = pipeline, settings, ab_filter
+    def __init__(self, steps: FrameSteps, settings: EncoderSettings) -> None:
+        self.steps, self.settings = steps, settings
 
     def feed(self, item: tuple[Decoded, np.ndarray, np.ndarray, bool, AbFilter | None]
              ) -> Iterator[tuple[Decoded, Any, bool]]:
         d, L, raw, cut, steer = item
-        rgb = self.pipeline.finish(L, raw, ab_filter=chain_ab_filters(steer, self.ab_filter), dtype=np.uint8)
-        yield d, to_video_frame(rgb, self.settings), cut
+        yield d, to_video_frame(self.steps.second_half(L, raw, steer, dtype=np.uint8), self.settings), cut
 
     def close(self) -> Iterator[Any]:
         return iter(())
@@ -160,8 +149,9 @@ def stream(src: Source, pipeline: Pipeline, options: VideoOptions, settings: Enc
         finally:
             frames.close()
 
-    decode, infer = _Decode(src, plan, warn), _Infer(pipeline, options, plan, lookahead)
-    finish = _Finish(pipeline, settings, ab_filter)
+    steps = FrameSteps(pipeline, options.temporal, options.keyframes, lookahead, ab_filter)
+    decode, infer = _Decode(src, plan, warn), _Infer(steps, plan, pipeline.engine.batch_size)
+    finish = _Finish(steps, settings)
     writer = SegmentWriter(work, settings, segment_frames)
     encode = _Encode(writer, on_progress)
     qsize = options.queue_frames or max(4, 2 * infer.batch)

@@ -45,7 +45,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from colorize_cli.errors import InputError, ParameterError
+from colorize_cli.errors import InputError, ParameterError, os_reason
 from colorize_cli.io.image_io import IMAGE_EXTENSIONS, read_image
 from colorize_cli.lab import to_float_rgb
 
@@ -230,7 +230,7 @@ def read_hints(path: str | Path, photo: np.ndarray) -> Hints:
         except UnicodeDecodeError:
             raise InputError(path, "bad hints file: not UTF-8 text") from None
         except OSError as exc:
-            raise InputError(path, f"cannot read hints ({exc.strerror or exc})") from None
+            raise InputError(path, os_reason(exc, "read hints")) from None
         return parse_hints_json(text, photo.shape[:2], path)
     if path.suffix.lower() not in IMAGE_EXTENSIONS:
         raise InputError(path, "hints must be a .json file or an image")
