@@ -119,7 +119,7 @@ def export(out: Path) -> Path:
 def reference_model(out: Path = DEFAULT_OUT) -> Path:
     """The cached ECCV16 export, made first (in a child process: torch stays out of the caller's
     memory) when missing or from another VERSION."""
-    from colorize_cli.engine import read_model_info
+    from colorize_cli.model.engine import read_model_info
     from colorize_cli.errors import ModelError
 
     if out.is_file():

@@ -18,7 +18,7 @@ import numpy as np
 import onnx
 import torch
 
-from colorize_cli.registry import file_sha256
+from colorize_cli.model.registry import file_sha256
 
 from . import families
 from .nets import count_parameters
