@@ -50,3 +50,13 @@ def test_shipped_model_colourises(path: Path) -> None:
     assert out.shape == (*gray.shape, 3) and out.dtype == np.uint8
     chroma = np.abs(out.astype(int) - out.mean(axis=2, keepdims=True)).mean()
     assert chroma > 1.0  # some colour, not a gray copy
+
+
+def test_the_shipped_weights_are_found_from_a_checkout_or_an_install() -> None:
+    # conftest's monkeypatch replaces the function itself, so call the module's own copy.
+    import importlib
+
+    registry = importlib.reload(importlib.import_module("colorize_cli.model.registry"))
+    found = registry.package_weights_dir()
+    assert found is not None and (found / "default.txt").is_file()
+    assert {p.name for p in SHIPPED} <= {p.name for p in found.glob("*.onnx")}
