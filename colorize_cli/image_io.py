@@ -29,8 +29,10 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from colorize_cli.errors import InputError, os_reason
+from colorize_cli.errors import InputError
+from colorize_cli.failures import failure_reason, is_out_of_memory, memory_shortfall
 from colorize_cli.quiet import capture_fd2
+from colorize_cli.safe_read import picture_limit, read_input_bytes
 from colorize_cli.tiff_meta import add_tiff_metadata
 
 # Memory is about 45 bytes per pixel at peak, so one image stays under ~5 GB.
@@ -138,10 +140,25 @@ def decode_image(data: bytes, name: str | Path, max_pixels: int | None = None) -
     size, pil_format, exif, icc = _read_metadata(data)
     if size is not None and max_pixels and size[0] * size[1] > max_pixels:
         raise InputError(name, f"{size[0]}x{size[1]} = {size[0] * size[1]} pixels is over max_pixels {max_pixels}")
+    short = memory_shortfall(size) if size is not None else None
+    if short:
+        raise InputError(name, short)
+    try:
+        return _decode_pixels(data, name, max_pixels, size, pil_format, exif, icc)
+    except (MemoryError, cv2.error) as exc:  # out of memory decoding this one file: its own error
+        if not is_out_of_memory(exc):
+            raise
+        raise InputError(name, failure_reason(exc, size) or "not enough memory") from None
+
+
+def _decode_pixels(data: bytes, name: str | Path, max_pixels: int | None, size: tuple[int, int] | None,
+                   pil_format: str | None, exif: bytes | None, icc: bytes | None) -> Image:
     with capture_fd2():
         try:
             pixels = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
-        except cv2.error:
+        except cv2.error as exc:
+            if is_out_of_memory(exc):
+                raise
             pixels = None
     if pixels is None or pixels.size == 0:
         claimed = pil_format or _sniff(data)
@@ -166,13 +183,10 @@ def decode_image(data: bytes, name: str | Path, max_pixels: int | None = None) -
 
 
 def read_image(path: str | Path, max_pixels: int | None = None) -> Image:
-    """Read an image file with its bit depth, alpha, EXIF and ICC profile; InputError otherwise."""
+    """Read an image file with its bit depth, alpha, EXIF and ICC profile; InputError otherwise
+    (a FIFO, a device or a file too large for ``max_pixels`` is refused before it is read)."""
     path = Path(path)
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise InputError(path, os_reason(exc)) from None
-    return decode_image(data, path, max_pixels)
+    return decode_image(read_input_bytes(path, picture_limit(max_pixels), "picture"), path, max_pixels)
 
 
 def _to_8bit(pixels: np.ndarray) -> np.ndarray:

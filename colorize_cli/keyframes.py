@@ -57,6 +57,7 @@ import numpy as np
 
 from colorize_cli.errors import InputError, ParameterError
 from colorize_cli.image_io import IMAGE_EXTENSIONS, read_image
+from colorize_cli.safe_read import file_problem
 from colorize_cli.lab import to_float_rgb
 from colorize_cli.pipeline import AbFilter
 from colorize_cli.scenes import SceneDetector
@@ -87,7 +88,11 @@ def read_keyframe_dir(folder: str | Path) -> tuple[dict[int, Path], list[tuple[s
     found: dict[int, Path] = {}
     errors: list[tuple[str, str]] = []
     for p in sorted(folder.iterdir()):
-        if p.name.startswith(".") or not p.is_file() or p.suffix.lower() not in IMAGE_EXTENSIONS:
+        if p.name.startswith(".") or p.is_dir() or p.suffix.lower() not in IMAGE_EXTENSIONS:
+            continue
+        problem = file_problem(p)
+        if problem:  # a FIFO or device is told, never opened
+            errors.append((str(p), problem))
             continue
         if not _INDEX.match(p.stem):
             errors.append((str(p), "a keyframe must be named by its 0-based frame index, e.g. 000120.png"))

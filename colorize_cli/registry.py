@@ -33,6 +33,7 @@ from typing import Any
 from colorize_cli.contract import ModelInfo
 from colorize_cli.engine import read_model_info
 from colorize_cli.errors import ColorizeError, ModelError, ParameterError
+from colorize_cli.safe_read import file_problem
 
 ENV_VAR = "COLORIZE_MODEL_PATH"
 DEFAULT_FILE = "default.txt"
@@ -145,8 +146,10 @@ def find_model(spec: str | None, extra_dirs: Sequence[str | Path] = ()) -> Path:
     dirs = search_dirs(extra_dirs)
     if spec and _looks_like_path(spec):
         path = Path(spec).expanduser()
-        if not path.is_file():
-            raise ModelError(path, "no such model file")
+        problem = file_problem(path)
+        if problem:
+            raise ModelError(path, "no such model file" if problem in ("no such file", "broken symbolic link")
+                             else problem)
         return path
     where = ", ".join(str(d) for d in dirs) or "(no model directory)"
     if spec is None:

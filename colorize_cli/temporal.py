@@ -51,13 +51,17 @@ __all__ = ["DEFAULT_DECAY", "DEFAULT_WINDOW", "MAX_WINDOW", "TemporalKernel", "d
 # The ring holds window + 1 maps of the model's output (a 313-bin model at 64×85: 6.8 MB each),
 # and with the default decay frames 25 back weigh under 1 %: 120 (5 s at 24 fps) is plenty.
 MAX_WINDOW = 120
+# At decay 20 the frame one back weighs e^-20 = 2e-9 of the newest: the kernel is off already,
+# and much larger values overflow the weights' arithmetic.
+MAX_DECAY = 20.0
 
 
 def _check(window: int, decay: float) -> None:
     if int(window) != window or not 0 <= window <= MAX_WINDOW:
         raise ParameterError("window", f"must be a whole number from 1 to {MAX_WINDOW}, got {window}")
-    if not (math.isfinite(decay) and decay >= 0):
-        raise ParameterError("decay", f"must be >= 0, got {decay}")
+    if not (math.isfinite(decay) and 0 <= decay <= MAX_DECAY):
+        raise ParameterError("decay", f"must be from 0 to {MAX_DECAY:g} (at {MAX_DECAY:g} the kernel is off "
+                             f"already), got {decay}")
 
 
 def kernel_weights(window: int, decay: float) -> np.ndarray:

@@ -72,6 +72,7 @@ import av
 import numpy as np
 
 from colorize_cli.errors import ColorizeError, InputError, Interrupted, ModelError, NonFiniteOutput, ParameterError
+from colorize_cli.failures import FILM_BYTES_PER_PIXEL, PER_FILE, failure_reason, memory_shortfall
 from colorize_cli.frames import TemporalFilter
 from colorize_cli.fullres import luminance
 from colorize_cli.image_io import DEFAULT_MAX_PIXELS
@@ -91,6 +92,7 @@ __all__ = ["Interrupted", "ResumePlan", "VIDEO_EXTENSIONS", "VideoJob", "VideoOp
            "colorize_video", "colorize_videos", "plan_jobs", "terminate_as_interrupt", "video_output_path"]
 
 DEFAULT_SEGMENT_SECONDS = 10.0
+MAX_SEGMENT_SECONDS = 3600.0  # an hour: a longer segment only loses more work on interruption
 
 
 # ------------------------------------------------------------------------ films
@@ -121,8 +123,9 @@ class VideoOptions:
         if self.window < 1:  # the kernel takes 0 (no smoothing), a film run wants smooth=False instead
             raise ParameterError("window", f"must be a whole number from 1 to {MAX_WINDOW}, got {self.window}")
         SceneDetector(self.scene_threshold)
-        if not self.segment_seconds > 0:
-            raise ParameterError("segment_seconds", f"must be > 0, got {self.segment_seconds}")
+        if not 0 < self.segment_seconds <= MAX_SEGMENT_SECONDS:  # also refuses nan and inf
+            raise ParameterError("segment_seconds", f"must be > 0 and at most {MAX_SEGMENT_SECONDS:g} seconds, got "
+                                 f"{self.segment_seconds}")
         if self.keyframe_reach < 1:
             raise ParameterError("keyframe_reach", f"must be >= 1, got {self.keyframe_reach}")
         codec = resolve_codec(self.codec or AUTO_CODECS[0])
@@ -591,7 +594,11 @@ def _check_film(src: Path, dst: Path, options: VideoOptions) -> Source | None:
         if made_here(dst) is False:
             raise InputError(src, f"{dst} exists and was not made by colorize; overwrite=True replaces it")
         return None
-    return probe(src, options.max_pixels)
+    source = probe(src, options.max_pixels)
+    short = memory_shortfall((source.width, source.height), FILM_BYTES_PER_PIXEL)
+    if short:
+        raise InputError(src, short)
+    return source
 
 
 def _film_settings(source: Source, dst: Path, options: VideoOptions) -> tuple[EncoderSettings, list[str]]:
@@ -649,10 +656,11 @@ def colorize_videos(jobs: Sequence[VideoJob], pipeline: Pipeline, options: Video
                                  warn=(lambda m, job=job: warn(job, m)) if warn else None, ab_filter=ab_filter)
         except (ModelError, KeyboardInterrupt):
             raise
-        except (ColorizeError, OSError, av.error.FFmpegError, ValueError) as exc:
-            reason = str(exc)
-            if isinstance(exc, OSError) and exc.strerror:
-                reason = f"{exc.strerror} ({exc.filename})" if exc.filename else exc.strerror
+        except (*PER_FILE, av.error.FFmpegError) as exc:  # this film's failure (out of memory...), not the run's
+            reason = failure_reason(exc) or (str(exc) if isinstance(exc, (ColorizeError, av.error.FFmpegError))
+                                             else None)
+            if reason is None:
+                raise
             rep = VideoReport(input=str(job.src), output=str(job.dst), status="error",
                               seconds=time.perf_counter() - t0, error=reason)
         reports.append(rep)

@@ -49,7 +49,7 @@ def images(
     with rep.guard():
         plan = plan_image_jobs(inputs, output, fmt.value if fmt else None, confidence, stdin, hints)
     if plan.dropped:
-        rep.note(f"{len(plan.dropped)} file(s) in {plan.out_dir} are this run's own outputs (--format {plan.fmt}); "
+        rep.note(f"{len(plan.dropped)} file(s) are this run's own outputs (colour outputs or confidence maps); "
                  "not read as inputs")
     rep.missing(plan.errors, bool(plan.jobs), lambda path, reason: Result(path, None, "error", 0.0, reason).as_dict(),
                 "images")

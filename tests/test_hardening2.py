@@ -1,0 +1,264 @@
+"""Bad and unusual input, round 2 (issue 21): an input overwritten, batches aborted by one
+file, hangs, messages that did not tell the truth, and what archives expect to keep.
+
+Every fixture is made here. The memory-limit, FIFO and /dev/zero cases run the real command
+as a subprocess with a time limit, so that a hang fails the test instead of hanging it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+from helpers import gradient, write
+from onnx_fixtures import make_bins_model
+from video_clips import make_clip
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def _env() -> dict[str, str]:
+    return {**os.environ, "PYTHONPATH": str(REPO), "COLORIZE_MODEL_PATH": ""}
+
+
+def _run(*args, limit_as: str | None = None, timeout: float = 120) -> subprocess.CompletedProcess:
+    cmd = [sys.executable, "-m", "colorize_cli", *map(str, args)]
+    if limit_as is not None:
+        prlimit = shutil.which("prlimit")
+        if prlimit is None:
+            pytest.skip("prlimit (util-linux) is not installed")
+        cmd = [prlimit, f"--as={limit_as}", *cmd]
+    return subprocess.run(cmd, env=_env(), capture_output=True, text=True, timeout=timeout)
+
+
+def _rows(stdout: str) -> dict[str, dict]:
+    return {Path(r["input"]).name: r for r in map(json.loads, stdout.splitlines())}
+
+
+# ------------------------------------------------------------------ 1. outputs onto inputs
+
+
+def test_confidence_into_the_input_folder_is_refused_and_the_input_keeps_its_bytes(cli, tmp_path, bins_model):
+    scans = tmp_path / "scans"
+    write(scans / "a.png", gradient(40, 60))
+    top = write(scans / "a_top.png", gradient(30, 50)[::-1].copy())
+    before = top.read_bytes()
+    res = cli("images", scans, "-o", f"{tmp_path / 'out'}/", "--confidence", scans, "--model", bins_model)
+    assert res.exit_code == 2, res
+    errors = [ln for ln in res.stderr.splitlines() if "error" in ln]
+    assert len(errors) == 1 and "--confidence" in errors[0] and "a_top.png" in errors[0], res
+    assert "model fixture-bins" not in res.stderr  # refused before the model loads
+    assert top.read_bytes() == before and not (tmp_path / "out").exists()
+
+
+def test_confidence_into_the_output_folder_meeting_a_colour_output_is_refused(cli, tmp_path, bins_model):
+    scans = tmp_path / "scans"
+    write(scans / "a.png", gradient(40, 60))
+    write(scans / "a_top.png", gradient(30, 50))
+    out = tmp_path / "out"
+    res = cli("images", scans, "-o", f"{out}/", "--confidence", f"{out}/", "--model", bins_model)
+    assert res.exit_code == 2 and "same file" in res.stderr and "a_top.png" in res.stderr, res
+    assert not out.exists()
+
+
+def test_confidence_maps_are_never_read_back_as_inputs(cli, tmp_path, bins_model):
+    scans = tmp_path / "scans"
+    write(scans / "a.png", gradient(40, 60))
+    args = ("images", scans, "-o", f"{tmp_path / 'out'}/", "--confidence", scans, "--model", bins_model, "--json")
+    first = cli(*args)
+    assert first.exit_code == 0 and (scans / "a_top.png").is_file() and (scans / "a_ratio.png").is_file(), first
+    again = cli(*args)
+    assert again.exit_code == 0, again
+    assert list(_rows(again.stdout)) == ["a.png"] and _rows(again.stdout)["a.png"]["status"] == "skipped"
+    assert sorted(p.name for p in scans.iterdir()) == ["a.png", "a_ratio.png", "a_top.png"]
+
+
+# ------------------------------------------------------------------ 2. one file never aborts a batch
+
+
+def _bomb(path: Path) -> Path:
+    """A real 9500×9500 PNG of about 100 kB."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    assert cv2.imwrite(str(path), np.zeros((9500, 9500), np.uint8), [cv2.IMWRITE_PNG_COMPRESSION, 9])
+    return path
+
+
+@pytest.fixture(scope="module")
+def bomb(tmp_path_factory) -> Path:
+    return _bomb(tmp_path_factory.mktemp("bomb") / "bomb_90mp.png")
+
+
+@pytest.mark.parametrize("limit", ["1200000000", "1600000000"])
+def test_out_of_memory_on_one_photo_is_its_line_and_the_batch_goes_on(tmp_path, bins_model, bomb, limit):
+    small = write(tmp_path / "small.jpg", gradient(40, 60, channels=3))
+    res = _run("images", bomb, small, "-o", f"{tmp_path / 'o'}/", "--model", bins_model, "--device", "cpu",
+               "--json", limit_as=limit)
+    assert res.returncode == 1, res.stderr
+    assert "Traceback" not in res.stderr and "[E:onnxruntime" not in res.stderr
+    rows = _rows(res.stdout)
+    assert rows["small.jpg"]["status"] == "ok" and (tmp_path / "o" / "small.jpg").is_file()
+    assert rows["bomb_90mp.png"]["status"] == "error"
+    assert "not enough memory for 9500×9500" in rows["bomb_90mp.png"]["error"], rows
+    lines = [ln for ln in res.stderr.splitlines() if "bomb_90mp.png" in ln]
+    assert len(lines) == 1 and "not enough memory" in lines[0]
+
+
+def test_out_of_memory_on_one_film_is_its_line_not_a_usage_error(tmp_path, bins_model):
+    big = make_clip(tmp_path / "in" / "a_big.mkv", n=3, w=3840, h=2160, codec="ffv1", audio=None)
+    make_clip(tmp_path / "in" / "b_small.mp4", n=3, audio=None)
+    res = _run("video", tmp_path / "in", "-o", f"{tmp_path / 'o'}/", "--model", bins_model, "--device", "cpu",
+               "--json", limit_as="1400000000", timeout=300)
+    assert res.returncode == 1, res.stderr
+    assert "Traceback" not in res.stderr and "[E:onnxruntime" not in res.stderr
+    rows = _rows(res.stdout)
+    assert rows["a_big.mkv"]["status"] == "error" and "not enough memory" in rows["a_big.mkv"]["error"], rows
+    assert rows["b_small.mp4"]["status"] == "ok"
+
+
+def test_bad_hint_files_are_one_line_each_and_the_batch_goes_on(cli, tmp_path, bins_model):
+    photos, hints = tmp_path / "photos", tmp_path / "hints"
+    for name in ("a", "b", "c"):
+        write(photos / f"{name}.png", gradient(40, 60))
+    hints.mkdir()
+    (hints / "a.json").write_text(json.dumps({"strokes": [{"points": [[1, 1], [30, 20]], "width": 40000,
+                                                           "color": "#aa2222"}]}))
+    (hints / "b.json").write_text("[" * 100_000 + "]" * 100_000)
+    (hints / "c.json").write_text(json.dumps({"points": [{"x": 5, "y": 5, "color": "#336699"}]}))
+    res = cli("images", photos, "-o", f"{tmp_path / 'out'}/", "--hints", hints, "--model", bins_model, "--json")
+    assert res.exit_code == 1, res
+    assert "Traceback" not in res.stderr
+    rows = _rows(res.stdout)
+    assert rows["c.png"]["status"] == "ok" and (tmp_path / "out" / "c.png").is_file()
+    assert rows["a.png"]["status"] == "error" and "a.json" in rows["a.png"]["error"]
+    assert rows["b.png"]["status"] == "error" and "b.json" in rows["b.png"]["error"]
+    assert len([ln for ln in res.stderr.splitlines() if "error:" in ln]) == 2
+
+
+def test_a_hint_file_given_alone_with_a_huge_stroke_is_one_line(cli, tmp_path, bins_model):
+    photo = write(tmp_path / "a.png", gradient(40, 60))
+    hint = tmp_path / "a.json"
+    hint.write_text(json.dumps({"strokes": [{"points": [[1, 1], [30, 20]], "width": 40000, "color": "#aa2222"}]}))
+    res = cli("images", photo, "-o", f"{tmp_path / 'out'}/", "--hints", hint, "--model", bins_model)
+    assert res.exit_code == 1 and "a.json" in res.stderr and "Traceback" not in res.stderr, res
+
+
+@pytest.mark.parametrize("field,value", [("working_size", "100000"), ("stride", "100000"),
+                                         ("output_stride", "100000")])
+def test_model_metadata_is_bounded_like_render_size(tmp_path, field, value):
+    from colorize_cli.engine import read_model_info
+    from colorize_cli.errors import ModelError
+
+    meta = {field: value}
+    if field == "output_stride":
+        meta["stride"] = "8"
+    path = make_bins_model(tmp_path / "huge.onnx", name="huge", meta=meta)
+    with pytest.raises(ModelError, match=field):
+        read_model_info(path)
+
+
+def test_a_model_with_a_huge_working_size_is_a_usage_error_before_any_input(cli, tmp_path):
+    path = make_bins_model(tmp_path / "huge.onnx", name="huge", meta={"working_size": "100000"})
+    write(tmp_path / "a.png", gradient(40, 60))
+    res = cli("images", tmp_path / "a.png", "-o", f"{tmp_path / 'out'}/", "--model", path)
+    assert res.exit_code == 2 and "working_size" in res.stderr and "1024" in res.stderr, res
+
+
+@pytest.mark.parametrize("args", [["--segment-seconds", "inf"], ["--segment-seconds", "nan"],
+                                  ["--segment-seconds", "1e308"], ["--decay", "1e308"], ["--decay", "inf"],
+                                  ["--decay", "nan"]])
+def test_non_finite_or_absurd_film_options_are_usage_errors_up_front(cli, tmp_path, bins_model, args):
+    src = make_clip(tmp_path / "in.mp4", n=3, audio=None)
+    res = cli("video", src, "-o", tmp_path / "out.mp4", "--model", bins_model, "--smooth", *args)
+    assert res.exit_code == 2 and args[0] in res.stderr, res
+    assert "model fixture-bins" not in res.stderr and "Traceback" not in res.stderr
+    assert "RuntimeWarning" not in res.stderr and not (tmp_path / "out.mp4.partial").exists()
+
+
+# ------------------------------------------------------------------ 3. no hangs, no unbounded reads
+
+
+def test_a_fifo_in_an_input_folder_is_one_line_and_nothing_hangs(tmp_path, bins_model):
+    d = tmp_path / "in"
+    write(d / "good.png", gradient(40, 60))
+    os.mkfifo(d / "p.png")
+    res = _run("images", d, "-o", f"{tmp_path / 'out'}/", "--model", bins_model, "--device", "cpu", timeout=60)
+    assert res.returncode == 1, res.stderr
+    lines = [ln for ln in res.stderr.splitlines() if "p.png" in ln]
+    assert len(lines) == 1 and "not a regular file" in lines[0] and "FIFO" in lines[0], res.stderr
+    assert (tmp_path / "out" / "good.png").is_file()
+
+
+def test_a_fifo_named_as_a_film_is_one_line_and_nothing_hangs(tmp_path, bins_model):
+    d = tmp_path / "in"
+    make_clip(d / "good.mp4", n=3, audio=None)
+    os.mkfifo(d / "p.mp4")
+    res = _run("video", d, "-o", f"{tmp_path / 'out'}/", "--model", bins_model, "--device", "cpu", timeout=60)
+    assert res.returncode == 1, res.stderr
+    assert "p.mp4" in res.stderr and "FIFO" in res.stderr and (tmp_path / "out" / "good.mp4").is_file()
+
+
+@pytest.mark.parametrize("limit", [None, "1200000000"])
+def test_dev_zero_is_refused_without_reading(tmp_path, bins_model, limit):
+    good = write(tmp_path / "good.png", gradient(40, 60))
+    res = _run("images", "/dev/zero", good, "-o", f"{tmp_path / 'out'}/", "--model", bins_model, "--device", "cpu",
+               limit_as=limit, timeout=60)
+    assert res.returncode == 1, res.stderr
+    assert "/dev/zero: not a regular file (a device)" in res.stderr and "Traceback" not in res.stderr
+    assert (tmp_path / "out" / "good.png").is_file()
+
+
+@pytest.mark.parametrize("what", ["keyframe", "hints", "model"])
+def test_fifos_as_keyframes_hints_or_models_never_hang(tmp_path, bins_model, what):
+    fifo_dir = tmp_path / "f"
+    fifo_dir.mkdir()
+    if what == "keyframe":
+        os.mkfifo(fifo_dir / "000000.png")
+        src = make_clip(tmp_path / "in.mp4", n=3, audio=None)
+        args = ["video", src, "-o", tmp_path / "out.mp4", "--model", bins_model, "--keyframes", fifo_dir]
+    elif what == "hints":
+        os.mkfifo(fifo_dir / "a.json")
+        src = write(tmp_path / "a.png", gradient(40, 60))
+        args = ["images", src, "-o", f"{tmp_path / 'out'}/", "--model", bins_model, "--hints", fifo_dir / "a.json"]
+    else:
+        os.mkfifo(fifo_dir / "m.onnx")
+        src = write(tmp_path / "a.png", gradient(40, 60))
+        args = ["images", src, "-o", f"{tmp_path / 'out'}/", "--model", fifo_dir / "m.onnx"]
+    res = _run(*args, "--device", "cpu", timeout=60)
+    assert res.returncode in (1, 2) and "FIFO" in res.stderr and "Traceback" not in res.stderr, res.stderr
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
+def test_a_signal_stops_a_run_with_a_fifo_input_within_two_seconds(tmp_path, bins_model, sig):
+    d = tmp_path / "in"
+    os.makedirs(d)
+    os.mkfifo(d / "000_pipe.png")  # first in order: the reader meets it at once
+    for i in range(1, 150):
+        write(d / f"{i:03d}.png", gradient(40, 60))
+    cmd = [sys.executable, "-m", "colorize_cli", "images", str(d), "-o", str(tmp_path / "out"), "--model",
+           str(bins_model), "--batch-size", "1", "--device", "cpu"]
+    proc = subprocess.Popen(cmd, env=_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 30
+        while not (tmp_path / "out").exists() and time.monotonic() < deadline and proc.poll() is None:
+            time.sleep(0.05)
+        time.sleep(0.5)
+        t0 = time.monotonic()
+        proc.send_signal(sig)
+        _, err = proc.communicate(timeout=20)
+        took = time.monotonic() - t0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    assert proc.returncode in (130, 1), err
+    assert took < 2.5, f"{took:.1f} s to stop"
+    assert "Traceback" not in err
