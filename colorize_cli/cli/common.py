@@ -21,7 +21,7 @@ from typing import Annotated, Any, NoReturn, Optional
 import typer
 
 from colorize_cli import __version__
-from colorize_cli.errors import ColorizeError, Interrupted, ParameterError
+from colorize_cli.errors import DISTRIBUTION, ColorizeError, Interrupted, ParameterError
 
 EXIT_OK = 0  # everything done (skipped outputs count as done)
 EXIT_FAILED = 1  # some inputs failed
@@ -115,7 +115,7 @@ ThreadsOpt = Annotated[Optional[int], typer.Option("--threads", min=1, help="CPU
 JbuOpt = Annotated[bool, typer.Option("--jbu/--no-jbu", help="Joint bilateral upsampling of colour (else bilinear).")]
 RayOpt = Annotated[Optional[str], typer.Option("--ray", metavar="ADDRESS", help="Run on a Ray cluster: host:port "
                    "of its head, auto (RAY_ADDRESS / the cluster this machine joined) or local. Needs pip install "
-                   "'colorize[ray]'; inputs, outputs and the model must be on storage every node sees.")]
+                   f"'{DISTRIBUTION}[ray]'; inputs, outputs and the model must be on storage every node sees.")]
 WorkersOpt = Annotated[Optional[int], typer.Option("--workers", min=1, help="--ray: engines (actors) to run "
                        "(default: one per GPU of the cluster, else one per node).")]
 QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar or notes; errors only.")]
