@@ -39,6 +39,7 @@ from colorize_cli.inputs import (Job, discover, drop_outputs, output_exclusions,
 from colorize_cli.fullres import luminance
 from colorize_cli.lab import from_float
 from colorize_cli.pipeline import AbFilter, Pipeline
+from colorize_cli.resolution import Resolution
 
 WRITABLE_FORMATS = ("png", "jpg", "tif", "webp", "bmp", "jp2", "ppm")
 
@@ -131,7 +132,8 @@ def colorize_file(src: str | Path, dst: str | Path, pipeline: Pipeline | None = 
         (raw,) = pipeline.raw_maps([L])
         alpha = image.pixels[:, :, 3] if image.has_alpha else None
         pixels = pipeline.finish(L, raw, ab_filter=ab_filter, dtype=image.pixels.dtype, alpha=alpha)  # type: ignore[arg-type]
-        write_image(dst, pixels, exif=image.exif, icc=_output_icc(image.icc), consume=True)
+        write_image(dst, pixels, exif=image.exif, icc=_output_icc(image.icc), consume=True,
+                    resolution=image.resolution)
     except InputError:
         raise
     except PER_FILE as exc:  # out of memory, OpenCV refusing it...: this file's InputError
@@ -211,6 +213,7 @@ class _Decoded:
     size: tuple[int, int]
     seconds: float
     ab_filter: AbFilter | None = None
+    resolution: Resolution | None = None
 
 
 def _check(job: Job, options: BatchOptions, claimed: dict[Path, Path]) -> tuple[Path, Result | None]:
@@ -251,14 +254,15 @@ def _decode(job: Job, dst: Path, options: BatchOptions) -> _Decoded | Result:
         where = f"{exc.path}: " if isinstance(exc, InputError) and exc.path != str(job.src) else ""
         return Result(str(job.src), str(dst), "error", time.perf_counter() - t0, where + reason)
     return _Decoded(job, dst, L, image.pixels.dtype, alpha, image.exif, _output_icc(image.icc), image.size,
-                    time.perf_counter() - t0, ab_filter)
+                    time.perf_counter() - t0, ab_filter, image.resolution)
 
 
 def _write(d: _Decoded, pixels: np.ndarray, extra: Callable[[], None] | None, spent: float) -> Result:
     """Encode and write one output atomically (in the writer thread)."""
     t0 = time.perf_counter()
     try:
-        write_image(d.dst, pixels, exif=d.exif, icc=d.icc, consume=True)  # nobody reads them after
+        write_image(d.dst, pixels, exif=d.exif, icc=d.icc, consume=True,  # nobody reads them after
+                    resolution=d.resolution)
         if extra is not None:
             extra()
         status, error = "ok", None

@@ -8,8 +8,8 @@ Public API::
 
     read_image(path, max_pixels=None) -> Image
     decode_image(data: bytes, name, max_pixels=None) -> Image
-    encode_image(pixels, fmt, exif=None, icc=None) -> bytes
-    write_image(path, pixels, exif=None, icc=None, fmt=None) -> None      # atomic
+    encode_image(pixels, fmt, exif=None, icc=None, resolution=None) -> bytes
+    write_image(path, pixels, exif=None, icc=None, fmt=None, resolution=None) -> None   # atomic
     atomic_write_bytes(path, data) -> None
     output_format(path) -> str;  IMAGE_EXTENSIONS
 
@@ -32,6 +32,7 @@ import numpy as np
 from colorize_cli.errors import InputError
 from colorize_cli.failures import failure_reason, is_out_of_memory, memory_shortfall
 from colorize_cli.quiet import capture_fd2
+from colorize_cli.resolution import Resolution, apply_resolution, read_resolution, tiff_params
 from colorize_cli.safe_read import picture_limit, read_input_bytes
 from colorize_cli.tiff_meta import add_tiff_metadata
 
@@ -57,6 +58,7 @@ class Image:
     exif: bytes | None = None  # TIFF-structured EXIF, without the "Exif\0\0" prefix
     icc: bytes | None = None
     format: str = "png"  # of the source: png, jpg, tif, ...
+    resolution: Resolution | None = None  # DPI and PNG colour chunks, kept in the output
 
     @property
     def bit_depth(self) -> int:
@@ -109,8 +111,8 @@ def _sniff(data: bytes) -> str | None:
     return None
 
 
-def _read_metadata(data: bytes) -> tuple[tuple[int, int] | None, str | None, bytes | None, bytes | None]:
-    """(size, format, exif, icc) from the header via Pillow; Nones where Pillow cannot tell."""
+def _read_metadata(data: bytes) -> tuple[tuple[int, int] | None, str | None, bytes | None, bytes | None, object]:
+    """(size, format, exif, icc, dpi) from the header via Pillow; Nones where Pillow cannot tell."""
     from PIL import Image as PILImage
 
     try:
@@ -128,27 +130,29 @@ def _read_metadata(data: bytes) -> tuple[tuple[int, int] | None, str | None, byt
                 exif = _clean_exif(ex.tobytes()) if len(ex) else None
             else:
                 exif = _clean_exif(im.info.get("exif"))
-            return im.size, fmt, exif, icc
+            return im.size, fmt, exif, icc, im.info.get("dpi")
     except Exception:  # Pillow could not parse it: OpenCV may still, and decides below
-        return None, None, None, None
+        return None, None, None, None, None
 
 
 def decode_image(data: bytes, name: str | Path, max_pixels: int | None = None) -> Image:
     """Decode image file bytes (``name`` for messages); InputError with the reason otherwise."""
     if len(data) == 0:
         raise InputError(name, "empty file (0 bytes)")
-    size, pil_format, exif, icc = _read_metadata(data)
+    size, pil_format, exif, icc, dpi = _read_metadata(data)
     if size is not None and max_pixels and size[0] * size[1] > max_pixels:
         raise InputError(name, f"{size[0]}x{size[1]} = {size[0] * size[1]} pixels is over max_pixels {max_pixels}")
     short = memory_shortfall(size) if size is not None else None
     if short:
         raise InputError(name, short)
     try:
-        return _decode_pixels(data, name, max_pixels, size, pil_format, exif, icc)
+        image = _decode_pixels(data, name, max_pixels, size, pil_format, exif, icc)
     except (MemoryError, cv2.error) as exc:  # out of memory decoding this one file: its own error
         if not is_out_of_memory(exc):
             raise
         raise InputError(name, failure_reason(exc, size) or "not enough memory") from None
+    image.resolution = read_resolution(data, dpi)
+    return image
 
 
 def _decode_pixels(data: bytes, name: str | Path, max_pixels: int | None, size: tuple[int, int] | None,
@@ -196,7 +200,7 @@ def _to_8bit(pixels: np.ndarray) -> np.ndarray:
 
 
 def encode_image(pixels: np.ndarray, fmt: str, exif: bytes | None = None, icc: bytes | None = None,
-                 consume: bool = False) -> bytes:
+                 consume: bool = False, resolution: Resolution | None = None) -> bytes:
     """Encode RGB(A)/gray ``pixels`` as ``fmt``; depth and alpha are dropped where ``fmt`` lacks them.
 
     ``consume=True`` lets it reorder the channels of ``pixels`` in place instead of in a copy
@@ -215,6 +219,8 @@ def encode_image(pixels: np.ndarray, fmt: str, exif: bytes | None = None, icc: b
         params = [cv2.IMWRITE_JPEG_QUALITY, 95]
     elif fmt == "webp":
         params = [cv2.IMWRITE_WEBP_QUALITY, 95]
+    elif fmt == "tif":
+        params = tiff_params(resolution)
     kinds, blobs = [], []
     if exif:
         kinds.append(cv2.IMAGE_METADATA_EXIF)
@@ -235,7 +241,7 @@ def encode_image(pixels: np.ndarray, fmt: str, exif: bytes | None = None, icc: b
     data = buf.tobytes()
     if fmt == "tif":
         data = add_tiff_metadata(data, exif, icc)
-    return data
+    return apply_resolution(data, fmt, resolution)
 
 
 def atomic_write_bytes(path: str | Path, data: bytes) -> None:
@@ -260,7 +266,7 @@ def atomic_write_bytes(path: str | Path, data: bytes) -> None:
 
 
 def write_image(path: str | Path, pixels: np.ndarray, exif: bytes | None = None, icc: bytes | None = None,
-                fmt: str | None = None, consume: bool = False) -> None:
-    """Encode ``pixels`` (RGB(A)/gray, 8/16-bit) with EXIF/ICC where the format holds them; atomic.
-    ``consume``: as in :func:`encode_image`."""
-    atomic_write_bytes(path, encode_image(pixels, fmt or output_format(path), exif, icc, consume))
+                fmt: str | None = None, consume: bool = False, resolution: Resolution | None = None) -> None:
+    """Encode ``pixels`` (RGB(A)/gray, 8/16-bit) with EXIF/ICC and the resolution (DPI) where
+    the format holds them; atomic. ``consume``: as in :func:`encode_image`."""
+    atomic_write_bytes(path, encode_image(pixels, fmt or output_format(path), exif, icc, consume, resolution))

@@ -262,3 +262,94 @@ def test_a_signal_stops_a_run_with_a_fifo_input_within_two_seconds(tmp_path, bin
     assert proc.returncode in (130, 1), err
     assert took < 2.5, f"{took:.1f} s to stop"
     assert "Traceback" not in err
+
+
+# ------------------------------------------------------------------ 6. resolution (DPI) kept
+
+
+def _pil_save(path: Path, dpi: int, **kw) -> Path:
+    from PIL import Image as PILImage
+
+    PILImage.fromarray(gradient(40, 60, channels=3)).save(path, dpi=(dpi, dpi), **kw)
+    return path
+
+
+def _dpi(path: Path) -> tuple[int, int]:
+    from PIL import Image as PILImage
+
+    with PILImage.open(path) as im:
+        return tuple(round(v) for v in im.info["dpi"])  # type: ignore[return-value]
+
+
+def _exif_resolution(path: Path) -> tuple[float, float]:
+    from PIL import Image as PILImage
+
+    with PILImage.open(path) as im:
+        ex = im.getexif()
+        return float(ex[0x011A]), float(ex[0x011B])
+
+
+def test_a_1200_dpi_png_keeps_phys_srgb_and_gama(cli, tmp_path, bins_model):
+    from PIL import PngImagePlugin
+
+    info = PngImagePlugin.PngInfo()
+    info.add(b"sRGB", b"\x00")
+    info.add(b"gAMA", (45455).to_bytes(4, "big"))
+    (tmp_path / "in").mkdir()
+    src = _pil_save(tmp_path / "in" / "scan.png", 1200, pnginfo=info)
+    res = cli("images", src, "-o", f"{tmp_path / 'out'}/", "--model", bins_model)
+    assert res.exit_code == 0, res
+    out = tmp_path / "out" / "scan.png"
+    assert _dpi(out) == (1200, 1200)
+    data = out.read_bytes()
+    assert b"sRGB\x00" in data and b"gAMA" + (45455).to_bytes(4, "big") in data
+    assert cv2.imread(str(out)).shape == (40, 60, 3)  # still a valid PNG
+
+
+def test_a_600_dpi_jpeg_keeps_jfif_density_and_exif_resolution(cli, tmp_path, bins_model):
+    from PIL import Image as PILImage
+
+    ex = PILImage.Exif()
+    ex[0x011A], ex[0x011B], ex[0x0128] = 600.0, 600.0, 2
+    (tmp_path / "in").mkdir()
+    src = _pil_save(tmp_path / "in" / "scan.jpg", 600, exif=ex.tobytes())
+    res = cli("images", src, "-o", f"{tmp_path / 'out'}/", "--model", bins_model)
+    assert res.exit_code == 0, res
+    out = tmp_path / "out" / "scan.jpg"
+    assert _dpi(out) == (600, 600) and _exif_resolution(out) == (600.0, 600.0)
+    with PILImage.open(out) as im:
+        assert im.info.get("jfif_density") == (600, 600) and im.info.get("jfif_unit") == 1
+
+
+def test_a_400_dpi_tiff_keeps_x_y_resolution_and_unit(cli, tmp_path, bins_model):
+    from PIL import Image as PILImage
+
+    (tmp_path / "in").mkdir()
+    src = _pil_save(tmp_path / "in" / "scan.tif", 400)
+    res = cli("images", src, "-o", f"{tmp_path / 'out'}/", "--model", bins_model)
+    assert res.exit_code == 0, res
+    with PILImage.open(tmp_path / "out" / "scan.tif") as im:
+        tags = im.tag_v2
+        assert float(tags[282]) == 400 and float(tags[283]) == 400 and tags[296] == 2
+
+
+def test_webp_keeps_the_resolution_its_exif_gives(cli, tmp_path, bins_model):
+    from PIL import Image as PILImage
+
+    ex = PILImage.Exif()
+    ex[0x011A], ex[0x011B], ex[0x0128] = 300.0, 300.0, 2
+    (tmp_path / "in").mkdir()
+    src = tmp_path / "in" / "scan.webp"
+    PILImage.fromarray(gradient(40, 60, channels=3)).save(src, exif=ex.tobytes())
+    res = cli("images", src, "-o", f"{tmp_path / 'out'}/", "--model", bins_model)
+    assert res.exit_code == 0, res
+    assert _exif_resolution(tmp_path / "out" / "scan.webp") == (300.0, 300.0)
+
+
+@pytest.mark.parametrize("fmt", ["png", "jpg", "tif", "bmp"])
+def test_dpi_crosses_formats(cli, tmp_path, bins_model, fmt):
+    (tmp_path / "in").mkdir()
+    src = _pil_save(tmp_path / "in" / "scan.png", 1200)
+    res = cli("images", src, "-o", f"{tmp_path / 'out'}/", "--model", bins_model, "--format", fmt)
+    assert res.exit_code == 0, res
+    assert _dpi(tmp_path / "out" / f"scan.{fmt}") == (1200, 1200)
