@@ -34,7 +34,7 @@ def test_require_names_the_extra_that_brings_a_missing_library(monkeypatch, top)
 
 def test_without_onnxruntime_loading_a_model_says_which_extra(monkeypatch, ab_model):
     hide(monkeypatch, "onnxruntime")
-    with pytest.raises(colorize_cli.MissingDependency, match=r"colorize\[cpu\]'.*colorize\[gpu\]'"):
+    with pytest.raises(colorize_cli.MissingDependency, match=r"colorize-films\[cpu\]'.*colorize-films\[gpu\]'"):
         Engine(ab_model)
 
 

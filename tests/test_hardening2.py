@@ -113,7 +113,7 @@ def test_out_of_memory_on_one_photo_is_its_line_and_the_batch_goes_on(tmp_path, 
 
 
 def test_out_of_memory_on_one_film_is_its_line_not_a_usage_error(tmp_path, bins_model):
-    big = make_clip(tmp_path / "in" / "a_big.mkv", n=3, w=3840, h=2160, codec="ffv1", audio=None)
+    make_clip(tmp_path / "in" / "a_big.mkv", n=3, w=3840, h=2160, codec="ffv1", audio=None)
     make_clip(tmp_path / "in" / "b_small.mp4", n=3, audio=None)
     res = _run("video", tmp_path / "in", "-o", f"{tmp_path / 'o'}/", "--model", bins_model, "--device", "cpu",
                "--json", limit_as="1400000000", timeout=300)
