@@ -353,3 +353,29 @@ def test_dpi_crosses_formats(cli, tmp_path, bins_model, fmt):
     res = cli("images", src, "-o", f"{tmp_path / 'out'}/", "--model", bins_model, "--format", fmt)
     assert res.exit_code == 0, res
     assert _dpi(tmp_path / "out" / f"scan.{fmt}") == (1200, 1200)
+
+
+# ------------------------------------------------------------------ 4. messages that tell the truth
+
+
+def test_flag_names_never_rewrite_file_names_or_user_values(cli, tmp_path, bins_model):
+    write(tmp_path / "render_size.png", gradient(40, 60))
+    res = cli("images", tmp_path / "render_size.png", "-o", f"{tmp_path / 'out'}/", "--model", bins_model,
+              "--max-pixels", "10")
+    assert res.exit_code == 1 and "/render_size.png: " in res.stderr and "--render-size.png" not in res.stderr, res
+    assert "--max-pixels" in res.stderr  # the message's own parameter is still the flag
+    src = make_clip(tmp_path / "in.mp4", n=3, audio=None)
+    res = cli("video", src, "-o", tmp_path / "out.mp4", "--model", bins_model, "--preset", "x:crf=0")
+    assert res.exit_code == 2 and "x:crf=0" in res.stderr and "x:--crf" not in res.stderr, res
+
+
+@pytest.mark.parametrize("command", ["images", "video", "evaluate", "models"])
+def test_help_keeps_brackets_and_shows_no_python_types(command):
+    res = subprocess.run([sys.executable, "-m", "colorize_cli", command, "--help"], env={**_env(), "COLUMNS": "200"},
+                         capture_output=True, text=True, timeout=60)
+    assert res.returncode == 0, res.stderr
+    for python_words in ("<bool>", "<list[", "<str>", "<int", "<float>", "<path>", "{inputs}", "{dataset}"):
+        assert python_words not in res.stdout, (python_words, res.stdout)
+    if command in ("images", "video"):
+        words = " ".join(w for w in res.stdout.split() if w != "│")
+        assert "pip install 'colorize-films[ray]'" in words, res.stdout

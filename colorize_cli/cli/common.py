@@ -41,7 +41,10 @@ FLAGS = {
 }
 # Multi-word parameter names (and "crf") are unambiguous in running text; words such as
 # "window" or "codec" are not, so only ParameterError.param maps those.
-_IN_TEXT = re.compile(r"\b(" + "|".join(k for k in FLAGS if "_" in k or k == "crf") + r")\b")
+# Only a parameter name standing as a word of the sentence is rewritten, never part of a file
+# name (render_size.png, /data/max_pixels/) or of a value the user gave (x:crf=0, 'crf').
+_IN_TEXT = re.compile(r"(?<![\w./:=\\'\"-])(" + "|".join(k for k in FLAGS if "_" in k or k == "crf")
+                      + r")(?![\w/:=\\'\"-]|\.\w)")
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="Colourise black-and-white photos and films with self-describing ONNX models.")

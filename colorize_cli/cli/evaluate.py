@@ -9,6 +9,7 @@ from typing import Annotated, Any, Optional
 import typer
 
 from colorize_cli.image_io import DEFAULT_MAX_PIXELS
+from colorize_cli.cli.help_format import ReadableCommand
 from colorize_cli.cli.common import (EXIT_FAILED, EXIT_OK, Device, DeviceOpt, ModelsDirOpt, QuietOpt, RenderSizeOpt,
                                      Reporter, TemperatureOpt, app, load_pipeline)
 
@@ -71,7 +72,7 @@ def _write_outputs(rep: Reporter, report: Any, as_json: bool, csv_path: Path | N
         rep.note(f"wrote {sheet} ({w}×{h})")
 
 
-@app.command()
+@app.command(cls=ReadableCommand)
 def evaluate(
     dataset: Annotated[Optional[Path], typer.Argument(help="Folder of colour photos or clips: each is made gray, "
                        "colourised by every --model and scored against the original.")] = None,

@@ -11,13 +11,14 @@ import typer
 from colorize_cli.api import DEFAULT_BATCH_SIZE
 from colorize_cli.batch import BatchOptions, Result, colorize_files, plan_image_jobs
 from colorize_cli.image_io import DEFAULT_MAX_PIXELS
+from colorize_cli.cli.help_format import ReadableCommand
 from colorize_cli.cli.common import (Device, DeviceOpt, Format, JbuOpt, ModelOpt, ModelsDirOpt, OutputOpt, QuietOpt,
                                      RayOpt, RenderSizeOpt, Reporter, TemperatureOpt, ThreadsOpt, VerboseOpt,
                                      WorkersOpt, app, load_pipeline, ray_connect, stdin_for)
 from colorize_cli.video import terminate_as_interrupt
 
 
-@app.command()
+@app.command(cls=ReadableCommand)
 def images(
     inputs: Annotated[list[str], typer.Argument(help="Files, folders (recursive), globs, or - for paths on stdin.")],
     output: OutputOpt,

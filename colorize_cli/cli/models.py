@@ -8,6 +8,7 @@ from typing import Annotated, Any
 
 import typer
 
+from colorize_cli.cli.help_format import ReadableCommand
 from colorize_cli.cli.common import EXIT_FAILED, EXIT_OK, Device, DeviceOpt, ModelsDirOpt, Reporter, app
 
 
@@ -38,7 +39,7 @@ def _table(rows: list[dict[str, Any]]) -> None:
     console.print(table)
 
 
-@app.command()
+@app.command(cls=ReadableCommand)
 def models(
     models_dir: ModelsDirOpt = None,
     device: DeviceOpt = Device.auto,

@@ -9,6 +9,7 @@ from typing import Annotated, Optional
 import typer
 
 from colorize_cli.api import DEFAULT_BATCH_SIZE
+from colorize_cli.cli.help_format import ReadableCommand
 from colorize_cli.cli.common import (EXIT_USAGE, Device, DeviceOpt, JbuOpt, ModelOpt, ModelsDirOpt, OutputOpt, RayOpt,
                                      RenderSizeOpt, Reporter, TemperatureOpt, ThreadsOpt, VerboseOpt, WorkersOpt, app,
                                      load_pipeline, ray_connect, stdin_for)
@@ -20,7 +21,7 @@ from colorize_cli.video import (DEFAULT_SEGMENT_SECONDS, VideoOptions, VideoRepo
                                 colorize_videos, plan_jobs, terminate_as_interrupt)
 
 
-@app.command()
+@app.command(cls=ReadableCommand)
 def video(
     inputs: Annotated[list[str], typer.Argument(help="Films, folders (recursive), globs, or - for paths on stdin.")],
     output: OutputOpt,
