@@ -42,7 +42,7 @@ import cv2
 import numpy as np
 
 from colorize_cli import metrics as M
-from colorize_cli.errors import ColorizeError, EvaluateError, ParameterError
+from colorize_cli.errors import ColorizeError, EvaluateError, ModelError, NonFiniteOutput, ParameterError
 from colorize_cli.extras import require
 from colorize_cli.image_io import DEFAULT_MAX_PIXELS, IMAGE_EXTENSIONS, atomic_write_bytes, read_image, write_image
 from colorize_cli.inputs import discover as discover_inputs
@@ -495,8 +495,12 @@ def evaluate_dataset(
                 truth = read_rgb(it.path, max_pixels)
                 preds = {GRAY: M.gray_baseline(truth)}
                 for c in colorizers:
-                    preds[c.name] = _check_out(c.image(truth), truth, c.name, it.rel)
-                _score_image(it.rel, truth, preds, report, sheet_height, want_sheet)
+                    try:
+                        preds[c.name] = _check_out(c.image(truth), truth, c.name, it.rel)
+                    except (NonFiniteOutput, ModelError) as err:  # that model's failure: the others are scored
+                        report.skipped.append((it.rel, f"model {c.name} not scored: {err}"))
+                _score_image(it.rel, truth, preds, report, sheet_height,
+                             want_sheet and len(preds) == len(colorizers) + 1)
             else:
                 cols = [(GRAY, _gray_stream)] + [
                     (c.name, functools.partial(c.frames, smooth=smooth)) for c in colorizers]

@@ -19,7 +19,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
-from helpers import gradient, write
+from helpers import gradient, has_module, write
 from onnx_fixtures import make_bins_model
 from video_clips import make_clip
 
@@ -379,3 +379,21 @@ def test_help_keeps_brackets_and_shows_no_python_types(command):
     if command in ("images", "video"):
         words = " ".join(w for w in res.stdout.split() if w != "│")
         assert "pip install 'colorize-films[ray]'" in words, res.stdout
+
+
+@pytest.mark.skipif(not has_module("skimage"), reason="the eval extra (scikit-image) is not installed")
+def test_evaluate_scores_the_good_model_beside_a_nan_one_and_lists_the_failure(cli, tmp_path, bins_model):
+    from test_hardening import _nan_model
+
+    nan = _nan_model(tmp_path / "nan.onnx")
+    d = tmp_path / "set"
+    write(d / "a.png", gradient(40, 60, channels=3))
+    write(d / "b.png", gradient(30, 50, channels=3))
+    res = cli("evaluate", d, "--model", bins_model, "--model", nan, "--json")
+    assert res.exit_code == 1, res
+    assert "nothing was scored" not in res.stderr
+    out = json.loads(res.stdout)
+    assert sorted(r["file"] for r in out["rows"] if r["model"] == "fixture-bins") == ["a.png", "b.png"]
+    assert not [r for r in out["rows"] if r["model"] == "fixture-nan"]
+    failed = [s for s in out["skipped"] if "fixture-nan" in s["reason"]]
+    assert sorted(s["file"] for s in failed) == ["a.png", "b.png"] and "NaN" in failed[0]["reason"]
