@@ -110,7 +110,8 @@ def check_output(src: Path, dst: Path) -> None:
     if same_file(src, dst):
         raise _overwrites(src)
     if output_format(dst) not in WRITABLE_FORMATS:
-        raise InputError(src, f"cannot write .{output_format(dst)} files; choose png, jpg, tif, webp or bmp")
+        raise InputError(src, f"cannot write .{output_format(dst)} files; give an output fmt (png, jpg, tif, webp "
+                              "or bmp)")
 
 
 def colorize_file(src: str | Path, dst: str | Path, pipeline: Pipeline | None = None,

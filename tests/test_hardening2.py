@@ -397,3 +397,67 @@ def test_evaluate_scores_the_good_model_beside_a_nan_one_and_lists_the_failure(c
     assert not [r for r in out["rows"] if r["model"] == "fixture-nan"]
     failed = [s for s in out["skipped"] if "fixture-nan" in s["reason"]]
     assert sorted(s["file"] for s in failed) == ["a.png", "b.png"] and "NaN" in failed[0]["reason"]
+
+
+def test_the_bar_rate_is_done_over_elapsed_like_the_summary():
+    from rich.progress import Progress
+
+    from colorize_cli.progress import RateColumn
+
+    now = [0.0]
+    col = RateColumn("images")
+    with Progress(col, get_time=lambda: now[0], disable=True) as progress:
+        task = progress.add_task("x", total=4)
+        now[0] = 0.80
+        progress.advance(task, 1)
+        for _ in range(3):  # a burst at the end: rich's own speed read 57.9/s here
+            now[0] += 0.02
+            progress.advance(task, 1)
+        now[0] = 0.864
+        text = col.render(progress.tasks[0]).plain
+    assert text == f"{4 / 0.86:.2f} images/s", text
+
+
+def test_a_run_that_skips_everything_prints_no_rate(cli, tmp_path, bins_model):
+    write(tmp_path / "in" / "a.png", gradient(40, 60))
+    args = ("images", tmp_path / "in", "-o", f"{tmp_path / 'out'}/", "--model", bins_model)
+    assert cli(*args).exit_code == 0
+    res = cli(*args)
+    assert res.exit_code == 0 and "1 skipped" in res.stderr and "images/s" not in res.stderr, res
+
+
+def test_a_resumed_film_says_so(cli, tmp_path, bins_model):
+    from colorize_cli.engine import Engine
+    from colorize_cli.errors import Interrupted
+    from colorize_cli.pipeline import Pipeline
+    from colorize_cli.video import VideoOptions, colorize_video
+
+    src = make_clip(tmp_path / "in.mp4", n=30, audio=None)
+    dst = tmp_path / "out.mp4"
+    done = [0]
+
+    def stop_at_20(n: int) -> None:
+        done[0] += n
+        if done[0] >= 20:
+            raise KeyboardInterrupt
+
+    pipe = Pipeline(Engine(bins_model, device="cpu", threads=1, batch_size=4))
+    with pytest.raises(Interrupted):
+        colorize_video(src, dst, pipe, VideoOptions(segment_seconds=0.2), on_progress=stop_at_20)
+    res = cli("video", src, "-o", dst, "--model", bins_model, "--segment-seconds", "0.2")
+    assert res.exit_code == 0, res
+    assert "in.mp4: resumed at frame" in res.stderr, res
+
+
+@pytest.mark.parametrize("ext", ["gif", "avif"])
+def test_a_gif_or_avif_without_format_is_told_about_format(cli, tmp_path, bins_model, ext):
+    from PIL import Image as PILImage
+
+    src = tmp_path / f"a.{ext}"
+    try:
+        PILImage.fromarray(gradient(40, 60, channels=3)).save(src)
+    except (KeyError, OSError, ValueError):
+        pytest.skip(f"this Pillow cannot write {ext}")
+    res = cli("images", src, "-o", f"{tmp_path / 'out'}/", "--model", bins_model)
+    assert res.exit_code == 1 and f"cannot write .{ext}" in res.stderr and "--format" in res.stderr, res
+    assert cli("images", src, "-o", f"{tmp_path / 'out'}/", "--model", bins_model, "--format", "png").exit_code == 0

@@ -37,13 +37,13 @@ FLAGS = {
     "segment_seconds": "--segment-seconds", "temperature": "--temperature", "threads": "--threads",
     "window": "--window", "ray": "--ray", "workers": "--workers", "split_seconds": "--split-seconds",
     "hints": "--hints", "keyframes": "--keyframes", "keyframe_reach": "--keyframe-reach",
-    "sim_hints": "--sim-hints", "sim_keyframes": "--sim-keyframes",
+    "sim_hints": "--sim-hints", "sim_keyframes": "--sim-keyframes", "fmt": "--format",
 }
-# Multi-word parameter names (and "crf") are unambiguous in running text; words such as
+# Multi-word parameter names (and "crf", "fmt") are unambiguous in running text; words such as
 # "window" or "codec" are not, so only ParameterError.param maps those.
 # Only a parameter name standing as a word of the sentence is rewritten, never part of a file
 # name (render_size.png, /data/max_pixels/) or of a value the user gave (x:crf=0, 'crf').
-_IN_TEXT = re.compile(r"(?<![\w./:=\\'\"-])(" + "|".join(k for k in FLAGS if "_" in k or k == "crf")
+_IN_TEXT = re.compile(r"(?<![\w./:=\\'\"-])(" + "|".join(k for k in FLAGS if "_" in k or k in ("crf", "fmt"))
                       + r")(?![\w/:=\\'\"-]|\.\w)")
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,

@@ -87,7 +87,8 @@ def images(
     with terminate_as_interrupt(), rep.guard(), rep.bar("colourising", total=len(plan.jobs)):
         run()
     elapsed = time.perf_counter() - t0
-    rate = rep.counts["ok"] / elapsed if elapsed > 0 else 0.0
+    # The rate of what was colourised; none when nothing was (a rerun that skips everything).
+    rate = f" ({rep.counts['ok'] / elapsed:.2f} images/s)" if rep.counts["ok"] and elapsed > 0 else ""
     rep.note(f"{rep.counts['ok']} colourised, {rep.counts['skipped']} skipped (already done), {rep.failed} failed "
-             f"in {elapsed:.1f} s ({rate:.2f} images/s)")
+             f"in {elapsed:.1f} s{rate}")
     rep.exit()

@@ -91,6 +91,9 @@ def video(
     def on_report(r: VideoReport) -> None:
         nonlocal frames
         frames += r.frames if r.status == "ok" else 0
+        if r.resumed_from:
+            rep.note(f"{r.input}: resumed at frame {r.resumed_from} (the frames before it were kept from the "
+                     "interrupted run)")
         rep.result(r.status, r.input, r.error, r.as_dict(), advance=False)
         rep.complete_task()
 
