@@ -461,3 +461,33 @@ def test_a_gif_or_avif_without_format_is_told_about_format(cli, tmp_path, bins_m
     res = cli("images", src, "-o", f"{tmp_path / 'out'}/", "--model", bins_model)
     assert res.exit_code == 1 and f"cannot write .{ext}" in res.stderr and "--format" in res.stderr, res
     assert cli("images", src, "-o", f"{tmp_path / 'out'}/", "--model", bins_model, "--format", "png").exit_code == 0
+
+
+def test_models_lists_file_names_in_a_narrow_table_and_the_folders_once(cli, tmp_path, bins_model):
+    deep = tmp_path / "a_rather" / "long" / "folder" / "name" / "for" / "the" / "models" / "of" / "this" / "archive"
+    deep.mkdir(parents=True)
+    shutil.copy(bins_model, deep / "fixture-bins.onnx")
+    res = cli("models", "--models-dir", deep)
+    assert res.exit_code == 0, res
+    assert max(len(ln) for ln in res.stdout.splitlines()) <= 124, res.stdout
+    assert "fixture-bins.onnx (1)" in res.stdout and f"(1) {deep}" in res.stdout
+
+
+def test_model_folders_that_cannot_be_searched_are_warned_about(cli, tmp_path, bins_model, monkeypatch):
+    a_file = tmp_path / "not-a-folder"
+    a_file.write_text("x")
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    real = os.access
+    monkeypatch.setattr(os, "access", lambda p, mode, **k: False if Path(p) == locked else real(p, mode, **k))
+    monkeypatch.setenv("COLORIZE_MODEL_PATH", f"{locked}{os.pathsep}{a_file}")
+    write(tmp_path / "a.png", gradient(40, 60))
+    res = cli("images", tmp_path / "a.png", "-o", f"{tmp_path / 'out'}/", "--model", bins_model, "--models-dir",
+              a_file)
+    assert res.exit_code == 0, res
+    warnings = [ln for ln in res.stderr.splitlines() if "warning:" in ln]
+    assert any("--models-dir" in ln and "is a file, not a folder" in ln for ln in warnings), res
+    assert any("COLORIZE_MODEL_PATH" in ln and "locked" in ln and "permission denied" in ln for ln in warnings), res
+    assert any("COLORIZE_MODEL_PATH" in ln and "not-a-folder" in ln for ln in warnings), res
+    res = cli("models", "--models-dir", a_file)
+    assert "is a file, not a folder" in res.stderr, res

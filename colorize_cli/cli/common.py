@@ -278,7 +278,10 @@ def load_pipeline(reporter: Reporter, model: str | None, models_dir: list[Path] 
     (exit 2), else a note says which model runs where; ``--threads`` over the CPUs is capped
     with a warning, and bins-only options given to another model get one note."""
     from colorize_cli.api import capped_threads, load, unused_options
+    from colorize_cli.registry import search_problems
 
+    for problem in search_problems(models_dir or []):
+        reporter.warning(problem)
     use, cap = capped_threads(threads)
     if cap is not None:
         reporter.warning(f"--threads {threads} is more than the {cap} CPUs available; using {cap}")
