@@ -37,6 +37,7 @@ says where the forward state must be rebuilt from).
 Public API::
 
     read_keyframe_dir(folder) -> ({index: path}, [(path, reason)])
+    check_keyframes(keys, frames=None) -> ([(path, reason)], [warning])   # before the model loads
     keyframe_ab(rgb, work_shape) -> ab at the working size
     Carrier(decay=DEFAULT_DECAY).step(L8_from, L8_to, ab, conf) -> (ab, conf)
     KeyframePropagator(keyframes, prepare, lookahead=None, reach=DEFAULT_REACH, decay=DEFAULT_DECAY,
@@ -62,8 +63,8 @@ from colorize_cli.lab import to_float_rgb
 from colorize_cli.pipeline import AbFilter
 from colorize_cli.scenes import SceneDetector
 
-__all__ = ["Carrier", "DEFAULT_DECAY", "DEFAULT_REACH", "KeyframePropagator", "keyframe_ab", "read_keyframe_dir",
-           "replay_start"]
+__all__ = ["Carrier", "DEFAULT_DECAY", "DEFAULT_REACH", "KeyframePropagator", "check_keyframes", "keyframe_ab",
+           "read_keyframe_dir", "replay_start"]
 
 DEFAULT_REACH = 300  # frames a keyframe's colour is carried (12.5 s at 24 fps)
 DEFAULT_DECAY = 0.995  # confidence kept per frame carried
@@ -110,6 +111,32 @@ def replay_start(keys: Iterable[int], resume: int, reach: int = DEFAULT_REACH) -
     forward carry is what it was: the last keyframe before ``resume``, if within ``reach``."""
     before = [int(k) for k in keys if int(k) < resume and resume - int(k) <= reach]
     return max(before) if before else resume
+
+
+# Mean chroma (ab distance from gray, 0..~130) under which a keyframe has no colour to give.
+GRAY_CHROMA = 2.0
+
+
+def check_keyframes(keys: Mapping[int, Path], frames: int | None = None
+                    ) -> tuple[list[tuple[str, str]], list[str]]:
+    """Each keyframe read once, before any model is loaded: (path, reason) for one that cannot
+    be read (named by its own path, not the film's), and warnings for one past the film's
+    ``frames`` (it would never be used) or with no colour (its shot would turn gray)."""
+    errors: list[tuple[str, str]] = []
+    warnings: list[str] = []
+    for i, path in sorted(keys.items()):
+        if frames is not None and i >= frames:
+            warnings.append(f"keyframe {path} is for frame {i}, but the film has {frames} frames (0 to "
+                            f"{frames - 1}); it is never used")
+        try:
+            pixels = read_image(path).pixels
+        except InputError as err:
+            errors.append((str(path), err.reason))
+            continue
+        ab = keyframe_ab(pixels, (max(1, pixels.shape[0] // 4), max(1, pixels.shape[1] // 4)))
+        if float(np.mean(np.hypot(ab[:, :, 0], ab[:, :, 1]))) < GRAY_CHROMA:
+            warnings.append(f"keyframe {path} has no colour (it is gray): the frames it reaches will be gray")
+    return errors, warnings
 
 
 def keyframe_ab(rgb: np.ndarray, work_shape: tuple[int, int]) -> np.ndarray:

@@ -491,3 +491,25 @@ def test_model_folders_that_cannot_be_searched_are_warned_about(cli, tmp_path, b
     assert any("COLORIZE_MODEL_PATH" in ln and "not-a-folder" in ln for ln in warnings), res
     res = cli("models", "--models-dir", a_file)
     assert "is a file, not a folder" in res.stderr, res
+
+
+def test_keyframes_past_the_end_gray_or_corrupt_are_told_before_the_model(cli, tmp_path, bins_model):
+    src = make_clip(tmp_path / "in.mp4", n=24, audio=None)
+    keys = tmp_path / "keys"
+    frame = gradient(48, 64, channels=3)
+    frame[:, :, 0] = 200  # a coloured keyframe, for frame 0
+    write(keys / "000000.png", frame)
+    write(keys / "000500.png", frame)  # past the 24-frame film
+    write(keys / "000010.png", gradient(48, 64, channels=3))  # gray
+    res = cli("video", src, "-o", tmp_path / "out.mp4", "--model", bins_model, "--keyframes", keys)
+    assert res.exit_code == 0, res
+    warnings = [ln for ln in res.stderr.splitlines() if "warning:" in ln]
+    assert any("000500.png" in ln and "never used" in ln and "24 frames" in ln for ln in warnings), res
+    assert any("000010.png" in ln and "gray" in ln for ln in warnings), res
+    good = (keys / "000000.png").read_bytes()
+    (keys / "000012.png").write_bytes(good[: len(good) // 2])  # corrupt
+    res = cli("video", src, "-o", tmp_path / "out2.mp4", "--model", bins_model, "--keyframes", keys)
+    assert res.exit_code == 2, res
+    errors = [ln for ln in res.stderr.splitlines() if "error:" in ln]
+    assert len(errors) == 1 and "000012.png" in errors[0] and "truncated" in errors[0], res
+    assert "in.mp4" not in errors[0] and "model fixture-bins" not in res.stderr

@@ -80,7 +80,7 @@ def video(
         options.check()
         jobs, missing = plan_jobs(inputs, output, codec, stdin=stdin)
     if keyframes is not None:
-        _read_keyframes(rep, keyframes, options, len(jobs), ray)
+        _read_keyframes(rep, keyframes, options, jobs, ray)
     rep.missing(missing, bool(jobs), lambda path, reason: VideoReport(path, None, "error", error=reason).as_dict(),
                 "films")
     pipeline = load_pipeline(rep, model, models_dir, device, threads, batch_size, render_size, temperature, jbu,
@@ -122,12 +122,26 @@ def video(
     rep.exit()
 
 
-def _read_keyframes(rep: Reporter, folder: Path, options: VideoOptions, films: int, ray: str | None) -> None:
-    """``--keyframes DIR`` into ``options``; every misnamed file is an error line, then exit 2."""
-    from colorize_cli.keyframes import read_keyframe_dir
+def _read_keyframes(rep: Reporter, folder: Path, options: VideoOptions, jobs: list, ray: str | None) -> None:
+    """``--keyframes DIR`` into ``options``; every misnamed or unreadable keyframe is an error
+    line naming it, then exit 2 (before the model loads); one past the film's end or with no
+    colour is a warning."""
+    from colorize_cli.errors import InputError
+    from colorize_cli.keyframes import check_keyframes, read_keyframe_dir
+    from colorize_cli.video_read import probe
 
+    films = len(jobs)
     with rep.guard():
         options.keyframes, bad = read_keyframe_dir(folder)
+    if films == 1 and options.keyframes:
+        try:
+            frames = probe(jobs[0].src, options.max_pixels).frames_estimate
+        except InputError:
+            frames = None  # the film's own error is told when its turn comes
+        unreadable, warnings = check_keyframes(options.keyframes, frames)
+        bad += unreadable
+        for w in warnings:
+            rep.warning(w)
     for path, reason in bad:
         rep.error(f"{path}: {reason}")
     if bad:
