@@ -529,50 +529,60 @@ def colorize_video(src: str | Path, dst: str | Path, pipeline: Pipeline, options
         note(n)
     segment_frames = max(1, int(round(options.segment_seconds * float(source.rate))))
     work = WorkDir(dst)
-    for n in work.start(_identity(source, pipeline, options, settings, segment_frames, ab_filter)):
-        note(n)
-    segments = work.segments()
-    plan = ResumePlan.from_segments(segments, options)
-    report.resumed_from = plan.resume
-    done = work.done()
-    run = _Run(frames_total=plan.resume, frames_done=0)
-    t_run = time.perf_counter()
-    if done is None:
-        if plan.resume and on_progress is not None:
-            on_progress(plan.resume)
-        try:
-            run = _stream(source, pipeline, options, settings, work, segment_frames, plan, on_progress, note,
-                          ab_filter)
-        except KeyboardInterrupt:
-            kept = sum(int(s["frames"]) for s in work.segments())
-            raise Interrupted(src, work.path, kept) from None
-        except (InputError, NonFiniteOutput) as err:  # the file went away mid-run, or the model gave NaN
-            if isinstance(err, NonFiniteOutput):
-                work.remove()  # a rerun would give NaN again: nothing is kept to resume
-            report.status, report.error = "error", err.reason
-            report.seconds = time.perf_counter() - t0
-            return report
-        segments = work.segments()
-        total = sum(int(s["frames"]) for s in segments)
-        if total != run.frames_total:
-            raise ColorizeError(f"{src}: {run.frames_total} frames decoded but {total} encoded; "
-                                f"delete {work.path} and run again")
-        work.mark_done({"frames": total})
-    run_seconds = time.perf_counter() - t_run
     try:
-        joined = join(work, segments, source, dst, settings, note)
-    except KeyboardInterrupt:
-        raise Interrupted(src, work.path, sum(int(s["frames"]) for s in segments)) from None
-    work.remove()
-    report.frames = sum(int(s["frames"]) for s in segments)
-    report.scene_cuts = sum(len(s.get("cuts", [])) for s in segments)
-    report.streams_copied, report.streams_reencoded = joined.copied, joined.reencoded
-    report.streams_dropped = joined.dropped
-    report.seconds = time.perf_counter() - t0
-    report.fps = run.frames_done / run_seconds if run_seconds > 0 and run.frames_done else 0.0
-    if report.frames == 0:
-        report.status, report.error = "error", "no frame could be decoded"
-    return report
+        held = work.lock()
+    except InputError as err:  # another run is on this film: say so now, not after the last frame
+        report.status, report.error = "error", err.reason
+        report.seconds = time.perf_counter() - t0
+        return report
+    with held:
+        if os.path.lexists(dst) and not options.overwrite and made_here(dst) is not False:
+            report.status = "skipped"  # a run that held the lock before us has just finished it
+            return report
+        for n in work.start(_identity(source, pipeline, options, settings, segment_frames, ab_filter)):
+            note(n)
+        segments = work.segments()
+        plan = ResumePlan.from_segments(segments, options)
+        report.resumed_from = plan.resume
+        done = work.done()
+        run = _Run(frames_total=plan.resume, frames_done=0)
+        t_run = time.perf_counter()
+        if done is None:
+            if plan.resume and on_progress is not None:
+                on_progress(plan.resume)
+            try:
+                run = _stream(source, pipeline, options, settings, work, segment_frames, plan, on_progress, note,
+                              ab_filter)
+            except KeyboardInterrupt:
+                kept = sum(int(s["frames"]) for s in work.segments())
+                raise Interrupted(src, work.path, kept) from None
+            except (InputError, NonFiniteOutput) as err:  # the file went away mid-run, or the model gave NaN
+                if isinstance(err, NonFiniteOutput):
+                    work.remove()  # a rerun would give NaN again: nothing is kept to resume
+                report.status, report.error = "error", err.reason
+                report.seconds = time.perf_counter() - t0
+                return report
+            segments = work.segments()
+            total = sum(int(s["frames"]) for s in segments)
+            if total != run.frames_total:
+                raise ColorizeError(f"{src}: {run.frames_total} frames decoded but {total} encoded; "
+                                    f"delete {work.path} and run again")
+            work.mark_done({"frames": total})
+        run_seconds = time.perf_counter() - t_run
+        try:
+            joined = join(work, segments, source, dst, settings, note)
+        except KeyboardInterrupt:
+            raise Interrupted(src, work.path, sum(int(s["frames"]) for s in segments)) from None
+        work.remove()
+        report.frames = sum(int(s["frames"]) for s in segments)
+        report.scene_cuts = sum(len(s.get("cuts", [])) for s in segments)
+        report.streams_copied, report.streams_reencoded = joined.copied, joined.reencoded
+        report.streams_dropped = joined.dropped
+        report.seconds = time.perf_counter() - t0
+        report.fps = run.frames_done / run_seconds if run_seconds > 0 and run.frames_done else 0.0
+        if report.frames == 0:
+            report.status, report.error = "error", "no frame could be decoded"
+        return report
 
 
 def _film_codec(dst: Path, options: VideoOptions) -> tuple[str, str]:

@@ -513,3 +513,44 @@ def test_keyframes_past_the_end_gray_or_corrupt_are_told_before_the_model(cli, t
     errors = [ln for ln in res.stderr.splitlines() if "error:" in ln]
     assert len(errors) == 1 and "000012.png" in errors[0] and "truncated" in errors[0], res
     assert "in.mp4" not in errors[0] and "model fixture-bins" not in res.stderr
+
+
+# ------------------------------------------------------------------ 5. two runs on one film output
+
+
+def test_a_second_run_on_the_same_film_output_is_told_at_once(cli, tmp_path, bins_model):
+    from colorize_cli.video_segments import WorkDir
+
+    src = make_clip(tmp_path / "film.mp4", n=24, audio=None)
+    dst = tmp_path / "conc.mp4"
+    with WorkDir(dst).lock():  # another run is on it
+        t0 = time.monotonic()
+        res = cli("video", src, "-o", dst, "--model", bins_model, "--json")
+        took = time.monotonic() - t0
+        assert res.exit_code == 1 and "another colorize run is working on" in res.stderr, res
+        assert json.loads(res.stdout)["frames"] == 0 and took < 20 and not dst.exists()
+    res = cli("video", src, "-o", dst, "--model", bins_model)
+    assert res.exit_code == 0 and dst.is_file(), res
+    assert not list(tmp_path.glob(".*.lock")) and not (tmp_path / "conc.mp4.partial").exists()
+
+
+def test_two_concurrent_runs_on_one_film_output_one_finishes_one_is_refused(tmp_path, bins_model):
+    src = make_clip(tmp_path / "film.mp4", n=240, w=320, h=240, audio=None)
+    dst = tmp_path / "conc.mp4"
+    cmd = [sys.executable, "-m", "colorize_cli", "video", str(src), "-o", str(dst), "--model", str(bins_model),
+           "--device", "cpu", "--smooth", "--json"]
+    first = subprocess.Popen(cmd, env=_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 60
+        while not (tmp_path / ".conc.mp4.partial.lock").exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        second = subprocess.run(cmd, env=_env(), capture_output=True, text=True, timeout=120)
+        out, err = first.communicate(timeout=300)
+    finally:
+        if first.poll() is None:
+            first.kill()
+    if first.returncode == 0 and second.returncode == 0:
+        pytest.skip("the first run finished before the second started")
+    assert first.returncode == 0, err
+    assert second.returncode == 1 and "another colorize run is working on" in second.stderr, second.stderr
+    assert json.loads(out)["frames"] == 240
