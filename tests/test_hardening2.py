@@ -82,6 +82,14 @@ def test_confidence_maps_are_never_read_back_as_inputs(cli, tmp_path, bins_model
     assert sorted(p.name for p in scans.iterdir()) == ["a.png", "a_ratio.png", "a_top.png"]
 
 
+def test_two_colour_outputs_on_one_path_are_refused_up_front(cli, tmp_path, bins_model):
+    write(tmp_path / "in" / "a.tif", gradient(40, 60))
+    write(tmp_path / "in" / "a.tiff", gradient(30, 50))
+    res = cli("images", tmp_path / "in", "-o", f"{tmp_path / 'out'}/", "--format", "png", "--model", bins_model)
+    assert res.exit_code == 2 and "a.tif" in res.stderr and "a.tiff" in res.stderr and "same file" in res.stderr, res
+    assert not (tmp_path / "out").exists()
+
+
 # ------------------------------------------------------------------ 2. one file never aborts a batch
 
 
