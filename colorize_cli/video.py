@@ -71,6 +71,7 @@ from typing import Any, TextIO
 import av
 import numpy as np
 
+from colorize_cli.collisions import Output, check_collisions
 from colorize_cli.errors import ColorizeError, InputError, Interrupted, ModelError, NonFiniteOutput, ParameterError
 from colorize_cli.failures import FILM_BYTES_PER_PIXEL, PER_FILE, failure_reason, memory_shortfall
 from colorize_cli.frames import TemporalFilter
@@ -646,7 +647,10 @@ def plan_jobs(inputs: Sequence[str], output: str | Path, codec: str | None, stdi
         _check_container(target, fmt, pick_codec(fmt, codec))
         return [VideoJob(Path(inputs[0]), target)], []
     found = discover(inputs, stdin=stdin, exclude=output_exclusions(inputs, [target]), extensions=VIDEO_EXTENSIONS)
-    return [VideoJob(j.src, video_output_path(j.rel, target, codec)) for j in found.jobs], found.errors
+    jobs = [VideoJob(j.src, video_output_path(j.rel, target, codec)) for j in found.jobs]
+    # a.webm (to a.mkv when the codec needs it) and a.mkv: one output, refused before any work.
+    check_collisions([j.src for j in jobs], [Output(j.dst, "output", f"the output of {j.src}", j.src) for j in jobs])
+    return jobs, found.errors
 
 
 def colorize_videos(jobs: Sequence[VideoJob], pipeline: Pipeline, options: VideoOptions,

@@ -562,3 +562,24 @@ def test_two_concurrent_runs_on_one_film_output_one_finishes_one_is_refused(tmp_
     assert first.returncode == 0, err
     assert second.returncode == 1 and "another colorize run is working on" in second.stderr, second.stderr
     assert json.loads(out)["frames"] == 240
+
+
+@pytest.mark.skipif(not has_module("skimage"), reason="the eval extra (scikit-image) is not installed")
+def test_an_evaluate_sheet_or_csv_onto_a_scored_file_is_refused_before_scoring(cli, tmp_path, bins_model):
+    d = tmp_path / "set"
+    target = write(d / "ok.png", gradient(40, 60, channels=3))
+    before = target.read_bytes()
+    for opt in ("--sheet", "--csv"):
+        res = cli("evaluate", d, "--model", bins_model, opt, target)
+        assert res.exit_code == 2 and "would overwrite the input" in res.stderr, res
+        assert "model fixture-bins" not in res.stderr and target.read_bytes() == before
+    res = cli("evaluate", d, "--model", bins_model, "--sheet", tmp_path / "r.png", "--csv", tmp_path / "r.png")
+    assert res.exit_code == 2 and "same file" in res.stderr, res
+
+
+def test_two_films_with_one_output_are_refused_up_front(cli, tmp_path, bins_model):
+    make_clip(tmp_path / "in" / "a.webm", n=3, codec="libvpx-vp9", audio=None)
+    make_clip(tmp_path / "in" / "a.mkv", n=3, audio=None)
+    res = cli("video", tmp_path / "in", "-o", f"{tmp_path / 'out'}/", "--model", bins_model, "--codec", "libx264")
+    assert res.exit_code == 2 and "a.mkv" in res.stderr and "same file" in res.stderr, res
+    assert "model fixture-bins" not in res.stderr
