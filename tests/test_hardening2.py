@@ -550,7 +550,7 @@ def test_two_concurrent_runs_on_one_film_output_one_finishes_one_is_refused(tmp_
     first = subprocess.Popen(cmd, env=_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         deadline = time.monotonic() + 60
-        while not (tmp_path / ".conc.mp4.partial.lock").exists() and time.monotonic() < deadline:
+        while not (tmp_path / "conc.mp4.partial").exists() and time.monotonic() < deadline:
             time.sleep(0.05)
         second = subprocess.run(cmd, env=_env(), capture_output=True, text=True, timeout=120)
         out, err = first.communicate(timeout=300)
