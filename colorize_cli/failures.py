@@ -21,6 +21,8 @@ Public API::
 
 from __future__ import annotations
 
+import errno
+
 import cv2
 
 from colorize_cli.errors import ColorizeError, InputError, NonFiniteOutput, os_reason
@@ -47,7 +49,7 @@ PER_FILE: tuple[type[BaseException], ...] = (ColorizeError, MemoryError, Recursi
 
 
 def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip()
+    text = (exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)).strip()
     lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
     # OpenCV's messages are "OpenCV(4.x) file:line: error: (-4:Insufficient memory) Failed to ..."
     line = lines[-1] if lines else type(exc).__name__
@@ -62,6 +64,8 @@ def is_out_of_memory(exc: BaseException) -> bool:
     """Whether ``exc`` says an allocation failed (Python, numpy, OpenCV or onnxruntime)."""
     if isinstance(exc, MemoryError):
         return True
+    if isinstance(exc, OSError) and exc.errno in (errno.ENOMEM, errno.EAGAIN) and not exc.filename:
+        return True  # no memory for a buffer, or for a thread's stack under an address-space limit
     text = str(exc).lower()
     return any(w in text for w in _OOM_WORDS)
 

@@ -583,3 +583,23 @@ def test_two_films_with_one_output_are_refused_up_front(cli, tmp_path, bins_mode
     res = cli("video", tmp_path / "in", "-o", f"{tmp_path / 'out'}/", "--model", bins_model, "--codec", "libx264")
     assert res.exit_code == 2 and "a.mkv" in res.stderr and "same file" in res.stderr, res
     assert "model fixture-bins" not in res.stderr
+
+
+def test_the_one_failure_mapping_names_each_per_file_failure_and_lets_the_rest_through():
+    import errno
+
+    from colorize_cli.errors import InputError, ModelError, ParameterError
+    from colorize_cli.failures import failure_reason
+
+    assert failure_reason(InputError("a.png", "empty file")) == "empty file"
+    assert failure_reason(MemoryError(), (9500, 9500)) == "not enough memory for 9500×9500"
+    cv_oom = cv2.error("OpenCV(4.12) alloc.cpp:73: error: (-4:Insufficient memory) Failed to allocate 361 bytes")
+    assert failure_reason(cv_oom, (10, 20)).startswith("not enough memory for 10×20: Insufficient memory")
+    assert failure_reason(OSError(errno.EAGAIN, "Resource temporarily unavailable")).startswith("not enough memory")
+    assert failure_reason(RecursionError()) == "nested too deeply to read"
+    assert failure_reason(OverflowError("cannot convert float infinity to integer")).startswith("a number too large")
+    thick = cv2.error("OpenCV(4.12) drawing.cpp:2075: error: (-215:Assertion failed) thickness <= MAX_THICKNESS")
+    assert failure_reason(thick).startswith("OpenCV could not process it (Assertion failed")
+    for run_wide in (ModelError("m.onnx", "bad"), ParameterError("render_size", "bad"), KeyboardInterrupt(),
+                     RuntimeError("a bug")):
+        assert failure_reason(run_wide) is None
