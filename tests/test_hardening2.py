@@ -162,7 +162,7 @@ def test_a_hint_file_given_alone_with_a_huge_stroke_is_one_line(cli, tmp_path, b
 @pytest.mark.parametrize("field,value", [("working_size", "100000"), ("stride", "100000"),
                                          ("output_stride", "100000")])
 def test_model_metadata_is_bounded_like_render_size(tmp_path, field, value):
-    from colorize_cli.engine import read_model_info
+    from colorize_cli.model.engine import read_model_info
     from colorize_cli.errors import ModelError
 
     meta = {field: value}
@@ -410,7 +410,7 @@ def test_evaluate_scores_the_good_model_beside_a_nan_one_and_lists_the_failure(c
 def test_the_bar_rate_is_done_over_elapsed_like_the_summary():
     from rich.progress import Progress
 
-    from colorize_cli.progress import RateColumn
+    from colorize_cli.cli.progress import RateColumn
 
     now = [0.0]
     col = RateColumn("images")
@@ -435,10 +435,11 @@ def test_a_run_that_skips_everything_prints_no_rate(cli, tmp_path, bins_model):
 
 
 def test_a_resumed_film_says_so(cli, tmp_path, bins_model):
-    from colorize_cli.engine import Engine
+    from colorize_cli.model.engine import Engine
     from colorize_cli.errors import Interrupted
     from colorize_cli.pipeline import Pipeline
-    from colorize_cli.video import VideoOptions, colorize_video
+    from colorize_cli.film.options import VideoOptions
+    from colorize_cli.film.run import colorize_video
 
     src = make_clip(tmp_path / "in.mp4", n=30, audio=None)
     dst = tmp_path / "out.mp4"
@@ -527,7 +528,7 @@ def test_keyframes_past_the_end_gray_or_corrupt_are_told_before_the_model(cli, t
 
 
 def test_a_second_run_on_the_same_film_output_is_told_at_once(cli, tmp_path, bins_model):
-    from colorize_cli.video_segments import WorkDir
+    from colorize_cli.film.segments import WorkDir
 
     src = make_clip(tmp_path / "film.mp4", n=24, audio=None)
     dst = tmp_path / "conc.mp4"

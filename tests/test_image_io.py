@@ -10,8 +10,8 @@ from PIL import Image as PILImage
 from PIL import ImageCms
 
 from colorize_cli.errors import InputError
-from colorize_cli.image_io import atomic_write_bytes, encode_image, icc_colour_space, read_image, write_image
-from colorize_cli.tiff_meta import add_tiff_metadata
+from colorize_cli.io.image_io import atomic_write_bytes, encode_image, icc_colour_space, read_image, write_image
+from colorize_cli.io.tiff_meta import add_tiff_metadata
 
 
 @pytest.mark.parametrize("dtype", [np.uint8, np.uint16])
@@ -142,7 +142,7 @@ def test_missing_and_unreadable(tmp_path, monkeypatch, as_root):
     path = write(tmp_path / "locked.png", gradient())
     path.chmod(0)
     if as_root:  # root reads anything; make the OS answer as it would for a user
-        real = os.open  # every input is opened by colorize_cli.safe_read
+        real = os.open  # every input is opened by colorize_cli.io.safe_read
 
         def denied(p, *args, **kwargs):
             if str(p).endswith("locked.png"):

@@ -9,8 +9,9 @@ from typing import Annotated, Any
 
 import typer
 
+from colorize_cli.cli.common import EXIT_FAILED, EXIT_OK, Reporter, app
 from colorize_cli.cli.help_format import ReadableCommand
-from colorize_cli.cli.common import EXIT_FAILED, EXIT_OK, Device, DeviceOpt, ModelsDirOpt, Reporter, app
+from colorize_cli.cli.options import Device, DeviceOpt, ModelsDirOpt
 
 
 def _size(n: int) -> str:
@@ -57,7 +58,7 @@ def models(
     as_json: Annotated[bool, typer.Option("--json", help="A JSON list on stdout, for scripts.")] = False,
 ) -> None:
     """List installed models and the provider each would run on."""
-    from colorize_cli.registry import ENV_VAR, describe_models, duplicate_names, search_dirs, search_problems
+    from colorize_cli.model.registry import ENV_VAR, describe_models, duplicate_names, search_dirs, search_problems
 
     rep = Reporter(as_json)
     for problem in search_problems(models_dir or []):

@@ -48,8 +48,8 @@ import numpy as np
 
 from colorize_cli.errors import InputError, ParameterError
 from colorize_cli.failures import PER_FILE, failure_reason
-from colorize_cli.image_io import IMAGE_EXTENSIONS, read_image
-from colorize_cli.safe_read import HINTS_LIMIT, file_problem, read_input_bytes
+from colorize_cli.io.image_io import IMAGE_EXTENSIONS, read_image
+from colorize_cli.io.safe_read import HINTS_LIMIT, file_problem, read_input_bytes
 from colorize_cli.lab import to_float_rgb
 
 __all__ = ["HINT_EXTENSIONS", "Hints", "color_to_ab", "hint_file_for", "match_hint_files", "parse_hints_json",
@@ -264,7 +264,7 @@ def hint_file_for(hints_dir: Path, rel: Path, exclude: Sequence[Path] = ()) -> P
 
 def match_hint_files(hints: Path, jobs: Sequence) -> tuple[dict[Path, Path], list[tuple[str, str]]]:
     """Which hint file goes with which photo (``jobs`` have ``src`` and ``rel``, as from
-    :func:`colorize_cli.inputs.discover`): {photo src: hint file}, and (file, reason) for every
+    :func:`colorize_cli.io.inputs.discover`): {photo src: hint file}, and (file, reason) for every
     hint file in a ``hints`` folder that no photo matches. A single file ``hints`` needs
     exactly one photo; :class:`ParameterError` (``hints``) otherwise or when ``hints`` does not exist."""
     hints = Path(hints)

@@ -33,7 +33,7 @@ import cv2
 import numpy as np
 
 from colorize_cli.errors import InputError, os_reason
-from colorize_cli.safe_read import check_input_file
+from colorize_cli.io.safe_read import check_input_file
 
 VIDEO_EXTENSIONS = {".mp4", ".m4v", ".mov", ".mkv", ".webm", ".avi", ".mpg", ".mpeg", ".m2v", ".ts", ".m2ts",
                     ".mts", ".wmv", ".asf", ".flv", ".ogv", ".mxf", ".dv", ".3gp", ".nut", ".y4m", ".vob"}

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from colorize_cli.errors import ParameterError
-from colorize_cli.inputs import real_path
+from colorize_cli.io.inputs import real_path
 
 __all__ = ["Output", "check_collisions", "is_tagged", "tag_png"]
 
@@ -73,7 +73,7 @@ def tag_png(data: bytes) -> bytes:
 def is_tagged(path: str | Path) -> bool:
     """Whether ``path`` is a PNG that :func:`tag_png` tagged (reads its first 80 bytes only,
     and only from a regular file)."""
-    from colorize_cli.safe_read import file_problem
+    from colorize_cli.io.safe_read import file_problem
 
     if file_problem(path):
         return False
