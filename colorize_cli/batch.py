@@ -29,14 +29,17 @@ from typing import TextIO
 import cv2
 import numpy as np
 
-from colorize_cli.errors import InputError, NonFiniteOutput, ParameterError, os_reason
-from colorize_cli.io.image_io import (DEFAULT_MAX_PIXELS, IMAGE_EXTENSIONS, icc_colour_space, output_format,
-                                   read_image, write_image)
+from colorize_cli.errors import InputError, ParameterError, os_reason
+from colorize_cli.failures import PER_FILE, failure_reason
+from colorize_cli.io.collisions import Output, check_collisions, is_tagged, tag_png
+from colorize_cli.io.image_io import (DEFAULT_MAX_PIXELS, IMAGE_EXTENSIONS, atomic_write_bytes, encode_image,
+                                      icc_colour_space, output_format, read_image, write_image)
 from colorize_cli.io.inputs import (Job, discover, drop_outputs, output_exclusions, output_path, output_target,
                                  real_path, same_file)
 from colorize_cli.fullres import luminance
 from colorize_cli.lab import from_float
 from colorize_cli.pipeline import AbFilter, Pipeline
+from colorize_cli.io.resolution import Resolution
 
 WRITABLE_FORMATS = ("png", "jpg", "tif", "webp", "bmp", "jp2", "ppm")
 
@@ -71,17 +74,26 @@ class Result:
         return asdict(self)
 
 
-def _confidence_maps(pipeline: Pipeline, raw: np.ndarray, size: tuple[int, int], base: Path) -> None:
-    """Top-bin probability (0..1 → 0..255) and top/second ratio (log scale: 1 → 0, ≥100 → 255)."""
+CONFIDENCE_SUFFIXES = ("_top", "_ratio")
+
+
+def confidence_paths(job: Job, confidence_dir: Path) -> list[Path]:
+    """The confidence maps of ``job`` in ``confidence_dir``: ``<name>_top.png``, ``<name>_ratio.png``."""
+    base = confidence_dir / job.rel.with_suffix("")
+    return [base.with_name(base.name + suffix + ".png") for suffix in CONFIDENCE_SUFFIXES]
+
+
+def _confidence_maps(pipeline: Pipeline, raw: np.ndarray, size: tuple[int, int], paths: list[Path]) -> None:
+    """Top-bin probability (0..1 → 0..255) and top/second ratio (log scale: 1 → 0, ≥100 → 255),
+    tagged as colorize's own so that a rerun never takes them for inputs."""
     conf = pipeline.confidence(raw)
     if conf is None:
         return
     top, ratio = conf
     ratio_img = np.clip(np.log10(np.maximum(ratio, 1.0)) / 2.0, 0.0, 1.0)
-    for suffix, m in (("_top", top), ("_ratio", ratio_img)):
+    for path, m in zip(paths, (top, ratio_img)):
         full = cv2.resize(m.astype(np.float32), size, interpolation=cv2.INTER_LINEAR)
-        write_image(base.with_name(base.name + suffix + ".png"), from_float(np.clip(full, 0, 1), np.uint8),
-                    fmt="png")
+        atomic_write_bytes(path, tag_png(encode_image(from_float(np.clip(full, 0, 1), np.uint8), "png")))
 
 
 def _output_icc(icc: bytes | None) -> bytes | None:
@@ -98,7 +110,8 @@ def check_output(src: Path, dst: Path) -> None:
     if same_file(src, dst):
         raise _overwrites(src)
     if output_format(dst) not in WRITABLE_FORMATS:
-        raise InputError(src, f"cannot write .{output_format(dst)} files; choose png, jpg, tif, webp or bmp")
+        raise InputError(src, f"cannot write .{output_format(dst)} files; give an output fmt (png, jpg, tif, webp "
+                              "or bmp)")
 
 
 def colorize_file(src: str | Path, dst: str | Path, pipeline: Pipeline | None = None,
@@ -111,13 +124,24 @@ def colorize_file(src: str | Path, dst: str | Path, pipeline: Pipeline | None = 
         from colorize_cli.api import load
 
         pipeline = load()
-    image = read_image(src, max_pixels)  # first: a file that is no image at all is told so
-    check_output(src, dst)
-    L = luminance(image.pixels)
-    (raw,) = pipeline.raw_maps([L])
-    alpha = image.pixels[:, :, 3] if image.has_alpha else None
-    pixels = pipeline.finish(L, raw, ab_filter=ab_filter, dtype=image.pixels.dtype, alpha=alpha)  # type: ignore[arg-type]
-    write_image(dst, pixels, exif=image.exif, icc=_output_icc(image.icc), consume=True)
+    size = None
+    try:
+        image = read_image(src, max_pixels)  # first: a file that is no image at all is told so
+        size = image.size
+        check_output(src, dst)
+        L = luminance(image.pixels)
+        (raw,) = pipeline.raw_maps([L])
+        alpha = image.pixels[:, :, 3] if image.has_alpha else None
+        pixels = pipeline.finish(L, raw, ab_filter=ab_filter, dtype=image.pixels.dtype, alpha=alpha)  # type: ignore[arg-type]
+        write_image(dst, pixels, exif=image.exif, icc=_output_icc(image.icc), consume=True,
+                    resolution=image.resolution)
+    except InputError:
+        raise
+    except PER_FILE as exc:  # out of memory, OpenCV refusing it...: this file's InputError
+        reason = failure_reason(exc, size)
+        if reason is None:
+            raise
+        raise InputError(src, reason) from None
     return dst
 
 
@@ -145,11 +169,32 @@ def plan_image_jobs(inputs: Sequence[str], output: str | Path, fmt: str | None =
     if is_file:
         if fmt and output_format(target) != fmt:
             raise ParameterError("output", f"{target} and the format {fmt} disagree; give one of them")
-        return ImagePlan([Job(Path(inputs[0]), Path(target.name))], [], target.parent, None, [])
-    hints_dir = hints if hints is not None and Path(hints).is_dir() else None
-    found = discover(inputs, stdin=stdin, exclude=output_exclusions(inputs, [target, confidence_dir, hints_dir]))
-    jobs, dropped = drop_outputs(found.jobs, target, fmt)
-    return ImagePlan(jobs, found.errors, target, fmt, dropped)
+        plan = ImagePlan([Job(Path(inputs[0]), Path(target.name))], [], target.parent, None, [])
+    else:
+        hints_dir = hints if hints is not None and Path(hints).is_dir() else None
+        found = discover(inputs, stdin=stdin, exclude=output_exclusions(inputs, [target, confidence_dir, hints_dir]))
+        jobs, dropped = drop_outputs(found.jobs, target, fmt)
+        plan = ImagePlan(jobs, found.errors, target, fmt, dropped)
+    _check_plan_outputs(plan, confidence_dir, hints)
+    return plan
+
+
+def _check_plan_outputs(plan: ImagePlan, confidence_dir: Path | None, hints: Path | None) -> None:
+    """Last run's confidence maps are never inputs; then no output of this run may land on an
+    input or on another output (:func:`~colorize_cli.io.collisions.check_collisions`)."""
+    outputs = [Output(output_path(j, plan.out_dir, plan.fmt), "output", f"the output of {j.src}", j.src)
+               for j in plan.jobs]
+    if confidence_dir is not None:
+        maps = {real_path(p): j for j in plan.jobs for p in confidence_paths(j, confidence_dir)}
+        ours = [j for j in plan.jobs if real_path(j.src) in maps and is_tagged(j.src)]
+        plan.jobs = [j for j in plan.jobs if j not in ours]
+        plan.dropped += ours
+        outputs += [Output(p, "confidence", f"the confidence map of {j.src}")
+                    for j in plan.jobs for p in confidence_paths(j, confidence_dir)]
+    sources = [j.src for j in plan.jobs]
+    if hints is not None and Path(hints).is_file():
+        sources.append(Path(hints))
+    check_collisions(sources, outputs)
 
 
 _PIXEL_BUDGET = 24 << 20  # decoded-ahead and not-yet-written pixels; bounds memory, keeps the overlap
@@ -169,6 +214,7 @@ class _Decoded:
     size: tuple[int, int]
     seconds: float
     ab_filter: AbFilter | None = None
+    resolution: Resolution | None = None
 
 
 def check_job(job: Job, options: BatchOptions, claimed: dict[Path, Path]) -> tuple[Path, Result | None]:
@@ -192,30 +238,40 @@ def check_job(job: Job, options: BatchOptions, claimed: dict[Path, Path]) -> tup
 def _decode(job: Job, dst: Path, options: BatchOptions) -> _Decoded | Result:
     """Read one file and take its L (in the reader thread); the pixels themselves are dropped."""
     t0 = time.perf_counter()
+    size = None
     try:
         # Read first: a file that is no image at all is told so, not to pick another format.
         image = read_image(job.src, options.max_pixels)
+        size = image.size
         check_output(job.src, dst)
         L = luminance(image.pixels)
         ab_filter = options.ab_filter_for(job, image.pixels) if options.ab_filter_for is not None else None
-    except InputError as err:
-        where = "" if err.path == str(job.src) else f"{err.path}: "  # a hint file's fault names the hint file
-        return Result(str(job.src), str(dst), "error", time.perf_counter() - t0, where + err.reason)
-    alpha = image.pixels[:, :, 3].copy() if image.has_alpha else None
+        alpha = image.pixels[:, :, 3].copy() if image.has_alpha else None
+    except PER_FILE as exc:
+        reason = failure_reason(exc, size)
+        if reason is None:
+            raise
+        # A hint file's fault names the hint file.
+        where = f"{exc.path}: " if isinstance(exc, InputError) and exc.path != str(job.src) else ""
+        return Result(str(job.src), str(dst), "error", time.perf_counter() - t0, where + reason)
     return _Decoded(job, dst, L, image.pixels.dtype, alpha, image.exif, _output_icc(image.icc), image.size,
-                    time.perf_counter() - t0, ab_filter)
+                    time.perf_counter() - t0, ab_filter, image.resolution)
 
 
 def _write(d: _Decoded, pixels: np.ndarray, extra: Callable[[], None] | None, spent: float) -> Result:
     """Encode and write one output atomically (in the writer thread)."""
     t0 = time.perf_counter()
     try:
-        write_image(d.dst, pixels, exif=d.exif, icc=d.icc, consume=True)  # nobody reads them after
+        write_image(d.dst, pixels, exif=d.exif, icc=d.icc, consume=True,  # nobody reads them after
+                    resolution=d.resolution)
         if extra is not None:
             extra()
         status, error = "ok", None
-    except (OSError, ValueError) as exc:
-        status, error = "error", _write_error(exc)
+    except PER_FILE as exc:
+        reason = _write_error(exc) if isinstance(exc, OSError) else failure_reason(exc, d.size)
+        if reason is None:
+            raise
+        status, error = "error", reason
     return Result(str(d.job.src), str(d.dst), status, spent + time.perf_counter() - t0, error)
 
 
@@ -269,6 +325,7 @@ def colorize_files(pipeline: Pipeline, jobs: Sequence[Job], options: BatchOption
         while writes and writes[0][1].done():
             writes.popleft()
 
+    stopped = True  # until the loop ends normally: then wait for the last writes
     try:
         read_ahead()
         while reads:
@@ -287,35 +344,62 @@ def colorize_files(pipeline: Pipeline, jobs: Sequence[Job], options: BatchOption
             if not todo:
                 continue
             t0 = time.perf_counter()
-            raws = pipeline.raw_maps([d.L for d, _ in todo])
+            try:
+                raws = pipeline.raw_maps([d.L for d, _ in todo])
+            except PER_FILE as exc:  # out of memory in the model: these files' failure, not the run's
+                if failure_reason(exc) is None:
+                    raise
+                raws = _one_by_one(pipeline, todo)
             shared = (time.perf_counter() - t0) / len(todo)
             for (d, slot), raw in zip(todo, raws):
+                if raw is None:  # failed on its own already
+                    continue
                 t1 = time.perf_counter()
                 try:
                     pixels = pipeline.finish(d.L, raw, ab_filter=d.ab_filter or ab_filter,  # type: ignore[arg-type]
                                              dtype=d.dtype,
                                              alpha=d.alpha)
-                except (NonFiniteOutput, OSError, ValueError) as exc:  # this input's failure, not the run's
-                    reason = exc.reason if isinstance(exc, NonFiniteOutput) else _write_error(exc)
+                except PER_FILE as exc:  # this input's failure (NaN, out of memory...), not the run's
+                    reason = _write_error(exc) if isinstance(exc, OSError) else failure_reason(exc, d.size)
+                    if reason is None:
+                        raise
                     slot.set_result(Result(str(d.job.src), str(d.dst), "error",
                                            d.seconds + shared + time.perf_counter() - t1, reason))
                     continue
                 extra = None
                 if options.confidence_dir is not None:
-                    base = options.confidence_dir / d.job.rel.with_suffix("")
-                    extra = lambda raw=raw, d=d, base=base: _confidence_maps(pipeline, raw, d.size, base)  # noqa: E731
+                    paths = confidence_paths(d.job, options.confidence_dir)
+                    extra = lambda raw=raw, d=d, paths=paths: _confidence_maps(pipeline, raw, d.size, paths)  # noqa: E731
                 fut = writer.submit(_write, d, pixels, extra, d.seconds + shared + time.perf_counter() - t1)
                 fut.add_done_callback(lambda f, slot=slot: _settle(slot, f))
                 writes.append((d.L.size, fut))
                 wait_writes()
                 report(block=False)
         report(block=True)
+        stopped = False
     finally:
         for _, _, fut in reads:
             fut.cancel()
-        reader.shutdown(wait=True)
+        # Stopped by Ctrl-C or an error: never wait for a read that may be stuck (a slow disk).
+        reader.shutdown(wait=not stopped, cancel_futures=True)
         writer.shutdown(wait=True)
     return results
+
+
+def _one_by_one(pipeline: Pipeline, todo: list[tuple[_Decoded, Future]]) -> list[np.ndarray | None]:
+    """The model's maps for each file alone, after a batch of them failed (out of memory): a
+    file that fails alone too gets its error in its slot, and None here."""
+    raws: list[np.ndarray | None] = []
+    for d, slot in todo:
+        try:
+            raws.append(pipeline.raw_maps([d.L])[0])
+        except PER_FILE as exc:
+            reason = failure_reason(exc, d.size)
+            if reason is None:
+                raise
+            slot.set_result(Result(str(d.job.src), str(d.dst), "error", d.seconds, reason))
+            raws.append(None)
+    return raws
 
 
 def _settle(slot: Future, done: Future) -> None:

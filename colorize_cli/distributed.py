@@ -1,6 +1,6 @@
 """Running ``colorize images`` and ``colorize video`` on a Ray cluster, through Ray Data.
 
-Optional: ``pip install 'colorize[ray]'``. The driver (the machine where the command runs)
+Optional: ``pip install 'colorize-films[ray]'``. The driver (the machine where the command runs)
 lists the inputs once, decides every output path and skips finished outputs (so a rerun
 resumes), exactly as a local run does; what is left goes into a Ray Dataset, mapped by a pool
 of long-lived actors that each hold one engine (one GPU each when the cluster has GPUs,
@@ -50,7 +50,7 @@ from pathlib import Path
 from typing import Any
 
 from colorize_cli.batch import BatchOptions, Result, check_job
-from colorize_cli.errors import ColorizeError, InputError, ParameterError, failure_reason
+from colorize_cli.errors import DISTRIBUTION, ColorizeError, InputError, ParameterError, failure_reason
 from colorize_cli.io.inputs import Job, output_path
 from colorize_cli.pipeline import Pipeline
 from colorize_cli.film.options import VideoOptions, VideoReport
@@ -64,7 +64,7 @@ def _ray() -> Any:
     try:
         import ray
     except ImportError:
-        raise ColorizeError("--ray needs Ray: pip install 'colorize[ray]' (or pip install 'ray[data]')") from None
+        raise ColorizeError(f"--ray needs Ray: pip install '{DISTRIBUTION}[ray]' (or pip install 'ray[data]')") from None
     return ray
 
 

@@ -28,6 +28,11 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+#: The distribution's name on PyPI, for every ``pip install`` hint (``colorize`` and
+#: ``colorize-cli`` there are unrelated terminal-colouring tools); the command stays
+#: ``colorize`` and the import name ``colorize_cli``.
+DISTRIBUTION = "colorize-films"
+
 
 class ColorizeError(Exception):
     """Base class; ``str(err)`` is a complete, user-facing sentence."""
@@ -72,7 +77,7 @@ class MissingDependency(ColorizeError):
     def __init__(self, package: str, extra: str, needed_by: str, alternative: str = "") -> None:
         self.package, self.extra = package, extra
         super().__init__(f"{package} is not installed and {needed_by}: "
-                         f"pip install 'colorize[{extra}]'{alternative}")
+                         f"pip install '{DISTRIBUTION}[{extra}]'{alternative}")
 
 
 class Interrupted(KeyboardInterrupt):

@@ -17,13 +17,13 @@ from __future__ import annotations
 import importlib
 from types import ModuleType
 
-from colorize_cli.errors import MissingDependency
+from colorize_cli.errors import DISTRIBUTION, MissingDependency
 
 __all__ = ["EXTRAS", "require"]
 
 # top-level module -> (extra, package, what needs it, what else would do)
 EXTRAS: dict[str, tuple[str, str, str, str]] = {
-    "onnxruntime": ("cpu", "onnxruntime", "running a model needs it", " (or 'colorize[gpu]' for CUDA)"),
+    "onnxruntime": ("cpu", "onnxruntime", "running a model needs it", f" (or '{DISTRIBUTION}[gpu]' for CUDA)"),
     "skimage": ("eval", "scikit-image", "colorize evaluate needs it", ""),
     "scipy": ("hints", "scipy", "colour hints need it", ""),
 }

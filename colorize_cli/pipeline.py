@@ -51,7 +51,7 @@ import cv2
 import numpy as np
 
 from colorize_cli.bins_to_ab import ab_from_raw, annealed_mean, confidence
-from colorize_cli.model.contract import ModelInfo
+from colorize_cli.model.contract import MAX_WORKING_SIZE, ModelInfo
 from colorize_cli.model.engine import Engine
 from colorize_cli.errors import NonFiniteOutput, ParameterError
 from colorize_cli.lab import from_float, image_to_L, merge
@@ -113,7 +113,7 @@ def working_shape(shape: tuple[int, int], short_side: int, stride: int) -> tuple
 # The model's memory grows with the working area (up to MAX_ASPECT × render_size²): measured on
 # a 300×400 photo, unet-l1 peaks at 2.1 GB with --render-size 1024 and 7.3 GB with 2048, and
 # 4000 was killed for lack of memory. Larger values are refused up front.
-MAX_RENDER_SIZE = 1024
+MAX_RENDER_SIZE = MAX_WORKING_SIZE  # 1024: a model's own working_size is held to the same bound
 
 
 def check_render_size(render_size: int) -> None:

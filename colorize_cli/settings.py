@@ -50,7 +50,7 @@ CONFIG_MAP: dict[str, Setting] = {
     # 313-bin model at 64×85: 6.8 MB each), and with the default decay frames 25 back weigh under
     # 1 %: 120 (5 s at 24 fps) is plenty.
     "window": Setting(20, 1, 120, "frames back the temporal kernel reaches (T)"),
-    "decay": Setting(0.2, 0.0, None, "weight e^(-decay*i) of the frame i back in the temporal kernel (alpha)"),
+    "decay": Setting(0.2, 0.0, 20.0, "weight e^(-decay*i) of the frame i back in the temporal kernel (alpha)"),
     # Scene cuts (scenes.py): scores of a cut are far above those of motion within a shot.
     "scene_threshold": Setting(0.5, 0.0, None, "cut score above which a frame starts a new shot "
                                "(lower finds more cuts)"),
@@ -60,7 +60,7 @@ CONFIG_MAP: dict[str, Setting] = {
     # Colour hints (steer/propagate.py): the model prior's weight, as the reach of one hint.
     "hint_reach": Setting(2.0, 0.0, None, "how far one colour hint spreads against the model's colour"),
     # Films (film/options.py): at most this much work is lost on interruption.
-    "segment_seconds": Setting(10.0, 0.01, None, "film seconds per resumable segment"),
+    "segment_seconds": Setting(10.0, 0.01, 3600.0, "film seconds per resumable segment"),
     # Pictures (io/image_io.py): a decompression bomb guard, 100 megapixels.
     "max_pixels": Setting(100_000_000, 0, None, "pixels per picture or frame above which an input is refused"),
     # Batching (api.py).
@@ -99,8 +99,9 @@ class TemporalSettings:
         low, high = CONFIG_MAP["window"].low, CONFIG_MAP["window"].high
         if int(self.window) != self.window or not low <= self.window <= high:  # type: ignore[operator]
             raise ParameterError("window", f"must be a whole number from {low} to {high}, got {self.window}")
-        if not (math.isfinite(self.decay) and self.decay >= 0):
-            raise ParameterError("decay", f"must be >= 0, got {self.decay}")
+        top = CONFIG_MAP["decay"].high  # at 20 the kernel is off already; far larger overflows its weights
+        if not (math.isfinite(self.decay) and 0 <= self.decay <= top):  # type: ignore[operator]
+            raise ParameterError("decay", f"must be from 0 to {top:g}, got {self.decay}")
         if not (math.isfinite(self.scene_threshold) and self.scene_threshold > 0):
             raise ParameterError("scene_threshold", f"must be > 0, got {self.scene_threshold}")
         if self.keyframe_reach < 1:

@@ -48,13 +48,17 @@ __all__ = ["TemporalKernel", "direct_smooth", "kernel_weights"]
 
 # The range of ``window`` (and why 120 is enough) is in colorize_cli.settings; 0 here means no smoothing.
 _MAX_WINDOW = CONFIG_MAP["window"].high
+# And of ``decay``: at 20 the frame one back weighs e^-20 = 2e-9 of the newest (the kernel is off
+# already), and much larger values overflow the weights' arithmetic.
+_MAX_DECAY = CONFIG_MAP["decay"].high
 
 
 def _check(window: int, decay: float) -> None:
     if int(window) != window or not 0 <= window <= _MAX_WINDOW:
         raise ParameterError("window", f"must be a whole number from 1 to {_MAX_WINDOW}, got {window}")
-    if not (math.isfinite(decay) and decay >= 0):
-        raise ParameterError("decay", f"must be >= 0, got {decay}")
+    if not (math.isfinite(decay) and 0 <= decay <= _MAX_DECAY):
+        raise ParameterError("decay", f"must be from 0 to {_MAX_DECAY:g} (at {_MAX_DECAY:g} the kernel is off "
+                             f"already), got {decay}")
 
 
 def kernel_weights(window: int, decay: float) -> np.ndarray:

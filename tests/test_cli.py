@@ -147,9 +147,9 @@ def test_every_bad_input_gets_its_line_and_the_batch_goes_on(cli, tmp_path, bins
     locked = write(d / "locked.png", gradient())
     locked.chmod(0)
     if as_root:
-        real = Path.read_bytes
-        monkeypatch.setattr(Path, "read_bytes", lambda self: (_ for _ in ()).throw(
-            PermissionError(13, "Permission denied")) if self.name == "locked.png" else real(self))
+        real = os.open  # root reads a 0-mode file: refuse it where every input is opened
+        monkeypatch.setattr(os, "open", lambda path, *a, **k: (_ for _ in ()).throw(
+            PermissionError(13, "Permission denied")) if str(path).endswith("locked.png") else real(path, *a, **k))
     res = cli("images", d, tmp_path / "missing.png", "-o", tmp_path / "out", "--model", bins_model,
               "--max-pixels", "50000", "--json")
     assert res.exit_code == 1, res

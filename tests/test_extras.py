@@ -28,13 +28,13 @@ def test_require_names_the_extra_that_brings_a_missing_library(monkeypatch, top)
     with pytest.raises(colorize_cli.MissingDependency) as err:
         require(top + ".anything")
     extra = EXTRAS[top][0]
-    assert err.value.extra == extra and f"pip install 'colorize[{extra}]'" in str(err.value)
+    assert err.value.extra == extra and f"pip install 'colorize-films[{extra}]'" in str(err.value)
     assert isinstance(err.value, colorize_cli.ColorizeError)
 
 
 def test_without_onnxruntime_loading_a_model_says_which_extra(monkeypatch, ab_model):
     hide(monkeypatch, "onnxruntime")
-    with pytest.raises(colorize_cli.MissingDependency, match=r"colorize\[cpu\]'.*colorize\[gpu\]'"):
+    with pytest.raises(colorize_cli.MissingDependency, match=r"colorize-films\[cpu\]'.*colorize-films\[gpu\]'"):
         Engine(ab_model)
 
 
@@ -46,7 +46,7 @@ def test_without_scipy_hints_stop_before_any_photo_and_plain_runs_still_work(mon
     res = cli("images", tmp_path / "in", "-o", tmp_path / "hinted", "-m", ab_model, "--hints", tmp_path / "a.json")
     assert res.exit_code == 2, res
     errors = [ln for ln in res.stderr.splitlines() if "error" in ln]
-    assert len(errors) == 1 and "scipy" in errors[0] and "colorize[hints]" in errors[0], res
+    assert len(errors) == 1 and "scipy" in errors[0] and "colorize-films[hints]" in errors[0], res
     assert not (tmp_path / "hinted").exists() or not any((tmp_path / "hinted").iterdir())
     res = cli("images", tmp_path / "in", "-o", tmp_path / "plain", "-m", ab_model)
     assert res.exit_code == 0 and (tmp_path / "plain" / "a.png").exists(), res
@@ -57,4 +57,4 @@ def test_without_scikit_image_evaluate_says_which_extra(monkeypatch, cli, tmp_pa
     write(tmp_path / "set" / "a.png", np.full((32, 32, 3), 120, np.uint8))
     res = cli("evaluate", tmp_path / "set", "-m", ab_model)
     assert res.exit_code == 2, res
-    assert "scikit-image is not installed" in res.stderr and "colorize[eval]" in res.stderr, res
+    assert "scikit-image is not installed" in res.stderr and "colorize-films[eval]" in res.stderr, res

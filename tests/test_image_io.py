@@ -142,14 +142,14 @@ def test_missing_and_unreadable(tmp_path, monkeypatch, as_root):
     path = write(tmp_path / "locked.png", gradient())
     path.chmod(0)
     if as_root:  # root reads anything; make the OS answer as it would for a user
-        real = Path.read_bytes
+        real = os.open  # every input is opened by colorize_cli.io.safe_read
 
-        def denied(self):
-            if self.name == "locked.png":
-                raise PermissionError(13, "Permission denied", str(self))
-            return real(self)
+        def denied(p, *args, **kwargs):
+            if str(p).endswith("locked.png"):
+                raise PermissionError(13, "Permission denied", str(p))
+            return real(p, *args, **kwargs)
 
-        monkeypatch.setattr(Path, "read_bytes", denied)
+        monkeypatch.setattr(os, "open", denied)
     with pytest.raises(InputError, match="permission denied"):
         read_image(path)
 

@@ -37,11 +37,14 @@ FLAGS = {
     "segment_seconds": "--segment-seconds", "temperature": "--temperature", "threads": "--threads",
     "window": "--window", "ray": "--ray", "workers": "--workers", "split_seconds": "--split-seconds",
     "hints": "--hints", "keyframes": "--keyframes", "keyframe_reach": "--keyframe-reach",
-    "sim_hints": "--sim-hints", "sim_keyframes": "--sim-keyframes",
+    "sim_hints": "--sim-hints", "sim_keyframes": "--sim-keyframes", "fmt": "--format",
 }
-# Multi-word parameter names (and "crf") are unambiguous in running text; words such as
+# Multi-word parameter names (and "crf", "fmt") are unambiguous in running text; words such as
 # "window" or "codec" are not, so only ParameterError.param maps those.
-_IN_TEXT = re.compile(r"\b(" + "|".join(k for k in FLAGS if "_" in k or k == "crf") + r")\b")
+# Only a parameter name standing as a word of the sentence is rewritten, never part of a file
+# name (render_size.png, /data/max_pixels/) or of a value the user gave (x:crf=0, 'crf').
+_IN_TEXT = re.compile(r"(?<![\w./:=\\'\"-])(" + "|".join(k for k in FLAGS if "_" in k or k in ("crf", "fmt"))
+                      + r")(?![\w/:=\\'\"-]|\.\w)")
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="Colourise black-and-white photos and films with self-describing ONNX models.")
@@ -217,7 +220,10 @@ def load_pipeline(reporter: Reporter, args: ModelArgs, confidence: bool = False)
     the CPUs is capped with a warning, and bins-only options given to another model (``confidence``:
     ``--confidence`` was given) get one note."""
     from colorize_cli.api import capped_threads, load, unused_options
+    from colorize_cli.model.registry import search_problems
 
+    for problem in search_problems(args.models_dir or []):
+        reporter.warning(problem)
     use, cap = capped_threads(args.threads)
     if cap is not None:
         reporter.warning(f"--threads {args.threads} is more than the {cap} CPUs available; using {cap}")

@@ -9,6 +9,7 @@ from typing import Annotated, Any, Optional
 import typer
 
 from colorize_cli.cli.common import EXIT_FAILED, EXIT_OK, Reporter, app, load_pipeline
+from colorize_cli.cli.help_format import ReadableCommand
 from colorize_cli.cli.options import Device, DeviceOpt, ModelArgs, ModelsDirOpt, QuietOpt, RenderSizeOpt, TemperatureOpt
 from colorize_cli.settings import DEFAULTS
 
@@ -53,6 +54,17 @@ def _colorizers(rep: Reporter, model: list[str] | None, models_dir: list[Path] |
     return colorizers
 
 
+def _check_report_paths(ev: Any, folders: list[Path], sheet: Path | None, csv_path: Path | None) -> None:
+    """The sheet and the CSV may land neither on a file being scored nor on each other."""
+    from colorize_cli.io.collisions import Output, check_collisions
+
+    outputs = [Output(Path(p), param, what) for p, param, what in ((sheet, "sheet", "the contact sheet"),
+                                                                    (csv_path, "csv", "the CSV report")) if p]
+    if outputs:
+        inputs = [it.path for f in folders if Path(f).is_dir() for it in ev.discover(f)]
+        check_collisions(inputs + [Path(f) for f in folders if Path(f).is_file()], outputs)
+
+
 def _write_outputs(rep: Reporter, report: Any, as_json: bool, csv_path: Path | None, sheet: Path | None) -> None:
     from colorize_cli import evaluate as ev
 
@@ -71,7 +83,7 @@ def _write_outputs(rep: Reporter, report: Any, as_json: bool, csv_path: Path | N
         rep.note(f"wrote {sheet} ({w}×{h})")
 
 
-@app.command()
+@app.command(cls=ReadableCommand)
 def evaluate(
     dataset: Annotated[Optional[Path], typer.Argument(help="Folder of colour photos or clips: each is made gray, "
                        "colourised by every --model and scored against the original.")] = None,
@@ -113,6 +125,7 @@ def evaluate(
     with rep.guard():  # before the scoring, which may take an hour
         check_writable(sheet, "sheet")
         check_writable(csv_path, "csv")
+        _check_report_paths(ev, [p for p in (dataset, pred, truth) if p is not None], sheet, csv_path)
     common = dict(limit=limit, sheet_count=sheet_count if sheet else 0, max_frames=max_frames,
                   max_pixels=max_pixels or None, progress=lambda i, n, _rel: rep.update(i, n))
     with rep.guard():

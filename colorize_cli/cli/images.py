@@ -10,6 +10,7 @@ import typer
 
 from colorize_cli.batch import BatchOptions, Result, colorize_files, plan_image_jobs
 from colorize_cli.cli.common import Reporter, app, load_pipeline, ray_connect, stdin_for
+from colorize_cli.cli.help_format import ReadableCommand
 from colorize_cli.cli.options import (BatchSizeOpt, Device, DeviceOpt, Format, JbuOpt, JsonOpt, MaxPixelsOpt, ModelArgs,
                                       ModelOpt, ModelsDirOpt, OutputOpt, OverwriteOpt, QuietOpt, RayOpt, RenderSizeOpt,
                                       TemperatureOpt, ThreadsOpt, VerboseOpt, WorkersOpt)
@@ -17,7 +18,7 @@ from colorize_cli.errors import terminate_as_interrupt
 from colorize_cli.settings import DEFAULTS
 
 
-@app.command()
+@app.command(cls=ReadableCommand)
 def images(
     inputs: Annotated[list[str], typer.Argument(help="Files, folders (recursive), globs, or - for paths on stdin.")],
     output: OutputOpt,
@@ -48,7 +49,7 @@ def images(
     with rep.guard():
         plan = plan_image_jobs(inputs, output, fmt.value if fmt else None, confidence, stdin, hints)
     if plan.dropped:
-        rep.note(f"{len(plan.dropped)} file(s) in {plan.out_dir} are this run's own outputs (--format {plan.fmt}); "
+        rep.note(f"{len(plan.dropped)} file(s) are this run's own outputs (colour outputs or confidence maps); "
                  "not read as inputs")
     rep.missing(plan.errors, bool(plan.jobs), lambda path, reason: Result(path, None, "error", 0.0, reason).as_dict(),
                 "images")
@@ -85,7 +86,8 @@ def images(
     with terminate_as_interrupt(), rep.guard(), rep.bar("colourising", total=len(plan.jobs)):
         run()
     elapsed = time.perf_counter() - t0
-    rate = rep.counts["ok"] / elapsed if elapsed > 0 else 0.0
+    # The rate of what was colourised; none when nothing was (a rerun that skips everything).
+    rate = f" ({rep.counts['ok'] / elapsed:.2f} images/s)" if rep.counts["ok"] and elapsed > 0 else ""
     rep.note(f"{rep.counts['ok']} colourised, {rep.counts['skipped']} skipped (already done), {rep.failed} failed "
-             f"in {elapsed:.1f} s ({rate:.2f} images/s)")
+             f"in {elapsed:.1f} s{rate}")
     rep.exit()

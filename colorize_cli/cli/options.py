@@ -13,7 +13,7 @@ from typing import Annotated, Any, Optional
 
 import typer
 
-from colorize_cli.errors import ParameterError
+from colorize_cli.errors import DISTRIBUTION, ParameterError
 from colorize_cli.settings import CONFIG_MAP
 
 __all__ = ["Device", "Format", "ModelArgs"]
@@ -74,7 +74,7 @@ ThreadsOpt = Annotated[Optional[int], typer.Option("--threads", min=1, help="CPU
 JbuOpt = Annotated[bool, typer.Option("--jbu/--no-jbu", help="Joint bilateral upsampling of colour (else bilinear).")]
 RayOpt = Annotated[Optional[str], typer.Option("--ray", metavar="ADDRESS", help="Run on a Ray cluster: host:port "
                    "of its head, auto (RAY_ADDRESS / the cluster this machine joined) or local. Needs pip install "
-                   "'colorize[ray]'; inputs, outputs and the model must be on storage every node sees.")]
+                   f"'{DISTRIBUTION}[ray]'; inputs, outputs and the model must be on storage every node sees.")]
 WorkersOpt = Annotated[Optional[int], typer.Option("--workers", min=1, help="--ray: engines (actors) to run "
                        "(default: one per GPU of the cluster, else one per node).")]
 QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar or notes; errors only.")]

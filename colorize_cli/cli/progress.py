@@ -16,8 +16,11 @@ class RateColumn(ProgressColumn):
         self.unit = unit
 
     def render(self, task: Task) -> Text:
-        """Items per second, or -- before the first."""
-        speed = task.finished_speed or task.speed
+        """Items done per second since the bar started, or -- before the first: the same
+        measure as the summary line (rich's own speed is over the last few items only, and
+        a burst at the end made it ten times the summary's)."""
+        elapsed = task.finished_time if task.finished else task.elapsed
+        speed = task.completed / elapsed if task.completed and elapsed else None
         return Text(f"-- {self.unit}/s" if speed is None else f"{speed:.2f} {self.unit}/s",
                     style="progress.data.speed")
 

@@ -9,6 +9,7 @@ from typing import Annotated, Optional
 import typer
 
 from colorize_cli.cli.common import EXIT_USAGE, Reporter, app, load_pipeline, ray_connect, stdin_for
+from colorize_cli.cli.help_format import ReadableCommand
 from colorize_cli.cli.options import (BatchSizeOpt, DecayOpt, Device, DeviceOpt, JbuOpt, JsonOpt, KeyframeReachOpt,
                                       MaxPixelsOpt, ModelArgs, ModelOpt, ModelsDirOpt, OutputOpt, OverwriteOpt, QuietOpt,
                                       RayOpt, RenderSizeOpt, SceneDetectOpt, SceneThresholdOpt, SegmentSecondsOpt,
@@ -20,7 +21,7 @@ from colorize_cli.film.run import colorize_videos
 from colorize_cli.settings import DEFAULTS, TemporalSettings
 
 
-@app.command()
+@app.command(cls=ReadableCommand)
 def video(
     inputs: Annotated[list[str], typer.Argument(help="Films, folders (recursive), globs, or - for paths on stdin.")],
     output: OutputOpt,
@@ -69,7 +70,7 @@ def video(
         options.check()
         jobs, missing = plan_jobs(inputs, output, codec, stdin=stdin)
     if keyframes is not None:
-        _read_keyframes(rep, keyframes, options, len(jobs), ray)
+        _read_keyframes(rep, keyframes, options, jobs, ray)
     rep.missing(missing, bool(jobs), lambda path, reason: VideoReport(path, None, "error", error=reason).as_dict(),
                 "films")
     pipeline = load_pipeline(rep, ModelArgs(model, models_dir, device, threads, batch_size, render_size, temperature,
@@ -80,6 +81,9 @@ def video(
     def on_report(r: VideoReport) -> None:
         nonlocal frames
         frames += r.frames if r.status == "ok" else 0
+        if r.resumed_from:
+            rep.note(f"{r.input}: resumed at frame {r.resumed_from} (the frames before it were kept from the "
+                     "interrupted run)")
         rep.result(r.status, r.input, r.error, r.as_dict(), advance=False)
         rep.complete_task()
 
@@ -108,12 +112,26 @@ def video(
     rep.exit()
 
 
-def _read_keyframes(rep: Reporter, folder: Path, options: VideoOptions, films: int, ray: str | None) -> None:
-    """``--keyframes DIR`` into ``options``; every misnamed file is an error line, then exit 2."""
-    from colorize_cli.steer.keyframes import read_keyframe_dir
+def _read_keyframes(rep: Reporter, folder: Path, options: VideoOptions, jobs: list, ray: str | None) -> None:
+    """``--keyframes DIR`` into ``options``; every misnamed or unreadable keyframe is an error
+    line naming it, then exit 2 (before the model loads); one past the film's end or with no
+    colour is a warning."""
+    from colorize_cli.errors import InputError
+    from colorize_cli.film.read import probe
+    from colorize_cli.steer.keyframes import check_keyframes, read_keyframe_dir
 
+    films = len(jobs)
     with rep.guard():
         options.keyframes, bad = read_keyframe_dir(folder)
+    if films == 1 and options.keyframes:
+        try:
+            frames = probe(jobs[0].src, options.max_pixels).frames_estimate
+        except InputError:
+            frames = None  # the film's own error is told when its turn comes
+        unreadable, warnings = check_keyframes(options.keyframes, frames)
+        bad += unreadable
+        for w in warnings:
+            rep.warning(w)
     for path, reason in bad:
         rep.error(f"{path}: {reason}")
     if bad:

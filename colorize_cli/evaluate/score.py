@@ -14,7 +14,7 @@ import cv2
 import numpy as np
 
 from colorize_cli import metrics as M
-from colorize_cli.errors import ColorizeError, EvaluateError
+from colorize_cli.errors import ColorizeError, EvaluateError, ModelError, NonFiniteOutput
 from colorize_cli.extras import require
 from colorize_cli.io.image_io import DEFAULT_MAX_PIXELS
 from colorize_cli.evaluate.colourisers import SMOOTH_UNAVAILABLE, Colorizer
@@ -197,8 +197,12 @@ def evaluate_dataset(
                 truth = read_rgb(it.path, max_pixels)
                 preds = {GRAY: M.gray_baseline(truth)}
                 for c in colorizers:
-                    preds[c.name] = _check_out(c.image(truth), truth, c.name, it.rel)
-                _score_image(it.rel, truth, preds, report, sheet_height, want_sheet)
+                    try:
+                        preds[c.name] = _check_out(c.image(truth), truth, c.name, it.rel)
+                    except (NonFiniteOutput, ModelError) as err:  # that model's failure: the others are scored
+                        report.skipped.append((it.rel, f"model {c.name} not scored: {err}"))
+                _score_image(it.rel, truth, preds, report, sheet_height,
+                             want_sheet and len(preds) == len(colorizers) + 1)
             else:
                 cols = [(GRAY, _gray_stream)] + [
                     (c.name, functools.partial(c.frames, smooth=smooth)) for c in colorizers]

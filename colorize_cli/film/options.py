@@ -20,7 +20,7 @@ from typing import Any
 
 from colorize_cli.errors import ParameterError
 from colorize_cli.film.encode import AUTO_CODECS, check_crf, check_preset, resolve_codec
-from colorize_cli.settings import DEFAULTS, TemporalSettings
+from colorize_cli.settings import CONFIG_MAP, DEFAULTS, TemporalSettings
 
 DEFAULT_SEGMENT_SECONDS = DEFAULTS.segment_seconds  # the table's value, under the name the CLI shows
 
@@ -67,8 +67,10 @@ class VideoOptions:
     def check(self) -> None:
         """:class:`ParameterError` naming the parameter for values the run would choke on later."""
         self.temporal.check()
-        if not self.segment_seconds > 0:
-            raise ParameterError("segment_seconds", f"must be > 0, got {self.segment_seconds}")
+        top = CONFIG_MAP["segment_seconds"].high  # an hour: a longer segment only loses more work when stopped
+        if not 0 < self.segment_seconds <= top:  # type: ignore[operator]  # also refuses nan and inf
+            raise ParameterError("segment_seconds", f"must be > 0 and at most {top:g} seconds, got "
+                                 f"{self.segment_seconds}")
         codec = resolve_codec(self.codec or AUTO_CODECS[0])
         check_crf(codec, self.crf)
         check_preset(codec, self.preset)

@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from colorize_cli.errors import ColorizeError, InputError, ParameterError
+from colorize_cli.failures import FILM_BYTES_PER_PIXEL, memory_shortfall
 from colorize_cli.film.encode import (EncoderSettings, check_crf, container_accepts, encoder_settings,
                                        output_format, pick_codec)
 from colorize_cli.film.identity import film_identity
@@ -34,6 +35,7 @@ from colorize_cli.film.join import made_here
 from colorize_cli.film.options import VideoOptions
 from colorize_cli.film.read import VIDEO_EXTENSIONS, Source, probe
 from colorize_cli.film.segments import WorkDir
+from colorize_cli.io.collisions import Output, check_collisions
 from colorize_cli.io.inputs import discover, output_exclusions, output_target, same_file
 from colorize_cli.pipeline import AbFilter, Pipeline
 from colorize_cli.steer.keyframes import replay_start
@@ -62,7 +64,11 @@ def check_film(src: Path, dst: Path, options: VideoOptions) -> Source | None:
         if made_here(dst) is False:
             raise InputError(src, f"{dst} exists and was not made by colorize; overwrite=True replaces it")
         return None
-    return probe(src, options.max_pixels)
+    source = probe(src, options.max_pixels)
+    short = memory_shortfall((source.width, source.height), FILM_BYTES_PER_PIXEL)
+    if short:
+        raise InputError(src, short)
+    return source
 
 
 def film_settings(source: Source, dst: Path, options: VideoOptions) -> tuple[EncoderSettings, list[str]]:
@@ -226,4 +232,7 @@ def plan_jobs(inputs: Sequence[str], output: str | Path, codec: str | None, stdi
         check_container(target, fmt, pick_codec(fmt, codec))
         return [VideoJob(Path(inputs[0]), target)], []
     found = discover(inputs, stdin=stdin, exclude=output_exclusions(inputs, [target]), extensions=VIDEO_EXTENSIONS)
-    return [VideoJob(j.src, video_output_path(j.rel, target, codec)) for j in found.jobs], found.errors
+    jobs = [VideoJob(j.src, video_output_path(j.rel, target, codec)) for j in found.jobs]
+    # a.webm (to a.mkv when the codec needs it) and a.mkv: one output, refused before any work.
+    check_collisions([j.src for j in jobs], [Output(j.dst, "output", f"the output of {j.src}", j.src) for j in jobs])
+    return jobs, found.errors

@@ -33,6 +33,7 @@ import cv2
 import numpy as np
 
 from colorize_cli.errors import InputError, os_reason
+from colorize_cli.io.safe_read import check_input_file
 
 VIDEO_EXTENSIONS = {".mp4", ".m4v", ".mov", ".mkv", ".webm", ".avi", ".mpg", ".mpeg", ".m2v", ".ts", ".m2ts",
                     ".mts", ".wmv", ".asf", ".flv", ".ogv", ".mxf", ".dv", ".3gp", ".nut", ".y4m", ".vob"}
@@ -69,7 +70,9 @@ def av_reason(exc: BaseException) -> str:
 
 
 def open_input(path: Path) -> Any:
-    """Open a film for reading; InputError with the reason otherwise."""
+    """Open a film for reading; InputError with the reason otherwise (a FIFO or a device is
+    refused before FFmpeg opens it: it could block, or never end)."""
+    check_input_file(path)
     try:
         return av.open(str(path), metadata_errors="replace")
     except (av.error.FileNotFoundError, av.error.PermissionError) as exc:

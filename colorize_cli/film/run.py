@@ -45,6 +45,7 @@ Public API::
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -53,7 +54,9 @@ from typing import Any
 import av
 
 from colorize_cli.errors import ColorizeError, InputError, Interrupted, ModelError, NonFiniteOutput, failure_reason
-from colorize_cli.film.join import join
+from colorize_cli.failures import PER_FILE
+from colorize_cli.failures import failure_reason as file_failure
+from colorize_cli.film.join import join, made_here
 from colorize_cli.film.options import VideoOptions, VideoReport
 from colorize_cli.film.plan import Film, ResumePlan, VideoJob, check_film, prepare
 from colorize_cli.film.stream import StreamCounts, stream
@@ -138,30 +141,38 @@ def colorize_video(src: str | Path, dst: str | Path, pipeline: Pipeline, options
         return failed(err.reason)
     for n in film.notes:
         note(n)
-    for n in film.start():
-        note(n)
-    segments = film.work.segments()
-    plan = ResumePlan.from_segments(segments, options)
-    report.resumed_from = plan.resume
-    run = StreamCounts(frames_total=plan.resume, frames_done=0)
-    t_run = time.perf_counter()
-    if film.work.done() is None:
-        if plan.resume and on_progress is not None:
-            on_progress(plan.resume)
-        try:
-            run = run_frames(film, pipeline, options, plan, on_progress, note, ab_filter)
-        except (InputError, NonFiniteOutput) as err:  # the file went away mid-run, or the model gave NaN
-            if isinstance(err, NonFiniteOutput):
-                film.work.remove()  # a rerun would give NaN again: nothing is kept to resume
-            return failed(err.reason)
-        segments = seal(film, run.frames_total, f"delete {film.work.path} and run again")
-    run_seconds = time.perf_counter() - t_run
-    finish(film, segments, report, note)
-    report.seconds = time.perf_counter() - t0
-    report.fps = run.frames_done / run_seconds if run_seconds > 0 and run.frames_done else 0.0
-    if report.frames == 0:
-        report.status, report.error = "error", "no frame could be decoded"
-    return report
+    try:
+        held = film.work.lock()
+    except InputError as err:  # another run is on this film: say so now, not after the last frame
+        return failed(err.reason)
+    with held:
+        if os.path.lexists(dst) and not options.overwrite and made_here(dst) is not False:
+            report.status = "skipped"  # a run that held the lock before us has just finished it
+            return report
+        for n in film.start():
+            note(n)
+        segments = film.work.segments()
+        plan = ResumePlan.from_segments(segments, options)
+        report.resumed_from = plan.resume
+        run = StreamCounts(frames_total=plan.resume, frames_done=0)
+        t_run = time.perf_counter()
+        if film.work.done() is None:
+            if plan.resume and on_progress is not None:
+                on_progress(plan.resume)
+            try:
+                run = run_frames(film, pipeline, options, plan, on_progress, note, ab_filter)
+            except (InputError, NonFiniteOutput) as err:  # the file went away mid-run, or the model gave NaN
+                if isinstance(err, NonFiniteOutput):
+                    film.work.remove()  # a rerun would give NaN again: nothing is kept to resume
+                return failed(err.reason)
+            segments = seal(film, run.frames_total, f"delete {film.work.path} and run again")
+        run_seconds = time.perf_counter() - t_run
+        finish(film, segments, report, note)
+        report.seconds = time.perf_counter() - t0
+        report.fps = run.frames_done / run_seconds if run_seconds > 0 and run.frames_done else 0.0
+        if report.frames == 0:
+            report.status, report.error = "error", "no frame could be decoded"
+        return report
 
 
 def colorize_videos(jobs: Sequence[VideoJob], pipeline: Pipeline, options: VideoOptions,
@@ -181,9 +192,13 @@ def colorize_videos(jobs: Sequence[VideoJob], pipeline: Pipeline, options: Video
                                  warn=(lambda m, job=job: warn(job, m)) if warn else None, ab_filter=ab_filter)
         except (ModelError, KeyboardInterrupt):
             raise
-        except (ColorizeError, OSError, av.error.FFmpegError, ValueError) as exc:
+        except (*PER_FILE, av.error.FFmpegError) as exc:  # this film's failure (out of memory...), not the run's
+            reason = file_failure(exc) or (failure_reason(exc) if isinstance(exc, (ColorizeError, av.error.FFmpegError))
+                                           else None)
+            if reason is None:
+                raise
             rep = VideoReport(input=str(job.src), output=str(job.dst), status="error",
-                              seconds=time.perf_counter() - t0, error=failure_reason(exc))
+                              seconds=time.perf_counter() - t0, error=reason)
         reports.append(rep)
         on_report(rep)
     return reports

@@ -28,7 +28,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from colorize_cli.errors import ColorizeError
+from colorize_cli.errors import ColorizeError, InputError
 from colorize_cli.io.image_io import atomic_write_bytes
 from colorize_cli.film.encode import EncoderSettings, open_encoder
 
@@ -192,6 +192,45 @@ class WorkDir:
     def remove(self) -> None:
         """Delete the work dir."""
         shutil.rmtree(self.path, ignore_errors=True)
+
+    @property
+    def lock_path(self) -> Path:
+        """The lock beside the work dir (inside it, starting over would delete it)."""
+        return self.dst.with_name(f".{self.dst.name}.partial.lock")
+
+    @contextlib.contextmanager
+    def _held(self, fd: int) -> Iterator[None]:
+        try:
+            yield
+        finally:
+            with contextlib.suppress(OSError):
+                os.unlink(self.lock_path)  # unlinked while held: a waiting run sees a stale inode
+            os.close(fd)
+
+    def lock(self) -> contextlib.AbstractContextManager[None]:
+        """An exclusive lock on this film's work, held until the context ends; InputError at
+        once when another run holds it (two runs on one output used to fail, one of them only
+        after every frame). Without ``fcntl`` (Windows), no lock."""
+        try:
+            import fcntl
+        except ImportError:  # pragma: no cover
+            return contextlib.nullcontext()
+        self.dst.parent.mkdir(parents=True, exist_ok=True)
+        while True:
+            fd = os.open(self.lock_path, os.O_RDWR | os.O_CREAT | getattr(os, "O_CLOEXEC", 0), 0o644)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                os.close(fd)
+                raise InputError(self.dst, f"another colorize run is working on {self.dst} (it holds "
+                                           f"{self.lock_path}); wait for it to finish") from None
+            try:
+                same = os.path.samestat(os.fstat(fd), os.stat(self.lock_path))
+            except FileNotFoundError:
+                same = False
+            if same:
+                return self._held(fd)
+            os.close(fd)  # the holder finished and removed it between our open and lock: again
 
 
 class SegmentWriter:

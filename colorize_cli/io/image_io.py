@@ -8,8 +8,8 @@ Public API::
 
     read_image(path, max_pixels=None) -> Image
     decode_image(data: bytes, name, max_pixels=None) -> Image
-    encode_image(pixels, fmt, exif=None, icc=None) -> bytes
-    write_image(path, pixels, exif=None, icc=None, fmt=None) -> None      # atomic
+    encode_image(pixels, fmt, exif=None, icc=None, resolution=None) -> bytes
+    write_image(path, pixels, exif=None, icc=None, fmt=None, resolution=None) -> None   # atomic
     atomic_write_bytes(path, data) -> None
     output_format(path) -> str;  IMAGE_EXTENSIONS
 
@@ -29,8 +29,11 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from colorize_cli.errors import InputError, os_reason
+from colorize_cli.errors import InputError
+from colorize_cli.failures import failure_reason, is_out_of_memory, memory_shortfall
 from colorize_cli.io.quiet import capture_fd2
+from colorize_cli.io.resolution import Resolution, apply_resolution, read_resolution, tiff_params
+from colorize_cli.io.safe_read import picture_limit, read_input_bytes
 from colorize_cli.io.tiff_meta import add_tiff_metadata
 from colorize_cli.settings import DEFAULTS
 
@@ -56,6 +59,7 @@ class Image:
     exif: bytes | None = None  # TIFF-structured EXIF, without the "Exif\0\0" prefix
     icc: bytes | None = None
     format: str = "png"  # of the source: png, jpg, tif, ...
+    resolution: Resolution | None = None  # DPI and PNG colour chunks, kept in the output
 
     @property
     def bit_depth(self) -> int:
@@ -108,8 +112,8 @@ def _sniff(data: bytes) -> str | None:
     return None
 
 
-def _read_metadata(data: bytes) -> tuple[tuple[int, int] | None, str | None, bytes | None, bytes | None]:
-    """(size, format, exif, icc) from the header via Pillow; Nones where Pillow cannot tell."""
+def _read_metadata(data: bytes) -> tuple[tuple[int, int] | None, str | None, bytes | None, bytes | None, object]:
+    """(size, format, exif, icc, dpi) from the header via Pillow; Nones where Pillow cannot tell."""
     from PIL import Image as PILImage
 
     try:
@@ -127,22 +131,39 @@ def _read_metadata(data: bytes) -> tuple[tuple[int, int] | None, str | None, byt
                 exif = _clean_exif(ex.tobytes()) if len(ex) else None
             else:
                 exif = _clean_exif(im.info.get("exif"))
-            return im.size, fmt, exif, icc
+            return im.size, fmt, exif, icc, im.info.get("dpi")
     except Exception:  # Pillow could not parse it: OpenCV may still, and decides below
-        return None, None, None, None
+        return None, None, None, None, None
 
 
 def decode_image(data: bytes, name: str | Path, max_pixels: int | None = None) -> Image:
     """Decode image file bytes (``name`` for messages); InputError with the reason otherwise."""
     if len(data) == 0:
         raise InputError(name, "empty file (0 bytes)")
-    size, pil_format, exif, icc = _read_metadata(data)
+    size, pil_format, exif, icc, dpi = _read_metadata(data)
     if size is not None and max_pixels and size[0] * size[1] > max_pixels:
         raise InputError(name, f"{size[0]}x{size[1]} = {size[0] * size[1]} pixels is over max_pixels {max_pixels}")
+    short = memory_shortfall(size) if size is not None else None
+    if short:
+        raise InputError(name, short)
+    try:
+        image = _decode_pixels(data, name, max_pixels, size, pil_format, exif, icc)
+    except (MemoryError, cv2.error) as exc:  # out of memory decoding this one file: its own error
+        if not is_out_of_memory(exc):
+            raise
+        raise InputError(name, failure_reason(exc, size) or "not enough memory") from None
+    image.resolution = read_resolution(data, dpi)
+    return image
+
+
+def _decode_pixels(data: bytes, name: str | Path, max_pixels: int | None, size: tuple[int, int] | None,
+                   pil_format: str | None, exif: bytes | None, icc: bytes | None) -> Image:
     with capture_fd2():
         try:
             pixels = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
-        except cv2.error:
+        except cv2.error as exc:
+            if is_out_of_memory(exc):
+                raise
             pixels = None
     if pixels is None or pixels.size == 0:
         claimed = pil_format or _sniff(data)
@@ -167,13 +188,10 @@ def decode_image(data: bytes, name: str | Path, max_pixels: int | None = None) -
 
 
 def read_image(path: str | Path, max_pixels: int | None = None) -> Image:
-    """Read an image file with its bit depth, alpha, EXIF and ICC profile; InputError otherwise."""
+    """Read an image file with its bit depth, alpha, EXIF and ICC profile; InputError otherwise
+    (a FIFO, a device or a file too large for ``max_pixels`` is refused before it is read)."""
     path = Path(path)
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise InputError(path, os_reason(exc)) from None
-    return decode_image(data, path, max_pixels)
+    return decode_image(read_input_bytes(path, picture_limit(max_pixels), "picture"), path, max_pixels)
 
 
 def _to_8bit(pixels: np.ndarray) -> np.ndarray:
@@ -183,7 +201,7 @@ def _to_8bit(pixels: np.ndarray) -> np.ndarray:
 
 
 def encode_image(pixels: np.ndarray, fmt: str, exif: bytes | None = None, icc: bytes | None = None,
-                 consume: bool = False) -> bytes:
+                 consume: bool = False, resolution: Resolution | None = None) -> bytes:
     """Encode RGB(A)/gray ``pixels`` as ``fmt``; depth and alpha are dropped where ``fmt`` lacks them.
 
     ``consume=True`` lets it reorder the channels of ``pixels`` in place instead of in a copy
@@ -202,6 +220,8 @@ def encode_image(pixels: np.ndarray, fmt: str, exif: bytes | None = None, icc: b
         params = [cv2.IMWRITE_JPEG_QUALITY, 95]
     elif fmt == "webp":
         params = [cv2.IMWRITE_WEBP_QUALITY, 95]
+    elif fmt == "tif":
+        params = tiff_params(resolution)
     kinds, blobs = [], []
     if exif:
         kinds.append(cv2.IMAGE_METADATA_EXIF)
@@ -222,7 +242,7 @@ def encode_image(pixels: np.ndarray, fmt: str, exif: bytes | None = None, icc: b
     data = buf.tobytes()
     if fmt == "tif":
         data = add_tiff_metadata(data, exif, icc)
-    return data
+    return apply_resolution(data, fmt, resolution)
 
 
 def atomic_write_bytes(path: str | Path, data: bytes) -> None:
@@ -247,7 +267,7 @@ def atomic_write_bytes(path: str | Path, data: bytes) -> None:
 
 
 def write_image(path: str | Path, pixels: np.ndarray, exif: bytes | None = None, icc: bytes | None = None,
-                fmt: str | None = None, consume: bool = False) -> None:
-    """Encode ``pixels`` (RGB(A)/gray, 8/16-bit) with EXIF/ICC where the format holds them; atomic.
-    ``consume``: as in :func:`encode_image`."""
-    atomic_write_bytes(path, encode_image(pixels, fmt or output_format(path), exif, icc, consume))
+                fmt: str | None = None, consume: bool = False, resolution: Resolution | None = None) -> None:
+    """Encode ``pixels`` (RGB(A)/gray, 8/16-bit) with EXIF/ICC and the resolution (DPI) where
+    the format holds them; atomic. ``consume``: as in :func:`encode_image`."""
+    atomic_write_bytes(path, encode_image(pixels, fmt or output_format(path), exif, icc, consume, resolution))

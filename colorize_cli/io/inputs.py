@@ -30,6 +30,7 @@ from typing import TextIO
 
 from colorize_cli.errors import ParameterError, os_reason
 from colorize_cli.io.image_io import IMAGE_EXTENSIONS
+from colorize_cli.io.safe_read import file_problem
 
 
 @dataclass(frozen=True)
@@ -68,6 +69,16 @@ def link_problem(path: str | Path) -> str | None:
         return None  # other reasons are the reader's to report (permission denied...)
 
 
+def input_problem(path: str | Path) -> str | None:
+    """Why a listed file is no input, before anything opens it: a broken or looping link, or
+    not a regular file (a FIFO, a device, a socket: reading those could block or never end)."""
+    problem = link_problem(path)
+    if problem:
+        return problem
+    problem = file_problem(path)
+    return problem if problem and problem.startswith("not a regular file") else None
+
+
 def _inside(path: Path, roots: Sequence[Path]) -> bool:
     rp = real_path(path)
     return any(rp == r or r in rp.parents for r in roots)
@@ -84,7 +95,7 @@ def _walk(root: Path, exclude: Sequence[Path], errors: list[tuple[str, str]],
                              and not (exclude and _inside(here / d, exclude)))
         for name in sorted(filenames):
             if not name.startswith(".") and Path(name).suffix.lower() in extensions:
-                problem = link_problem(here / name)
+                problem = input_problem(here / name)
                 if problem:
                     errors.append((str(here / name), problem))
                 else:
@@ -107,7 +118,11 @@ def _add_root(arg: str, out: Discovery, exclude: Sequence[Path], extensions: Col
         for f in _walk(path, exclude, out.errors, extensions):
             out.jobs.append(Job(f, f.relative_to(path)))
     elif path.exists():
-        out.jobs.append(Job(path, Path(path.name)))
+        problem = input_problem(path)
+        if problem:
+            out.errors.append((arg, problem))
+        else:
+            out.jobs.append(Job(path, Path(path.name)))
     elif os.path.lexists(path):
         out.errors.append((arg, link_problem(path) or "broken symbolic link"))
     else:
@@ -143,8 +158,8 @@ def discover(args: Sequence[str], stdin: TextIO | None = None, exclude: Sequence
                 if mp.is_dir():
                     for f in _walk(mp, exclude, found.errors, extensions):
                         found.jobs.append(Job(f, f.relative_to(base)))
-                elif link_problem(mp):
-                    found.errors.append((m, link_problem(mp)))  # type: ignore[arg-type]
+                elif input_problem(mp):
+                    found.errors.append((m, input_problem(mp)))  # type: ignore[arg-type]
                 elif not (exclude and _inside(mp, exclude)):
                     found.jobs.append(Job(mp, mp.relative_to(base)))
         else:

@@ -39,6 +39,11 @@ REQUIRED_KEYS = (
     "output_stride",
 )
 BINS_KEYS = ("bins", "temperature")
+# Bounds on the sizes a model may ask for, as --render-size is bounded (pipeline.MAX_RENDER_SIZE
+# is this same number): a file saying working_size 100000 would have OpenCV allocate 56 GB.
+MAX_WORKING_SIZE = 1024
+MAX_STRIDE = 256
+MAX_BINS = 4096
 
 
 @dataclass(frozen=True)
@@ -75,28 +80,28 @@ class ModelInfo:
         return self.num_bins if self.kind == "bins" else 2  # type: ignore[return-value]
 
 
-def _positive_int(meta: Mapping[str, str], key: str, path: str | Path) -> int:
+def _positive_int(meta: Mapping[str, str], key: str, path: str | Path, most: int) -> int:
     raw = meta[key]
     try:
-        value = int(str(raw).strip())
+        value = int(str(raw).strip()[:40])
     except ValueError:
         raise ModelError(path, f"metadata '{key}' must be a positive integer, got {raw!r}") from None
-    if value <= 0:
-        raise ModelError(path, f"metadata '{key}' must be a positive integer, got {raw!r}")
+    if not 0 < value <= most:
+        raise ModelError(path, f"metadata '{key}' must be a whole number from 1 to {most}, got {str(raw)[:40]!r}")
     return value
 
 
 def _parse_bins(raw: str, path: str | Path) -> np.ndarray:
     try:
         value: Any = json.loads(raw)
-    except (json.JSONDecodeError, TypeError):
+    except (json.JSONDecodeError, TypeError, RecursionError):
         raise ModelError(path, "metadata 'bins' is not valid JSON (expected [[a, b], ...])") from None
     try:
         bins = np.asarray(value, dtype=np.float32)
     except (TypeError, ValueError):
         bins = np.zeros((0,), np.float32)
-    if bins.ndim != 2 or bins.shape[1] != 2 or bins.shape[0] < 2:
-        raise ModelError(path, "metadata 'bins' must be a JSON list of at least two [a, b] pairs")
+    if bins.ndim != 2 or bins.shape[1] != 2 or not 2 <= bins.shape[0] <= MAX_BINS:
+        raise ModelError(path, f"metadata 'bins' must be a JSON list of 2 to {MAX_BINS} [a, b] pairs")
     if not np.all(np.isfinite(bins)):
         raise ModelError(path, "metadata 'bins' contains a non-finite number")
     return bins
@@ -127,9 +132,9 @@ def parse_metadata(meta: Mapping[str, str], path: str | Path) -> dict[str, Any]:
         "version": str(meta["version"]).strip(),
         "kind": kind,
         "input": convention,
-        "working_size": _positive_int(meta, "working_size", path),
-        "stride": _positive_int(meta, "stride", path),
-        "output_stride": _positive_int(meta, "output_stride", path),
+        "working_size": _positive_int(meta, "working_size", path, MAX_WORKING_SIZE),
+        "stride": _positive_int(meta, "stride", path, MAX_STRIDE),
+        "output_stride": _positive_int(meta, "output_stride", path, MAX_STRIDE),
         "description": str(meta.get("description", "")).strip(),
         "license": str(meta.get("license", "")).strip(),
     }

@@ -27,7 +27,9 @@ import numpy as np
 from colorize_cli.model.contract import ModelInfo, model_info_from_session
 from colorize_cli.errors import ModelError, ParameterError
 from colorize_cli.extras import require
+from colorize_cli.failures import is_out_of_memory
 from colorize_cli.io.quiet import capture_fd2
+from colorize_cli.io.safe_read import MODEL_LIMIT, file_problem
 
 DEVICES = ("auto", "cuda", "cpu")
 CUDA = "CUDAExecutionProvider"
@@ -87,14 +89,20 @@ def open_session(path: str | Path, device: str = "auto", threads: int | None = N
     if device not in DEVICES:
         raise ParameterError("device", f"must be one of {', '.join(DEVICES)}, got {device!r}")
     path = Path(path)
-    if not path.is_file():
-        raise ModelError(path, "no such model file")
+    problem = file_problem(path)
+    if problem:
+        raise ModelError(path, "no such model file" if problem in ("no such file", "broken symbolic link")
+                         else problem)
+    if path.stat().st_size > MODEL_LIMIT:
+        raise ModelError(path, f"{path.stat().st_size} bytes is more than an ONNX file can hold; not read")
     ort = _ort()
     so = ort.SessionOptions()
     # The CPU memory arena stays on (the default). Measured with the 313-bin test fixture, batch 4
     # at 256x384, 2 CPUs: turning it off cut peak RSS from 2045 to ~1450 MB but made every batch
     # 1.8-2x slower (430 -> 770-900 ms), the big buffers being fresh pages on each run.
-    so.log_severity_level = 3
+    # Fatal only: a failed run is raised to us and told in one line; onnxruntime's own
+    # coloured log of it would reach the terminal as well.
+    so.log_severity_level = 4
     so.intra_op_num_threads = threads or default_threads()
     so.inter_op_num_threads = 1
     so.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
@@ -179,6 +187,8 @@ class Engine:
             try:
                 (out,) = self.session.run([self.info.output_name], {"L": chunk})
             except Exception as exc:
+                if is_out_of_memory(exc):  # this input's size, not the model: one file's error
+                    raise MemoryError(f"onnxruntime could not allocate memory for a {h}x{w} input") from None
                 raise ModelError(self.info.path, f"inference failed on a {h}x{w} input: "
                                                  f"{str(exc).strip().splitlines()[0][:300]}") from None
             self._check_output(out, len(chunk), h, w)

@@ -14,6 +14,7 @@ failing that, the first installed model.
 Public API::
 
     search_dirs(extra_dirs=()) -> list[Path]
+    search_problems(extra_dirs=()) -> list[str]              # folders given that cannot be searched
     list_models(extra_dirs=()) -> list[InstalledModel]      # every *.onnx, checked
     find_model(spec: str | None, extra_dirs=()) -> Path      # name, path or None (default)
     describe_models(extra_dirs=(), device="auto") -> [dict]   # what `colorize models` lists
@@ -33,6 +34,7 @@ from typing import Any
 from colorize_cli.model.contract import ModelInfo
 from colorize_cli.model.engine import read_model_info
 from colorize_cli.errors import ColorizeError, ModelError, ParameterError
+from colorize_cli.io.safe_read import file_problem
 
 ENV_VAR = "COLORIZE_MODEL_PATH"
 DEFAULT_FILE = "default.txt"
@@ -76,6 +78,31 @@ def search_dirs(extra_dirs: Sequence[str | Path] = ()) -> list[Path]:
             seen.add(key)
             unique.append(d)
     return unique
+
+
+def _folder_problem(d: Path) -> str | None:
+    if not d.exists():
+        return "no such folder"
+    if not d.is_dir():
+        return "is a file, not a folder of models"
+    if not os.access(d, os.R_OK | os.X_OK):
+        return "cannot be read (permission denied)"
+    return None
+
+
+def search_problems(extra_dirs: Sequence[str | Path] = ()) -> list[str]:
+    """Why folders given by the caller (``models_dir``) or in ``COLORIZE_MODEL_PATH`` cannot
+    be searched; they are skipped, and were once skipped silently."""
+    out = []
+    for d in extra_dirs:
+        problem = _folder_problem(Path(d))
+        if problem:
+            out.append(f"models_dir {d}: {problem}; not searched")
+    for d in os.environ.get(ENV_VAR, "").split(os.pathsep):
+        problem = _folder_problem(Path(d)) if d.strip() else None
+        if problem:
+            out.append(f"{ENV_VAR} entry {d}: {problem}; not searched")
+    return out
 
 
 @dataclass
@@ -145,8 +172,10 @@ def find_model(spec: str | None, extra_dirs: Sequence[str | Path] = ()) -> Path:
     dirs = search_dirs(extra_dirs)
     if spec and _looks_like_path(spec):
         path = Path(spec).expanduser()
-        if not path.is_file():
-            raise ModelError(path, "no such model file")
+        problem = file_problem(path)
+        if problem:
+            raise ModelError(path, "no such model file" if problem in ("no such file", "broken symbolic link")
+                             else problem)
         return path
     where = ", ".join(str(d) for d in dirs) or "(no model directory)"
     if spec is None:

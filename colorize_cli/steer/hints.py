@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -45,8 +46,10 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from colorize_cli.errors import InputError, ParameterError, os_reason
+from colorize_cli.errors import InputError, ParameterError
+from colorize_cli.failures import PER_FILE, failure_reason
 from colorize_cli.io.image_io import IMAGE_EXTENSIONS, read_image
+from colorize_cli.io.safe_read import HINTS_LIMIT, file_problem, read_input_bytes
 from colorize_cli.lab import to_float_rgb
 
 __all__ = ["HINT_EXTENSIONS", "Hints", "color_to_ab", "hint_file_for", "match_hint_files", "parse_hints_json",
@@ -222,19 +225,27 @@ def _checked(h: Hints, name: str | Path) -> Hints:
 
 def read_hints(path: str | Path, photo: np.ndarray) -> Hints:
     """The hints in ``path`` for the photo whose pixels are ``photo`` (RGB(A) or gray, as read);
-    the form is told by the extension (.json) and, for images, by transparency."""
+    the form is told by the extension (.json) and, for images, by transparency. Any failure
+    while reading or drawing them (nested too deeply, a stroke too wide for OpenCV, out of
+    memory) is an InputError naming ``path``."""
     path = Path(path)
-    if path.suffix.lower() == ".json":
-        try:
-            text = path.read_text(encoding="utf-8")
-        except UnicodeDecodeError:
-            raise InputError(path, "bad hints file: not UTF-8 text") from None
-        except OSError as exc:
-            raise InputError(path, os_reason(exc, "read hints")) from None
-        return parse_hints_json(text, photo.shape[:2], path)
-    if path.suffix.lower() not in IMAGE_EXTENSIONS:
-        raise InputError(path, "hints must be a .json file or an image")
-    return _image_hints(read_image(path).pixels, photo, path)
+    try:
+        if path.suffix.lower() == ".json":
+            try:
+                text = read_input_bytes(path, HINTS_LIMIT, "hint file").decode("utf-8")
+            except UnicodeDecodeError:
+                raise InputError(path, "bad hints file: not UTF-8 text") from None
+            return parse_hints_json(text, photo.shape[:2], path)
+        if path.suffix.lower() not in IMAGE_EXTENSIONS:
+            raise InputError(path, "hints must be a .json file or an image")
+        return _image_hints(read_image(path).pixels, photo, path)
+    except InputError:
+        raise
+    except PER_FILE as exc:
+        reason = failure_reason(exc, (int(photo.shape[1]), int(photo.shape[0])))
+        if reason is None:
+            raise
+        raise InputError(path, f"bad hints file: {reason}") from None
 
 
 def hint_file_for(hints_dir: Path, rel: Path, exclude: Sequence[Path] = ()) -> Path | None:
@@ -246,7 +257,7 @@ def hint_file_for(hints_dir: Path, rel: Path, exclude: Sequence[Path] = ()) -> P
     for folder in dict.fromkeys([hints_dir / rel.parent, hints_dir]):
         for ext in HINT_EXTENSIONS:
             for cand in (folder / (rel.stem + ext), folder / (rel.stem + ext.upper())):
-                if cand.is_file() and cand.resolve() not in skip:
+                if os.path.lexists(cand) and not cand.is_dir() and cand.resolve() not in skip:
                     return cand
     return None
 
@@ -263,7 +274,8 @@ def match_hint_files(hints: Path, jobs: Sequence) -> tuple[dict[Path, Path], lis
                                  "give a folder of hint files named like the photos")
         return {jobs[0].src: hints}, []
     if not hints.is_dir():
-        raise ParameterError("hints", f"{hints}: no such file or folder")
+        problem = file_problem(hints) if os.path.lexists(hints) else None
+        raise ParameterError("hints", f"{hints}: {problem or 'no such file or folder'}")
     photos = [j.src for j in jobs]
     found = {j.src: f for j in jobs if (f := hint_file_for(hints, j.rel, photos)) is not None}
     used = {f.resolve() for f in found.values()} | {p.resolve() for p in photos}

@@ -37,6 +37,7 @@ says where the forward state must be rebuilt from).
 Public API::
 
     read_keyframe_dir(folder) -> ({index: path}, [(path, reason)])
+    check_keyframes(keys, frames=None) -> ([(path, reason)], [warning])   # before the model loads
     keyframe_ab(rgb, work_shape) -> ab at the working size
     Carrier(decay=0.995).step(L8_from, L8_to, ab, conf) -> (ab, conf)
     KeyframePropagator(keyframes, prepare, lookahead=None, reach=300, decay=0.995,
@@ -57,12 +58,13 @@ import numpy as np
 
 from colorize_cli.errors import InputError, ParameterError
 from colorize_cli.io.image_io import IMAGE_EXTENSIONS, read_image
+from colorize_cli.io.safe_read import file_problem
 from colorize_cli.lab import to_float_rgb
 from colorize_cli.pipeline import AbFilter
 from colorize_cli.scenes import SceneDetector
 from colorize_cli.settings import DEFAULTS
 
-__all__ = ["Carrier", "KeyframePropagator", "keyframe_ab", "read_keyframe_dir",
+__all__ = ["Carrier", "KeyframePropagator", "check_keyframes", "keyframe_ab", "read_keyframe_dir",
            "replay_start"]
 
 # The defaults of reach (frames a keyframe's colour is carried) and decay (confidence kept per
@@ -88,7 +90,11 @@ def read_keyframe_dir(folder: str | Path) -> tuple[dict[int, Path], list[tuple[s
     found: dict[int, Path] = {}
     errors: list[tuple[str, str]] = []
     for p in sorted(folder.iterdir()):
-        if p.name.startswith(".") or not p.is_file() or p.suffix.lower() not in IMAGE_EXTENSIONS:
+        if p.name.startswith(".") or p.is_dir() or p.suffix.lower() not in IMAGE_EXTENSIONS:
+            continue
+        problem = file_problem(p)
+        if problem:  # a FIFO or device is told, never opened
+            errors.append((str(p), problem))
             continue
         if not _INDEX.match(p.stem):
             errors.append((str(p), "a keyframe must be named by its 0-based frame index, e.g. 000120.png"))
@@ -106,6 +112,32 @@ def replay_start(keys: Iterable[int], resume: int, reach: int = DEFAULTS.keyfram
     forward carry is what it was: the last keyframe before ``resume``, if within ``reach``."""
     before = [int(k) for k in keys if int(k) < resume and resume - int(k) <= reach]
     return max(before) if before else resume
+
+
+# Mean chroma (ab distance from gray, 0..~130) under which a keyframe has no colour to give.
+GRAY_CHROMA = 2.0
+
+
+def check_keyframes(keys: Mapping[int, Path], frames: int | None = None
+                    ) -> tuple[list[tuple[str, str]], list[str]]:
+    """Each keyframe read once, before any model is loaded: (path, reason) for one that cannot
+    be read (named by its own path, not the film's), and warnings for one past the film's
+    ``frames`` (it would never be used) or with no colour (its shot would turn gray)."""
+    errors: list[tuple[str, str]] = []
+    warnings: list[str] = []
+    for i, path in sorted(keys.items()):
+        if frames is not None and i >= frames:
+            warnings.append(f"keyframe {path} is for frame {i}, but the film has {frames} frames (0 to "
+                            f"{frames - 1}); it is never used")
+        try:
+            pixels = read_image(path).pixels
+        except InputError as err:
+            errors.append((str(path), err.reason))
+            continue
+        ab = keyframe_ab(pixels, (max(1, pixels.shape[0] // 4), max(1, pixels.shape[1] // 4)))
+        if float(np.mean(np.hypot(ab[:, :, 0], ab[:, :, 1]))) < GRAY_CHROMA:
+            warnings.append(f"keyframe {path} has no colour (it is gray): the frames it reaches will be gray")
+    return errors, warnings
 
 
 def keyframe_ab(rgb: np.ndarray, work_shape: tuple[int, int]) -> np.ndarray:
