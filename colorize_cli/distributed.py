@@ -300,12 +300,16 @@ class _VideoWorker:
     def _piece(self, piece: Piece) -> tuple[int, int]:
         """Frames [first, stop) into the film's work folder; returns (frames encoded, frames in
         the film as decoded: its length when this piece is the last)."""
+        from colorize_cli.film.plan import Checked
         from colorize_cli.film.read import probe
         from colorize_cli.film.run import prepare, run_frames
 
         o = self.options
         src, dst = Path(piece.src), Path(piece.dst)
-        film = prepare(src, dst, probe(src, o.max_pixels), self.pipeline, o)
+        if piece.output is None:
+            raise ColorizeError(f"{dst}: a piece of a split film came without its container and codec")
+        # The driver chose the container and codec (check_film): the piece carries them.
+        film = prepare(src, dst, Checked(probe(src, o.max_pixels), piece.output), self.pipeline, o)
         film.check_started()
         n, first, stop = film.segment_frames, int(piece.first or 0), piece.stop
         k, end = first // n, (None if stop is None else stop // n)  # pieces are whole segments
@@ -343,11 +347,11 @@ def run_videos(pipeline: Pipeline, jobs: Sequence[VideoJob], options: VideoOptio
     for job in jobs:
         src, dst = Path(job.src), Path(job.dst)
         try:
-            source = check_film(src, dst, options)
-            if source is None:
+            checked = check_film(src, dst, options)
+            if checked is None:
                 report(VideoReport(str(src), str(dst), "skipped"))
                 continue
-            film = prepare(src, dst, source, pipeline, options)
+            film = prepare(src, dst, checked, pipeline, options)
         except InputError as err:
             report(VideoReport(str(src), str(dst), "error", error=err.reason))
             continue
