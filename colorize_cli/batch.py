@@ -26,18 +26,16 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TextIO
 
-import cv2
 import numpy as np
 
 from colorize_cli.errors import InputError, ParameterError, os_reason
 from colorize_cli.failures import PER_FILE, failure_reason
-from colorize_cli.io.collisions import Output, check_collisions, is_tagged, tag_png
-from colorize_cli.io.image_io import (DEFAULT_MAX_PIXELS, IMAGE_EXTENSIONS, atomic_write_bytes, encode_image,
-                                      icc_colour_space, output_format, read_image, write_image)
+from colorize_cli.io.collisions import Output, check_collisions, is_tagged
+from colorize_cli.io.image_io import (DEFAULT_MAX_PIXELS, IMAGE_EXTENSIONS, icc_colour_space, output_format, read_image, write_image)
 from colorize_cli.io.inputs import (Job, discover, drop_outputs, output_exclusions, output_path, output_target,
                                  real_path, same_file)
+from colorize_cli.confidence_maps import confidence_paths, write_confidence_maps
 from colorize_cli.fullres import luminance
-from colorize_cli.lab import from_float
 from colorize_cli.pipeline import AbFilter, Pipeline
 from colorize_cli.io.resolution import Resolution
 
@@ -72,28 +70,6 @@ class Result:
     def as_dict(self) -> dict:
         """The JSON line of ``colorize images --json``."""
         return asdict(self)
-
-
-CONFIDENCE_SUFFIXES = ("_top", "_ratio")
-
-
-def confidence_paths(job: Job, confidence_dir: Path) -> list[Path]:
-    """The confidence maps of ``job`` in ``confidence_dir``: ``<name>_top.png``, ``<name>_ratio.png``."""
-    base = confidence_dir / job.rel.with_suffix("")
-    return [base.with_name(base.name + suffix + ".png") for suffix in CONFIDENCE_SUFFIXES]
-
-
-def _confidence_maps(pipeline: Pipeline, raw: np.ndarray, size: tuple[int, int], paths: list[Path]) -> None:
-    """Top-bin probability (0..1 → 0..255) and top/second ratio (log scale: 1 → 0, ≥100 → 255),
-    tagged as colorize's own so that a rerun never takes them for inputs."""
-    conf = pipeline.confidence(raw)
-    if conf is None:
-        return
-    top, ratio = conf
-    ratio_img = np.clip(np.log10(np.maximum(ratio, 1.0)) / 2.0, 0.0, 1.0)
-    for path, m in zip(paths, (top, ratio_img)):
-        full = cv2.resize(m.astype(np.float32), size, interpolation=cv2.INTER_LINEAR)
-        atomic_write_bytes(path, tag_png(encode_image(from_float(np.clip(full, 0, 1), np.uint8), "png")))
 
 
 def _output_icc(icc: bytes | None) -> bytes | None:
@@ -369,7 +345,7 @@ def colorize_files(pipeline: Pipeline, jobs: Sequence[Job], options: BatchOption
                 extra = None
                 if options.confidence_dir is not None:
                     paths = confidence_paths(d.job, options.confidence_dir)
-                    extra = lambda raw=raw, d=d, paths=paths: _confidence_maps(pipeline, raw, d.size, paths)  # noqa: E731
+                    extra = lambda raw=raw, d=d, paths=paths: write_confidence_maps(pipeline, raw, d.size, paths)  # noqa: E731
                 fut = writer.submit(_write, d, pixels, extra, d.seconds + shared + time.perf_counter() - t1)
                 fut.add_done_callback(lambda f, slot=slot: _settle(slot, f))
                 writes.append((d.L.size, fut))

@@ -8,6 +8,7 @@ Public API::
     check_crf(codec, crf);  check_preset(codec, preset)     # ParameterError naming the parameter
     output_format(path) -> str                              # container format for a file name
     container_accepts(fmt, codec) -> bool
+    choose_output(dst, codec=None, crf=None) -> FilmOutput  # the one choice of container and codec
     encoder_settings(source, codec, crf, preset, fmt) -> (EncoderSettings, [notes])
     configure(codec_context, settings);  open_encoder(settings) -> codec context
     to_video_frame(rgb, settings) -> av.VideoFrame          # with the source's colour matrix
@@ -132,6 +133,29 @@ def container_accepts(fmt: str, codec: str) -> bool:
     finally:
         with contextlib.suppress(ValueError, av.error.FFmpegError):  # nothing was written
             out.close()
+
+
+@dataclass(frozen=True)
+class FilmOutput:
+    """The container (``fmt``) and codec a film is written with, chosen and checked together,
+    once per film, by :func:`choose_output`; carried from there in the film's state."""
+
+    fmt: str
+    codec: str
+
+
+def choose_output(dst: str | Path, codec: str | None = None, crf: int | None = None) -> FilmOutput:
+    """The container ``dst``'s extension asks for and the codec to write into it (``codec``, or
+    the container's own choice: :func:`pick_codec`), checked together: :class:`ParameterError`
+    (``output``, ``codec`` or ``crf``) when they cannot go together. The one place a film's
+    output container and codec are decided."""
+    fmt = output_format(dst)
+    chosen = pick_codec(fmt, codec)
+    check_crf(chosen, crf)
+    if not container_accepts(fmt, chosen):
+        raise ParameterError("codec", f"{chosen}: a .{Path(dst).suffix.lstrip('.')} file ({dst}) cannot hold it; "
+                             "choose another codec or output extension (.mkv takes them all)")
+    return FilmOutput(fmt, chosen)
 
 
 @dataclass(frozen=True)

@@ -13,8 +13,8 @@ end.
 Public API::
 
     plan_streams(source_container, main_index, fmt) -> [StreamPlan]   # copy / reencode / drop, pure
-    join(work, segments, source, dst, settings, warn) -> JoinResult   # the film, marked as made here
-    made_here(path) -> bool | None                          # does an existing output carry the mark?
+    join(work, segments, source, dst, output, settings, warn) -> JoinResult   # the film, marked as made here
+    made_here(path, fmt) -> bool | None                     # does an existing output carry the mark?
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ from typing import Any
 import av
 
 from colorize_cli.errors import ColorizeError
-from colorize_cli.film.encode import EncoderSettings, configure, output_format
+from colorize_cli.film.encode import EncoderSettings, FilmOutput, configure
 from colorize_cli.film.read import Source, av_reason, demux, open_input
 from colorize_cli.film.segments import WorkDir, read_packet_log
 
@@ -51,13 +51,11 @@ _MARK_OPTIONS = {"mp4": {"movflags": "use_metadata_tags"}, "mov": {"movflags": "
 MARKED_FORMATS = {"mp4", "mov", "matroska", "webm"}  # containers that keep the tag (others cannot tell)
 
 
-def made_here(path: Path) -> bool | None:
-    """True when ``path`` carries this tool's mark, False when it is a container that would
-    carry it and does not (or is no film at all), None where the container cannot tell."""
-    try:
-        fmt = output_format(path)
-    except ColorizeError:
-        return False
+def made_here(path: Path, fmt: str) -> bool | None:
+    """True when ``path`` (a ``fmt`` file: the container its name asks for, as chosen by
+    :func:`~colorize_cli.film.encode.choose_output`) carries this tool's mark, False when it
+    is a container that would carry it and does not (or is no film at all), None where the
+    container cannot tell."""
     if fmt not in MARKED_FORMATS:
         return None
     try:
@@ -296,10 +294,11 @@ def _start_offset(source: Any, settings: EncoderSettings) -> Fraction:
     return math.floor(offset / settings.time_base) * settings.time_base
 
 
-def join(work: WorkDir, segments: list[dict[str, Any]], src: Source, dst: Path, settings: EncoderSettings,
-         warn: Callable[[str], None]) -> JoinResult:
-    """Mux the segments and the source's other streams into ``dst`` (atomically)."""
-    fmt = output_format(dst)
+def join(work: WorkDir, segments: list[dict[str, Any]], src: Source, dst: Path, output: FilmOutput,
+         settings: EncoderSettings, warn: Callable[[str], None]) -> JoinResult:
+    """Mux the segments and the source's other streams into ``dst`` (atomically), a file of the
+    container the film's run chose (``output``)."""
+    fmt = output.fmt
     dst.parent.mkdir(parents=True, exist_ok=True)
     for stale in dst.parent.glob(f".{glob.escape(dst.stem)}.*.colorize-tmp{glob.escape(dst.suffix)}"):
         with contextlib.suppress(OSError):  # left by a run killed while joining

@@ -1,7 +1,9 @@
 """Planning films, everything decided before a frame flows: which output each film goes to, in
-which container and codec (:func:`plan_jobs`, :func:`video_output_path`, :func:`output_codec`);
-whether a film is to be done at all (:func:`check_film`); the prepared :class:`Film` (encoder
-settings, segment size, resume identity, work folder: :func:`prepare`); where a run starts and
+which container and codec (:func:`plan_jobs`, :func:`video_output_path`); whether a film is to
+be done at all (:func:`check_film`, which chooses its container and codec once, with
+:func:`~colorize_cli.film.encode.choose_output`, into :class:`Checked`); the prepared
+:class:`Film` (encoder settings, segment size, resume identity, work folder: :func:`prepare`);
+where a run starts and
 what it replays (:class:`ResumePlan`); and how a film is cut into pieces for several workers
 (:func:`plan_pieces`).
 
@@ -9,13 +11,11 @@ Public API::
 
     plan_jobs(inputs, output, codec, stdin=None) -> ([VideoJob(src, dst)], [(path, reason)])
     video_output_path(src_rel, out_dir, codec=None) -> Path
-    output_codec(dst, options) -> (container format, codec)
-    check_film(src, dst, options) -> Source | None
-    film_settings(source, dst, options) -> (EncoderSettings, notes)
-    prepare(src, dst, source, pipeline, options, ab_filter=None) -> Film
+    check_film(src, dst, options) -> Checked(source, output) | None
+    prepare(src, dst, checked, pipeline, options, ab_filter=None) -> Film
     Film.start() -> notes;  Film.check_started();  Film.frames_kept() -> int
     ResumePlan.from_segments(segments, options);  ResumePlan.starting_at(resume, options, stop=None)
-    plan_pieces(film, split_seconds) -> [Piece(src, dst, first, stop, segment_frames)]
+    plan_pieces(film, split_seconds) -> [Piece(src, dst, first, stop, segment_frames, output)]
 """
 
 from __future__ import annotations
@@ -26,10 +26,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
-from colorize_cli.errors import ColorizeError, InputError, ParameterError
+from colorize_cli.errors import ColorizeError, InputError
 from colorize_cli.failures import FILM_BYTES_PER_PIXEL, memory_shortfall
-from colorize_cli.film.encode import (EncoderSettings, check_crf, container_accepts, encoder_settings,
-                                       output_format, pick_codec)
+from colorize_cli.film.encode import EncoderSettings, FilmOutput, choose_output, encoder_settings
 from colorize_cli.film.identity import film_identity
 from colorize_cli.film.join import made_here
 from colorize_cli.film.options import VideoOptions
@@ -44,37 +43,40 @@ from colorize_cli.steer.keyframes import replay_start
 def video_output_path(rel: Path, out_dir: Path, codec: str | None = None) -> Path:
     """Where a film found at ``rel`` (relative to its input folder) goes: the same name, or
     ``.mkv`` when its container cannot hold ``codec`` (a .webm cannot hold H.264, say);
-    without a codec, the container's own choice (:func:`~colorize_cli.film.encode.pick_codec`)."""
+    without a codec, the container's own choice (:func:`~colorize_cli.film.encode.choose_output`)."""
     dst = out_dir / rel
     try:
-        fmt = output_format(dst)
-        if container_accepts(fmt, pick_codec(fmt, codec)):
-            return dst
+        choose_output(dst, codec)
+        return dst
     except ColorizeError:
-        pass
-    return dst.with_suffix(".mkv")
+        return dst.with_suffix(".mkv")
 
-def check_film(src: Path, dst: Path, options: VideoOptions) -> Source | None:
-    """The probed source, or None when the output is finished already (skip it).
-    ParameterError for options the output cannot take, InputError for this film's problems."""
-    output_codec(dst, options)
+
+@dataclass(frozen=True)
+class Checked:
+    """A film that is to be done (:func:`check_film`): its probed source, and its output's
+    container and codec, chosen once for the film and carried from here on."""
+
+    source: Source
+    output: FilmOutput
+
+
+def check_film(src: Path, dst: Path, options: VideoOptions) -> Checked | None:
+    """The probed source and the output's container and codec, or None when the output is
+    finished already (skip it). ParameterError for options the output cannot take, InputError
+    for this film's problems."""
+    output = choose_output(dst, options.codec, options.crf)
     if same_file(src, dst):
         raise InputError(src, "the output would overwrite this input; choose another output")
     if os.path.lexists(dst) and not options.overwrite:
-        if made_here(dst) is False:
+        if made_here(dst, output.fmt) is False:
             raise InputError(src, f"{dst} exists and was not made by colorize; overwrite=True replaces it")
         return None
     source = probe(src, options.max_pixels)
     short = memory_shortfall((source.width, source.height), FILM_BYTES_PER_PIXEL)
     if short:
         raise InputError(src, short)
-    return source
-
-
-def film_settings(source: Source, dst: Path, options: VideoOptions) -> tuple[EncoderSettings, list[str]]:
-    """The encoder settings for this film into ``dst``, and notes about them."""
-    fmt, codec = output_codec(dst, options)
-    return encoder_settings(source, codec, options.crf, options.preset, fmt)
+    return Checked(source, output)
 
 
 @dataclass
@@ -85,6 +87,7 @@ class Film:
     src: Path
     dst: Path
     source: Source
+    output: FilmOutput
     settings: EncoderSettings
     segment_frames: int
     identity: dict[str, Any]
@@ -109,14 +112,16 @@ class Film:
         return sum(int(s["frames"]) for s in self.work.segments())
 
 
-def prepare(src: Path, dst: Path, source: Source, pipeline: Pipeline, options: VideoOptions,
+def prepare(src: Path, dst: Path, checked: Checked, pipeline: Pipeline, options: VideoOptions,
             ab_filter: AbFilter | None = None) -> Film:
-    """Encoder settings, segment size and resume identity of ``source`` into ``dst``; touches no
-    file (:meth:`Film.start` does). InputError when the film cannot be encoded as asked."""
-    settings, notes = film_settings(source, dst, options)
+    """Encoder settings, segment size and resume identity of the checked film into ``dst`` (in
+    the container and codec :func:`check_film` chose); touches no file (:meth:`Film.start`
+    does). InputError when the film cannot be encoded as asked."""
+    source, output = checked.source, checked.output
+    settings, notes = encoder_settings(source, output.codec, options.crf, options.preset, output.fmt)
     n = options.segment_frames(source.rate)
     ident = film_identity(source, pipeline, options, settings, n, ab_filter)
-    return Film(src, dst, source, settings, n, ident, WorkDir(dst), notes)
+    return Film(src, dst, source, output, settings, n, ident, WorkDir(dst), notes)
 
 
 @dataclass(frozen=True)
@@ -157,26 +162,32 @@ class ResumePlan:
 @dataclass(frozen=True)
 class Piece:
     """One task of a film run: a whole film (``first`` None), or frames ``first`` up to
-    ``stop`` (None: the end) of a split film, in whole segments of ``segment_frames``. Crosses
-    to the workers as a row of plain values (:meth:`as_row`, :meth:`from_row`)."""
+    ``stop`` (None: the end) of a split film, in whole segments of ``segment_frames``, written
+    in the container and codec the driver chose (``output``: the worker does not choose
+    again; None for a whole film, which the worker checks as a local run does). Crosses to
+    the workers as a row of plain values (:meth:`as_row`, :meth:`from_row`)."""
 
     src: str
     dst: str
     first: int | None = None
     stop: int | None = None
     segment_frames: int = 0
+    output: FilmOutput | None = None
 
     def as_row(self) -> dict[str, Any]:
-        """The row Ray Data carries (-1 for None: a column keeps one type)."""
+        """The row Ray Data carries (-1 and "" for None: a column keeps one type)."""
+        out = self.output
         return {"src": self.src, "dst": self.dst, "first": -1 if self.first is None else self.first,
-                "stop": -1 if self.stop is None else self.stop, "segment_frames": self.segment_frames}
+                "stop": -1 if self.stop is None else self.stop, "segment_frames": self.segment_frames,
+                "fmt": out.fmt if out else "", "codec": out.codec if out else ""}
 
     @classmethod
     def from_row(cls, row: dict[str, Any]) -> Piece:
         """The piece a row stands for."""
         first, stop = int(row["first"]), int(row["stop"])
+        output = FilmOutput(str(row["fmt"]), str(row["codec"])) if row["fmt"] else None
         return cls(str(row["src"]), str(row["dst"]), None if first < 0 else first, None if stop < 0 else stop,
-                   int(row["segment_frames"]))
+                   int(row["segment_frames"]), output)
 
 
 def plan_pieces(film: Film, split_seconds: float | None) -> list[Piece]:
@@ -191,22 +202,8 @@ def plan_pieces(film: Film, split_seconds: float | None) -> list[Piece]:
     starts = list(range(0, frames, per))
     if len(starts) == 1:
         return [Piece(src, dst, segment_frames=n)]
-    return [Piece(src, dst, s, s + per if i + 1 < len(starts) else None, n) for i, s in enumerate(starts)]
-
-
-def output_codec(dst: Path, options: VideoOptions) -> tuple[str, str]:
-    """(container format, codec) of the output; ParameterError when they cannot go together."""
-    fmt = output_format(dst)
-    codec = pick_codec(fmt, options.codec)
-    check_crf(codec, options.crf)
-    check_container(dst, fmt, codec)
-    return fmt, codec
-
-def check_container(dst: Path, fmt: str, codec: str) -> None:
-    """:class:`ParameterError` (``codec``) when the container ``fmt`` of ``dst`` cannot hold ``codec``."""
-    if not container_accepts(fmt, codec):
-        raise ParameterError("codec", f"{codec}: a .{dst.suffix.lstrip('.')} file ({dst}) cannot hold it; "
-                             "choose another codec or output extension (.mkv takes them all)")
+    return [Piece(src, dst, s, s + per if i + 1 < len(starts) else None, n, film.output)
+            for i, s in enumerate(starts)]
 
 
 @dataclass(frozen=True)
@@ -228,8 +225,7 @@ def plan_jobs(inputs: Sequence[str], output: str | Path, codec: str | None, stdi
     the input tree (see :func:`video_output_path`)."""
     target, is_file = output_target(inputs, output, lambda _path: True)
     if is_file:
-        fmt = output_format(target)
-        check_container(target, fmt, pick_codec(fmt, codec))
+        choose_output(target, codec)  # refused here, before any film, when they cannot go together
         return [VideoJob(Path(inputs[0]), target)], []
     found = discover(inputs, stdin=stdin, exclude=output_exclusions(inputs, [target]), extensions=VIDEO_EXTENSIONS)
     jobs = [VideoJob(j.src, video_output_path(j.rel, target, codec)) for j in found.jobs]

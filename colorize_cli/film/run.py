@@ -5,7 +5,8 @@ workers (:mod:`colorize_cli.distributed`) go through the same ones:
 
 1. :func:`~colorize_cli.film.plan.check_film`: skip a finished output, refuse one that cannot
    be written, probe the film;
-2. :func:`~colorize_cli.film.plan.prepare`: encoder settings, segment size and the resume
+2. :func:`~colorize_cli.film.plan.prepare`: encoder settings (in the container and codec
+   ``check_film`` chose, once: :func:`~colorize_cli.film.encode.choose_output`), segment size and the resume
    identity (:mod:`colorize_cli.film.identity`), as a :class:`~colorize_cli.film.plan.Film`;
    ``Film.start`` opens its work folder (resuming when the identity matches),
    ``Film.check_started`` is what a worker writing one piece of it checks instead;
@@ -93,7 +94,7 @@ def finish(film: Film, segments: Sequence[dict[str, Any]], report: VideoReport,
     """Join the segments into the film's output, remove the work folder, and fill in
     ``report``'s frames, cuts and streams. :class:`Interrupted` on Ctrl-C."""
     try:
-        joined = join(film.work, segments, film.source, film.dst, film.settings, warn)
+        joined = join(film.work, segments, film.source, film.dst, film.output, film.settings, warn)
     except KeyboardInterrupt:
         raise Interrupted(film.src, film.work.path, sum(int(s["frames"]) for s in segments)) from None
     film.work.remove()
@@ -130,13 +131,13 @@ def colorize_video(src: str | Path, dst: str | Path, pipeline: Pipeline, options
         return report
 
     try:
-        source = check_film(src, dst, options)
-        if source is None:
+        checked = check_film(src, dst, options)
+        if checked is None:
             report.status = "skipped"
             return report
         if on_total is not None:
-            on_total(source.frames_estimate)
-        film = prepare(src, dst, source, pipeline, options, ab_filter)
+            on_total(checked.source.frames_estimate)
+        film = prepare(src, dst, checked, pipeline, options, ab_filter)
     except InputError as err:
         return failed(err.reason)
     for n in film.notes:
