@@ -18,7 +18,8 @@ import json
 from pathlib import Path
 
 COLUMNS = [("psnr", "PSNR RGB (dB)", 2), ("ssim", "SSIM RGB", 4), ("ab_rmse", "ab RMSE", 2),
-           ("delta_e", "ΔE2000", 2), ("ci", "CI", 1)]
+           ("delta_e", "ΔE2000", 2), ("cast", "cast", 2),
+           ("ci", "CI", 1)]
 SEMANTIC_HEAD = ["ImageNet top-1 %", "ImageNet top-5 %"]
 
 
@@ -65,7 +66,7 @@ def table(report: dict, semantic: dict | None = None) -> str:
         ratio = stats["ci"]["mean"] / truth_ci if truth_ci else float("nan")
         cells += [f"{ratio:.2f}", _cell(stats.get("ci_ratio", {}), 2)] + _semantic_cells(semantic, name)
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
-    truth = ["–"] * 4 + [_cell(summary["truth"]["ci"], 1), "1.00", "–"] + _semantic_cells(semantic, "truth")
+    truth = ["–"] * (len(COLUMNS) - 1) + [_cell(summary["truth"]["ci"], 1), "1.00", "–"] + _semantic_cells(semantic, "truth")
     lines.append("| truth | " + " | ".join(truth) + " |")
     n = len({r["file"] for r in report.get("rows", [])})
     return f"**{_dataset(report)}** ({n} images)\n\n" + "\n".join(lines)

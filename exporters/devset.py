@@ -28,14 +28,15 @@ class DevSet:
     @torch.no_grad()
     def score(self, net: torch.nn.Module, predict_ab: Callable[[torch.Tensor], torch.Tensor], device: str) -> dict:
         """PSNR of `predict_ab(L)` (ab in Lab units at L's size, `net` in eval mode meanwhile), that of
-        plain gray, and the colourfulness relative to the truth's; {} without dev photos."""
+        plain gray, the colourfulness relative to the truth's and the global cast (Lab distance of the
+        mean ab from the truth's); {} without dev photos."""
         if not len(self.lab):
             return {}
         net.eval()
         L = torch.from_numpy(self.lab[..., :1].transpose(0, 3, 1, 2).copy()).to(device)
         ab = predict_ab(L).float().cpu().numpy().transpose(0, 2, 3, 1)
         net.train()
-        psnr, ci, ci_t, gray_psnr = [], [], [], []
+        psnr, ci, ci_t, gray_psnr, cast = [], [], [], [], []
         for lab, pab in zip(self.lab, ab):
             L_img = np.ascontiguousarray(lab[..., 0])
             truth = merge(L_img, lab[..., 1:])
@@ -45,5 +46,6 @@ class DevSet:
             gray_psnr.append(-10 * np.log10(np.mean((gray - truth) ** 2) + 1e-12))
             ci.append(colourfulness(pred))
             ci_t.append(colourfulness(truth))
+            cast.append(float(np.hypot(*(pab.reshape(-1, 2).mean(0) - lab[..., 1:].reshape(-1, 2).mean(0)))))
         return {"psnr": float(np.mean(psnr)), "gray_psnr": float(np.mean(gray_psnr)),
-                "ci_ratio": float(np.mean(ci) / max(np.mean(ci_t), 1e-6))}
+                "ci_ratio": float(np.mean(ci) / max(np.mean(ci_t), 1e-6)), "cast": float(np.mean(cast))}

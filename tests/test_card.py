@@ -11,7 +11,7 @@ def _stats(mean: float) -> dict:
 
 def _evaluate_report(dataset: str) -> dict:
     model = {"psnr": _stats(23.0), "ssim": _stats(0.9), "ab_rmse": _stats(12.0), "delta_e": _stats(10.0),
-             "ci": _stats(30.0), "ci_ratio": _stats(0.7)}
+             "cast": _stats(4.0), "ci": _stats(30.0), "ci_ratio": _stats(0.7)}
     gray = dict(model, psnr=_stats(21.0), ci=_stats(0.0))
     return {"source": {"dataset": f"/data/{dataset}"}, "rows": [{"file": "a.jpg"}, {"file": "b.jpg"}],
             "summary": {"gray": gray, "m": model, "truth": {"ci": _stats(40.0)}}}

@@ -169,3 +169,26 @@ def test_shape_mismatch_and_bad_dtype_are_refused() -> None:
         M.colourfulness(np.zeros((4, 4, 3), np.int32))
     with pytest.raises(ValueError):
         M.colourfulness(np.zeros((4, 4), np.uint8))
+
+
+def test_global_cast_sees_a_uniform_tint_not_local_errors() -> None:
+    # A checkerboard of red and green whose colours are swapped has large per-pixel errors but
+    # the same mean ab: no cast.  The same photo with a uniform tint added has a cast of about
+    # the tint's size in Lab units.
+    tiles = np.kron((np.indices((6, 8)).sum(0) % 2)[..., None], np.ones((8, 8, 1)))
+    red, green = np.array([200, 60, 60]), np.array([60, 200, 60])
+    truth = np.where(tiles > 0, red, green).astype(np.uint8)
+    swapped = np.where(tiles > 0, green, red).astype(np.uint8)
+    assert M.global_cast(swapped, truth) < 0.5 < M.delta_e2000(swapped, truth)
+    lab = M.to_lab(truth)
+    tinted_lab = lab + np.array([0.0, 0.0, 20.0])  # +20 b: yellow wash
+    tinted = M.to_uint8(require_skimage().lab2rgb(tinted_lab))
+    cast = M.global_cast(tinted, truth)
+    assert 15.0 < cast < 22.0
+    assert M.image_scores(tinted, truth)["cast"] == pytest.approx(cast)
+
+
+def require_skimage():
+    import skimage.color
+
+    return skimage.color

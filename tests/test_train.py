@@ -137,6 +137,27 @@ def test_unet_gan_loss_follows_the_nogan_schedule(tmp_path) -> None:
     torch.testing.assert_close(model.predict_ab(batch.L), fake * 110)
 
 
+def test_unet_gan_cast_weight_adds_the_per_photo_mean_ab_error(tmp_path) -> None:
+    """--cast-weight adds w·|mean ab(pred) − mean ab(truth)| per photo and channel: zero for a
+    prediction whose errors cancel over the photo, the tint's size for a uniform tint."""
+    model = _model("unet-gan", tmp_path, "--gan-after", "10", "--cast-weight", "2")
+    batch = _batch(3)
+    loss, stats = model.loss(batch, 0)
+    with torch.no_grad():
+        fake = model.net(batch.L)
+    want_cast = (fake.mean((2, 3)) - (batch.ab / 110).mean((2, 3))).abs().mean().item()
+    assert set(stats) == {"l1", "cast"} and stats["cast"] == pytest.approx(want_cast, rel=1e-5)
+    assert loss.item() == pytest.approx(stats["l1"] + 2 * want_cast, rel=1e-5)
+    # The term reaches the generator: its gradient differs from the plain L1's.
+    loss.backward()
+    with_cast = [p.grad.clone() for p in model.net.parameters() if p.grad is not None]
+    plain = _model("unet-gan", tmp_path / "plain", "--gan-after", "10")
+    plain.net.load_state_dict(model.net.state_dict())
+    plain.loss(batch, 0)[0].backward()
+    without = [p.grad for p in plain.net.parameters() if p.grad is not None]
+    assert any(not torch.allclose(a, b) for a, b in zip(with_cast, without))
+
+
 def test_each_family_exports_its_kind(tmp_path) -> None:
     from exporters.export import metadata
 

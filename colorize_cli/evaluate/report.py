@@ -97,6 +97,7 @@ TABLE_COLUMNS: tuple[tuple[str, str, int], ...] = (
     ("harmony", "harmony", 4),
     ("balance", "balance", 3),
     ("delta_e", "ΔE2000", 2),
+    ("cast", "cast", 2),
 )
 VIDEO_COLUMNS: tuple[tuple[str, str, int], ...] = (("cdc", "CDC", 5), ("warp", "warp", 5))
 
@@ -224,6 +225,7 @@ def report_to_dict(report: Report) -> dict[str, Any]:
             "hue": "HSV hue in turns [0,1); harmony 1/(1+var); balance = entropy in bits of "
                    "a 36-bin hue histogram",
             "delta_e": "mean CIEDE2000 (scikit-image)",
+            "cast": "global cast: distance in Lab units between the mean ab of the output and of the truth",
             "video": "per-frame measures averaged per clip; cdc = TCVC JS divergence (nats), "
                      "gaps 1,2,4 weighted 1/3; warp = mean squared RGB ([0,1]) error after "
                      "DIS-flow warping t+1 onto t, flow from the truth, consistent pixels",

@@ -54,6 +54,7 @@ METRIC_KEYS: tuple[str, ...] = (
     "harmony",
     "balance",
     "delta_e",
+    "cast",
 )
 TRUTH_KEYS: tuple[str, ...] = ("ci", "harmony", "balance")
 
@@ -166,6 +167,24 @@ def _ab_psnr_lab(lab_p: np.ndarray, lab_t: np.ndarray) -> float:
     if np.abs(lab_p[..., 1:] - lab_t[..., 1:]).max() < EQUAL_AB:  # as in psnr_rgb
         return math.inf
     return float(20.0 * np.log10(AB_PEAK / rmse))
+
+
+def _cast_lab(lab_p: np.ndarray, lab_t: np.ndarray) -> float:
+    mean_p = lab_p[..., 1:].reshape(-1, 2).mean(0)
+    mean_t = lab_t[..., 1:].reshape(-1, 2).mean(0)
+    return float(np.hypot(*(mean_p - mean_t)))
+
+
+def global_cast(pred: np.ndarray, truth: np.ndarray) -> float:
+    """Global colour cast: the distance in Lab units between the mean ab of ``pred`` and of ``truth``.
+
+    A model that lays one tint over the whole photo (a yellow-green wash, a magenta face) is
+    caught here even when its per-pixel errors look like any other model's: the per-pixel
+    scores mix a cast with honest local mistakes, this one sees only the cast.
+    """
+    pred, truth = _check_rgb(pred), _check_rgb(truth)
+    _same_shape(pred, truth)
+    return _cast_lab(to_lab(pred), to_lab(truth))
 
 
 def _ab_ssim_lab(lab_p: np.ndarray, lab_t: np.ndarray) -> float:
@@ -310,6 +329,7 @@ def image_scores(
         "harmony": _harmony_of(hue),
         "balance": _balance_of(hue),
         "delta_e": float(require("skimage.color").deltaE_ciede2000(lab_t, lab_p).mean()),
+        "cast": _cast_lab(lab_p, lab_t),
     }
 
 

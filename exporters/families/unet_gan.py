@@ -29,6 +29,9 @@ def add_arguments(ap: argparse.ArgumentParser) -> None:
     ap.add_argument("--critic-steps", type=int, default=300, help="unet-gan: critic-only steps before the adversarial phase")
     ap.add_argument("--adv-weight", type=float, default=0.02, help="unet-gan: weight of the adversarial loss (L1 has 1)")
     ap.add_argument("--snapshot-every", type=int, default=200, help="unet-gan: adversarial steps between snapshots")
+    ap.add_argument("--cast-weight", type=float, default=0.0,
+                    help="unet-gan: weight of the L1 between the per-photo mean ab of the prediction and of the "
+                         "truth (AB_SCALE units): a global tint costs as much as a local error over the whole photo")
 
 
 class UNetGAN(Family):
@@ -65,6 +68,12 @@ class UNetGAN(Family):
             l1 = F.l1_loss(fake, batch.ab / AB_SCALE)
             loss = l1
             stats["l1"] = l1.item()
+            if self.args.cast_weight:
+                # The adversarial phase tends to lay one tint over a photo (measured as the `cast`
+                # column); the per-pixel L1 barely sees it, the per-photo mean does.
+                cast = (fake.mean((2, 3)) - (batch.ab / AB_SCALE).mean((2, 3))).abs().mean()
+                loss = loss + self.args.cast_weight * cast
+                stats["cast"] = cast.item()
             if self.feat_loss is not None:
                 feat = self.feature_term(batch.L_true, fake * AB_SCALE, batch.ab)
                 loss = loss + self.feat_weight * feat

@@ -1,0 +1,130 @@
+"""One model from two: a `bins` model's annealed mean and an `ab` model's ab, averaged in one ONNX graph.
+
+    python -m exporters.blend weights/classifier-313.onnx weights/unet-l1.onnx --weight 0.5 \
+        --name blend --version 1.0.0 --out weights/blend.onnx
+
+Why: the 313-bin classifier and the L1 U-Net err differently (measured: their ab average beats
+either alone on ImageNet-like photos), and a user picks one name. The result is an ordinary
+`ab` model under docs/models.md — the runtime does not know it is two networks — so the film
+path's temporal kernel, hints, keyframes and `--ray` all work on it unchanged.
+
+The graph: both networks read the same L; the bins model's final softmax is replaced by
+softmax(logits / T), which is exactly the runtime's annealed mean p ∝ exp(log p / T), its mean
+over the bin centres, a bilinear ×output_stride resize (half-pixel centres, as OpenCV's) to the
+ab model's grid, then `weight`·bins + (1 − `weight`)·ab. No torch is needed: it composes the
+two shipped ONNX files, so it reproduces them exactly.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+import onnx
+from onnx import TensorProto, helper, numpy_helper
+
+from colorize_cli.model.registry import file_sha256
+
+OPSET = 17
+
+
+def _meta(model: onnx.ModelProto) -> dict[str, str]:
+    return {p.key: p.value for p in model.metadata_props}
+
+
+def _prefixed(model: onnx.ModelProto, prefix: str) -> onnx.GraphProto:
+    """The model's graph with every name prefixed, its input renamed back to the shared `L`."""
+    graph = onnx.compose.add_prefix(model, prefix).graph
+    for node in graph.node:
+        node.input[:] = ["L" if name == f"{prefix}L" else name for name in node.input]
+    return graph
+
+
+def blend(bins_path: Path, ab_path: Path, weight: float, temperature: float | None = None) -> onnx.ModelProto:
+    """The blended model (metadata: the ab model's, to be overwritten by the caller's)."""
+    if not 0.0 < weight < 1.0:
+        raise ValueError(f"weight must be in (0, 1), got {weight}")
+    mb, ma = onnx.load(str(bins_path)), onnx.load(str(ab_path))
+    meta_b, meta_a = _meta(mb), _meta(ma)
+    if meta_b.get("kind") != "bins" or meta_a.get("kind") != "ab":
+        raise ValueError("blend takes a bins model then an ab model")
+    if meta_a.get("output_stride") != "1":
+        raise ValueError("the ab model must output at full working resolution (output_stride 1)")
+    t = float(temperature if temperature is not None else meta_b["temperature"])
+    centres = np.asarray(json.loads(meta_b["bins"]), np.float32)
+    scale = float(meta_b["output_stride"])
+
+    gb, ga = _prefixed(mb, "bins/"), _prefixed(ma, "ab/")
+    (softmax,) = [n for n in gb.node if "bins/probs" in n.output]
+    if softmax.op_type != "Softmax":
+        raise ValueError(f"the bins model must end in Softmax, not {softmax.op_type}")
+    logits = softmax.input[0]
+    nodes = [n for n in gb.node if n is not softmax] + list(ga.node)
+    consts = {
+        "blend/inv_t": np.array(1.0 / t, np.float32),
+        "blend/centres": centres,
+        "blend/scales": np.array([1.0, 1.0, scale, scale], np.float32),
+        "blend/w_bins": np.array(weight, np.float32),
+        "blend/w_ab": np.array(1.0 - weight, np.float32),
+    }
+    nodes += [
+        helper.make_node("Mul", [logits, "blend/inv_t"], ["blend/tempered"]),
+        helper.make_node("Softmax", ["blend/tempered"], ["blend/annealed"], axis=1),
+        helper.make_node("Transpose", ["blend/annealed"], ["blend/nhwq"], perm=[0, 2, 3, 1]),
+        helper.make_node("MatMul", ["blend/nhwq", "blend/centres"], ["blend/nhw2"]),
+        helper.make_node("Transpose", ["blend/nhw2"], ["blend/ab_low"], perm=[0, 3, 1, 2]),
+        helper.make_node("Resize", ["blend/ab_low", "", "blend/scales"], ["blend/ab_bins"], mode="linear",
+                         coordinate_transformation_mode="half_pixel"),
+        helper.make_node("Mul", ["blend/ab_bins", "blend/w_bins"], ["blend/part_bins"]),
+        helper.make_node("Mul", ["ab/ab", "blend/w_ab"], ["blend/part_ab"]),
+        helper.make_node("Add", ["blend/part_bins", "blend/part_ab"], ["ab"]),
+    ]
+    inits = list(gb.initializer) + list(ga.initializer) + [numpy_helper.from_array(v, k) for k, v in consts.items()]
+    L = helper.make_tensor_value_info("L", TensorProto.FLOAT, ["N", 1, "H", "W"])
+    ab = helper.make_tensor_value_info("ab", TensorProto.FLOAT, ["N", 2, "H", "W"])
+    graph = helper.make_graph(nodes, "blend", [L], [ab], inits)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)])
+    model.ir_version = max(mb.ir_version, ma.ir_version)
+    onnx.checker.check_model(model)
+    return model
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(prog="python -m exporters.blend", description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("bins_model", type=Path, help="a kind-bins ONNX file (e.g. weights/classifier-313.onnx)")
+    ap.add_argument("ab_model", type=Path, help="a kind-ab ONNX file at output stride 1 (e.g. weights/unet-l1.onnx)")
+    ap.add_argument("--weight", type=float, default=0.5, help="share of the bins model (the ab model gets the rest)")
+    ap.add_argument("--temperature", type=float, default=None, help="annealed-mean temperature baked in "
+                    "(default: the bins model's)")
+    ap.add_argument("--working-size", type=int, default=None, help="default: the ab model's")
+    ap.add_argument("--name", required=True)
+    ap.add_argument("--version", required=True)
+    ap.add_argument("--description", default="")
+    ap.add_argument("--out", type=Path, required=True)
+    args = ap.parse_args(argv)
+
+    model = blend(args.bins_model, args.ab_model, args.weight, args.temperature)
+    meta_b, meta_a = _meta(onnx.load(str(args.bins_model))), _meta(onnx.load(str(args.ab_model)))
+    t = args.temperature if args.temperature is not None else float(meta_b["temperature"])
+    description = args.description or (
+        f"{args.weight:g} × {meta_b['name']} {meta_b['version']} (annealed mean, T {t:g}) + "
+        f"{1 - args.weight:g} × {meta_a['name']} {meta_a['version']}, one graph")
+    meta = {"colorize.contract": "1", "name": args.name, "version": args.version, "kind": "ab", "input": "L:0..100",
+            "working_size": str(args.working_size or meta_a["working_size"]),
+            "stride": str(max(int(meta_a["stride"]), int(meta_b["stride"]))), "output_stride": "1",
+            "description": description, "license": meta_b.get("license", "")}
+    for k, v in meta.items():
+        model.metadata_props.add(key=k, value=v)
+    tmp = args.out.with_suffix(".tmp.onnx")
+    onnx.save(model, str(tmp))
+    os.replace(tmp, args.out)
+    print(json.dumps({"file": str(args.out), "sha256": file_sha256(args.out), "bytes": args.out.stat().st_size,
+                      "parts": [f"{meta_b['name']} {meta_b['version']}", f"{meta_a['name']} {meta_a['version']}"],
+                      "weight": args.weight, "temperature": t}))
+
+
+if __name__ == "__main__":
+    main()

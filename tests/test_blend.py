@@ -1,0 +1,55 @@
+"""exporters.blend: two shipped models averaged in one ONNX graph, checked against the runtime's own steps."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+
+pytest.importorskip("onnx")
+ort = pytest.importorskip("onnxruntime")
+
+import colorize_cli  # noqa: E402
+from colorize_cli.bins_to_ab import annealed_mean  # noqa: E402
+from exporters import blend  # noqa: E402
+from onnx_fixtures import ab_of_L, make_ab_model, make_bins_model, ring_bins  # noqa: E402
+
+
+def _run(path, L):
+    sess = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    return sess.run(None, {"L": L[None, None].astype(np.float32)})[0][0]
+
+
+def test_blend_is_the_weighted_mean_of_annealed_bins_and_ab(tmp_path):
+    bins_path = make_bins_model(tmp_path / "b.onnx", q=8, output_stride=2, temperature=0.5)
+    ab_path = make_ab_model(tmp_path / "a.onnx")
+    out = tmp_path / "blend.onnx"
+    blend.main([str(bins_path), str(ab_path), "--weight", "0.3", "--temperature", "0.4",
+                "--name", "mix", "--version", "1.2.3", "--out", str(out)])
+    L = np.tile(np.linspace(0, 100, 24, dtype=np.float32), (16, 1))
+
+    probs = _run(bins_path, L)  # [Q, 8, 12]
+    ab_bins = cv2.resize(annealed_mean(probs, ring_bins(8), 0.4), (24, 16), interpolation=cv2.INTER_LINEAR)
+    want = 0.3 * ab_bins + 0.7 * ab_of_L(L)
+    got = _run(out, L).transpose(1, 2, 0)
+    assert got.shape == (16, 24, 2)
+    np.testing.assert_allclose(got, want, atol=1e-3)
+    # A different weight gives a different model: the weight is really in the graph.
+    assert np.abs(got - ab_of_L(L)).max() > 1.0
+
+    pipe = colorize_cli.load(str(out))
+    assert (pipe.info.name, pipe.info.kind, pipe.info.version) == ("mix", "ab", "1.2.3")
+    rgb = pipe.colorize_array(np.dstack([np.uint8(L * 2.55)] * 3))
+    assert rgb.shape == (16, 24, 3)
+
+
+def test_blend_refuses_wrong_kinds(tmp_path):
+    bins_path = make_bins_model(tmp_path / "b.onnx")
+    ab_path = make_ab_model(tmp_path / "a.onnx")
+    with pytest.raises(ValueError, match="bins model then an ab model"):
+        blend.blend(ab_path, bins_path, 0.5)
+    with pytest.raises(ValueError, match="weight"):
+        blend.blend(bins_path, ab_path, 1.0)
+    coarse = make_ab_model(tmp_path / "c.onnx", output_stride=2)
+    with pytest.raises(ValueError, match="output_stride 1"):
+        blend.blend(bins_path, coarse, 0.5)
