@@ -287,6 +287,37 @@ def keyframed_colorizer(pipeline: Any, which: str = "first") -> Colorizer:
     return Colorizer(name=f"{pipeline.info.name}+kf-{which}", image=image, clip=clip)
 
 
+def referenced_colorizer(pipeline: Any, which: str = "shifted", seed: int = 0) -> Colorizer:
+    """``--sim-reference shifted|first``, labelled ``<model>+ref-<which>``: ``shifted`` gives each
+    photo (and each frame of a clip, scored picture by picture) its own colour original flipped,
+    cropped to a random 80 % window and rescaled (:func:`colorize_cli.reference.simulate_reference`,
+    fixed seed) as the reference; ``first`` gives each clip its colour first frame as the
+    reference for every frame (photos then have none and are colourised automatically)."""
+    from colorize_cli.frames import colorize_frames
+    from colorize_cli.lab import image_to_L
+    from colorize_cli.reference import FeatureNet, ReferenceFilter, read_reference, simulate_reference
+
+    if which not in ("shifted", "first"):
+        raise ParameterError("which", f"must be 'shifted' or 'first', got {which!r}")
+    net = FeatureNet()
+
+    def steer(ref: np.ndarray) -> ReferenceFilter:
+        return ReferenceFilter([read_reference(ref, net, None)], net)
+
+    def image(rgb: np.ndarray) -> np.ndarray:
+        f = steer(simulate_reference(rgb, seed)) if which == "shifted" else None
+        return from_float(pipeline.colorize_L(image_to_L(rgb), f), np.uint8)
+
+    def clip(frames: Iterable[np.ndarray], smooth: bool) -> Iterator[np.ndarray]:
+        it = iter(frames)
+        first = next(it, None)
+        if first is None:
+            return iter(())
+        return colorize_frames(itertools.chain([first], it), pipeline, smooth=smooth, ab_filter=steer(first))
+
+    return Colorizer(name=f"{pipeline.info.name}+ref-{which}", image=image, clip=clip if which == "first" else None)
+
+
 # ---------------------------------------------------------------------------- the report
 
 

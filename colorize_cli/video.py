@@ -114,6 +114,7 @@ class VideoOptions:
     queue_frames: int | None = None  # per queue; default 2 × batch size, at least 4
     keyframes: dict[int, Path] | None = None  # frame index -> hand-coloured picture of that frame
     keyframe_reach: int = KEYFRAME_REACH  # frames a keyframe's colour is carried either way
+    references: tuple[str, ...] = ()  # colour reference photos for every frame (colorize_cli.reference)
 
     def check(self) -> None:
         """:class:`ParameterError` naming the parameter for values the run would choke on later."""
@@ -343,12 +344,15 @@ class _Infer:
 class _Finish:
     """The second half of the pipeline, then RGB → the encoder's pixel format; stateless."""
 
-    def __init__(self, pipeline: Pipeline, settings: EncoderSettings, ab_filter: AbFilter | None) -> None:
-        self.pipeline, self.settings, self.ab_filter = pipeline, settings, ab_filter
+    def __init__(self, pipeline: Pipeline, settings: EncoderSettings, ab_filter: AbFilter | None,
+                 first: AbFilter | None = None) -> None:
+        self.pipeline, self.settings, self.ab_filter, self.first = pipeline, settings, ab_filter, first
 
     def feed(self, item: tuple[Decoded, np.ndarray, np.ndarray, bool, AbFilter | None]
              ) -> Iterator[tuple[Decoded, Any, bool]]:
         d, L, raw, cut, steer = item
+        # references under keyframes (a keyframe is this very frame's colour), the caller's filter last
+        steer = chain_ab_filters(self.first, steer)
         rgb = self.pipeline.finish(L, raw, ab_filter=chain_ab_filters(steer, self.ab_filter), dtype=np.uint8)
         yield d, to_video_frame(rgb, self.settings), cut
 
@@ -408,7 +412,9 @@ def _stream(src: Source, pipeline: Pipeline, options: VideoOptions, settings: En
             frames.close()
 
     decode, infer = _Decode(src, plan, warn), _Infer(pipeline, options, plan, lookahead)
-    finish = _Finish(pipeline, settings, ab_filter)
+    from colorize_cli.reference import shared_reference_filter
+
+    finish = _Finish(pipeline, settings, ab_filter, shared_reference_filter(options.references, options.max_pixels))
     writer = SegmentWriter(work, settings, segment_frames)
     encode = _Encode(writer, on_progress)
     qsize = options.queue_frames or max(4, 2 * infer.batch)
@@ -474,8 +480,13 @@ def _identity(src: Source, pipeline: Pipeline, options: VideoOptions, settings: 
     }
     if options.keyframes:  # only named when given, so manifests without them are unchanged
         ident["keyframes"] = _keyframes_identity(options)
+    if options.references:  # their content, so a resume with another reference starts afresh
+        from colorize_cli.reference import reference_identity
+
+        ident["references"] = reference_identity(options.references)
     if ab_filter is not None:  # only named when given, so manifests without one are unchanged
-        ident["ab_filter"] = getattr(ab_filter, "__qualname__", type(ab_filter).__qualname__)
+        ident["ab_filter"] = getattr(ab_filter, "identity", None) or getattr(ab_filter, "__qualname__",
+                                                                             type(ab_filter).__qualname__)
     return ident
 
 

@@ -11,7 +11,7 @@ import typer
 from colorize_cli.api import DEFAULT_BATCH_SIZE
 from colorize_cli.batch import BatchOptions, Result, colorize_files, plan_image_jobs
 from colorize_cli.image_io import DEFAULT_MAX_PIXELS
-from colorize_cli.cli.common import (Device, DeviceOpt, Format, JbuOpt, ModelOpt, ModelsDirOpt, OutputOpt, QuietOpt,
+from colorize_cli.cli.common import (EXIT_USAGE, Device, DeviceOpt, Format, JbuOpt, ModelOpt, ModelsDirOpt, OutputOpt, QuietOpt,
                                      RayOpt, RenderSizeOpt, Reporter, TemperatureOpt, ThreadsOpt, VerboseOpt,
                                      WorkersOpt, app, load_pipeline, ray_connect, stdin_for)
 from colorize_cli.video import terminate_as_interrupt
@@ -37,13 +37,17 @@ def images(
                           "(bins models): <name>_top.png and <name>_ratio.png.")] = None,
     hints: Annotated[Optional[Path], typer.Option("--hints", help="Colour hints (docs/hints.md): a JSON, RGBA or "
                      "scribbled-copy file for one photo, or a folder of them matched by relative path and name.")] = None,
+    reference: Annotated[Optional[list[Path]], typer.Option("--reference", help="A colour photo of the same place, "
+                         "uniform or people (docs/reference.md), or a folder of them matched by relative path and "
+                         "name; repeatable: each region takes its best match. With --hints, hints win where they "
+                         "are.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="One JSON line per file on stdout.")] = False,
     quiet: QuietOpt = False,
     verbose: VerboseOpt = False,
     ray: RayOpt = None,
     workers: WorkersOpt = None,
 ) -> None:
-    """Colourise photos, optionally steered by colour hints."""
+    """Colourise photos, optionally steered by colour hints or colour reference photos."""
     rep = Reporter(as_json, quiet, unit="images", noun="image(s)")
     stdin = stdin_for(inputs)
     with rep.guard():
@@ -61,6 +65,19 @@ def images(
             rep.usage_error("--hints runs on this machine only; leave out --ray")
         with rep.guard():
             ab_filter_for, strays = hints_for_jobs(hints, plan.jobs)
+        rep.missing(strays, True, lambda path, reason: Result(path, None, "error", 0.0, reason).as_dict(), "images")
+    if reference:
+        if ray:
+            rep.usage_error("--reference runs on this machine only for photos; leave out --ray")
+        from colorize_cli.reference import references_for_jobs
+
+        with rep.guard():
+            ab_filter_for, bad, strays = references_for_jobs(reference, plan.jobs, max_pixels or None, threads,
+                                                             ab_filter_for)
+        for path, reason in bad:  # the run would not be what was asked for: stop before any output
+            rep.error(f"{path}: {reason}")
+        if bad:
+            rep.exit(EXIT_USAGE)
         rep.missing(strays, True, lambda path, reason: Result(path, None, "error", 0.0, reason).as_dict(), "images")
     pipeline = load_pipeline(rep, model, models_dir, device, threads, batch_size, render_size, temperature, jbu,
                              verbose, confidence is not None)

@@ -59,6 +59,9 @@ def video(
                          "(one film at a time; docs/hints.md).")] = None,
     keyframe_reach: Annotated[int, typer.Option("--keyframe-reach", min=1, help="--keyframes: frames a keyframe's "
                               "colour is carried forward and backward.")] = KEYFRAME_REACH,
+    reference: Annotated[Optional[list[Path]], typer.Option("--reference", help="A colour photo of the same "
+                         "place, costumes or actors, or a folder of them (every image in it); repeatable: each "
+                         "region of each frame takes its best match (docs/reference.md).")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="One JSON summary line per film on stdout.")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar, notes or warnings; errors only.")] = False,
     verbose: VerboseOpt = False,
@@ -80,6 +83,8 @@ def video(
         jobs, missing = plan_jobs(inputs, output, codec, stdin=stdin)
     if keyframes is not None:
         _read_keyframes(rep, keyframes, options, len(jobs), ray)
+    if reference:
+        _read_references(rep, reference, options)
     rep.missing(missing, bool(jobs), lambda path, reason: VideoReport(path, None, "error", error=reason).as_dict(),
                 "films")
     pipeline = load_pipeline(rep, model, models_dir, device, threads, batch_size, render_size, temperature, jbu,
@@ -134,3 +139,17 @@ def _read_keyframes(rep: Reporter, folder: Path, options: VideoOptions, films: i
         rep.usage_error(f"--keyframes is for one film; {films} were given")
     if ray:
         rep.usage_error("--keyframes runs on this machine only; leave out --ray")
+
+
+def _read_references(rep: Reporter, refs: list[Path], options: VideoOptions) -> None:
+    """``--reference FILE|DIR`` into ``options``; every unusable reference is an error line, then exit 2."""
+    from colorize_cli.reference import check_references, reference_files
+
+    with rep.guard():
+        files = reference_files(refs)
+        bad = check_references(files, options.max_pixels)
+    for path, reason in bad:
+        rep.error(f"{path}: {reason}")
+    if bad:
+        rep.exit(EXIT_USAGE)
+    options.references = tuple(str(f) for f in files)
