@@ -42,13 +42,16 @@ def main() -> None:
     ap.add_argument("--clips", type=Path, default=ROOT.parent / "shared" / "data" / "video" / "davis")
     ap.add_argument("--smooth", action="store_true")
     ap.add_argument("--limit", type=int)
+    ap.add_argument("--only", nargs="+", help="clip names (stems) to score, in this order")
     ap.add_argument("--no-de", action="store_true", help="PSNR only (ΔE2000 of 480p frames is the slow part)")
     args = ap.parse_args()
     pipe = load(args.model, device="cpu")
     columns = [ev.colorizer_from_pipeline(pipe), ev.keyframed_colorizer(pipe, "first"),
                ev.referenced_colorizer(pipe, "first")]
     per_clip: dict[str, dict[str, dict[str, float]]] = {}
-    for clip in sorted(args.clips.glob("*.mp4"))[:args.limit]:
+    clips = [args.clips / f"{n}.mp4" for n in args.only] if args.only else sorted(args.clips.glob("*.mp4"))
+    dest = ROOT / "benchmarks" / "results" / "reference_clips.json"
+    for clip in clips[:args.limit]:
         truth = frames_of(clip)
         half = len(truth) // 2
         per_clip[clip.name] = {}
@@ -61,11 +64,12 @@ def main() -> None:
                                              "psnr_second_half": float(np.mean(p[half:])),
                                              "de2000_second_half": float(np.mean(d[half:])), "frames": len(p)}
         print(clip.name, json.dumps(per_clip[clip.name]), flush=True)
+        dest.write_text(json.dumps(stamp({"model": pipe.info.name, "smooth": args.smooth, "per_clip": per_clip}),
+                                   indent=2) + "\n")  # so far, in case the run is cut short
     means = {c.name: {k: float(np.mean([per_clip[f][c.name][k] for f in per_clip]))
                       for k in ("psnr", "de2000", "psnr_second_half", "de2000_second_half")} for c in columns}
     res = stamp({"model": pipe.info.name, "smooth": args.smooth, "clips": len(per_clip), "means": means,
                  "per_clip": per_clip})
-    dest = ROOT / "benchmarks" / "results" / "reference_clips.json"
     dest.write_text(json.dumps(res, indent=2) + "\n")
     for name, m in means.items():
         print(f"| {name} | {m['psnr']:.2f} | {m['de2000']:.2f} | {m['psnr_second_half']:.2f} | "

@@ -295,14 +295,15 @@ def referenced_colorizer(pipeline: Any, which: str = "shifted", seed: int = 0) -
     reference for every frame (photos then have none and are colourised automatically)."""
     from colorize_cli.frames import colorize_frames
     from colorize_cli.lab import image_to_L
-    from colorize_cli.reference import FILM_MATCH_SIZE, FeatureNet, ReferenceFilter, read_reference, simulate_reference
+    from colorize_cli.reference import (FILM_MATCH_SIZE, FILM_REACH, REACH, FeatureNet, ReferenceFilter,
+                                        read_reference, simulate_reference)
 
     if which not in ("shifted", "first"):
         raise ParameterError("which", f"must be 'shifted' or 'first', got {which!r}")
     net = FeatureNet() if which == "shifted" else FeatureNet(match_size=FILM_MATCH_SIZE)  # as photos, as films
 
     def steer(ref: np.ndarray) -> ReferenceFilter:
-        return ReferenceFilter([read_reference(ref, net, None)], net)
+        return ReferenceFilter([read_reference(ref, net, None)], net, reach=REACH if which == "shifted" else FILM_REACH)
 
     def image(rgb: np.ndarray) -> np.ndarray:
         f = steer(simulate_reference(rgb, seed)) if which == "shifted" else None

@@ -293,3 +293,20 @@ def test_evaluate_sim_reference(cli, tmp_path, ab_model):
         assert rows[f, "fixture-ab+ref-shifted"]["psnr"] > rows[f, "fixture-ab"]["psnr"] + 3
         assert rows[f, "fixture-ab+ref-first"]["psnr"] == rows[f, "fixture-ab"]["psnr"]  # no first frame for a photo
     assert rows["clip.mp4", "fixture-ab+ref-first"]["psnr"] > rows["clip.mp4", "fixture-ab"]["psnr"]
+
+
+def test_batch_options_references_are_read_where_the_batch_runs(tmp_path, pipe):
+    """The path of --ray workers: plain reference paths in BatchOptions, read by colorize_files."""
+    from colorize_cli.batch import BatchOptions, colorize_files
+    from colorize_cli.inputs import Job
+
+    _photos(tmp_path / "in")
+    ref = write(tmp_path / "postcard.png", scene("stripes", "checker", RED, BLUE))
+    jobs = [Job(tmp_path / "in" / "a.png", Path("a.png"))]
+    results = colorize_files(pipe, jobs, BatchOptions(out_dir=tmp_path / "out", references=(str(ref),)), lambda r: None)
+    assert [r.status for r in results] == ["ok"]
+    left, right = _halves(tmp_path / "out" / "a.png")
+    assert left[1] < -20 and right[0] > 20
+    gray = write(tmp_path / "gray.png", cv2.cvtColor(scene("checker", "stripes"), cv2.COLOR_RGB2GRAY))
+    with pytest.raises(InputError, match="the reference is gray"):
+        colorize_files(pipe, jobs, BatchOptions(out_dir=tmp_path / "o2", references=(str(gray),)), lambda r: None)

@@ -67,8 +67,6 @@ def images(
             ab_filter_for, strays = hints_for_jobs(hints, plan.jobs)
         rep.missing(strays, True, lambda path, reason: Result(path, None, "error", 0.0, reason).as_dict(), "images")
     if reference:
-        if ray:
-            rep.usage_error("--reference runs on this machine only for photos; leave out --ray")
         from colorize_cli.reference import references_for_jobs
 
         with rep.guard():
@@ -82,7 +80,8 @@ def images(
     pipeline = load_pipeline(rep, model, models_dir, device, threads, batch_size, render_size, temperature, jbu,
                              verbose, confidence is not None)
     options = BatchOptions(out_dir=plan.out_dir, fmt=plan.fmt, overwrite=overwrite, max_pixels=max_pixels or None,
-                           confidence_dir=confidence, ab_filter_for=ab_filter_for)
+                           confidence_dir=confidence, ab_filter_for=None if ray else ab_filter_for,
+                           references=tuple(str(r) for r in reference or ()))  # workers read them again
     rep.total = len(plan.jobs)
 
     def on_result(r: Result) -> None:
