@@ -31,12 +31,12 @@ import numpy as np  # noqa: E402
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from colorize_cli.engine import Engine  # noqa: E402
-from colorize_cli.image_io import read_image  # noqa: E402
+from colorize_cli.model.engine import Engine  # noqa: E402
+from colorize_cli.io.image_io import read_image  # noqa: E402
 from colorize_cli.pipeline import Pipeline  # noqa: E402
-from colorize_cli.reference import (FILM_MATCH_SIZE, FILM_REACH, FeatureNet, ReferenceFilter, read_reference,  # noqa: E402
+from colorize_cli.steer.reference import (FILM_MATCH_SIZE, FILM_REACH, FeatureNet, ReferenceFilter, read_reference,  # noqa: E402
                                     simulate_reference)
-from colorize_cli.registry import find_model  # noqa: E402
+from colorize_cli.model.registry import find_model  # noqa: E402
 
 from _results import save, stamp  # noqa: E402
 

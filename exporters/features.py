@@ -27,7 +27,7 @@ import numpy as np
 import onnx
 import torch
 
-from colorize_cli.registry import file_sha256
+from colorize_cli.model.registry import file_sha256
 
 from .lite0 import Lite0Encoder, load_pretrained
 

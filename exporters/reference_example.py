@@ -16,9 +16,9 @@ import numpy as np
 
 from colorize_cli.api import load
 from colorize_cli.evaluate import make_sheet
-from colorize_cli.image_io import read_image, write_image
+from colorize_cli.io.image_io import read_image, write_image
 from colorize_cli.lab import from_float, image_to_L, merge
-from colorize_cli.reference import reference_filter, simulate_reference
+from colorize_cli.steer.reference import reference_filter, simulate_reference
 
 
 def main(argv: list[str] | None = None) -> None:

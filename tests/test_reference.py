@@ -14,12 +14,13 @@ import numpy as np
 import pytest
 
 from helpers import write
-from colorize_cli.engine import Engine
-from colorize_cli.errors import InputError, ParameterError
+from colorize_cli.model.engine import Engine
+from colorize_cli.errors import InputError, Interrupted, ParameterError
 from colorize_cli.pipeline import Pipeline, chain_ab_filters
-from colorize_cli.reference import (FEATURES_FILE, FeatureNet, ReferenceFilter, fuse, read_reference,
+from colorize_cli.steer.reference import (FEATURES_FILE, FeatureNet, ReferenceFilter, fuse, read_reference,
                                     reference_filter, simulate_reference)
-from colorize_cli.video import Interrupted, VideoOptions, colorize_video
+from colorize_cli.film.options import VideoOptions
+from colorize_cli.film.run import colorize_video
 from video_clips import make_clip
 
 pytest.importorskip("scipy", reason="the hints extra (scipy) is not installed")
@@ -63,13 +64,13 @@ def pipe(tmp_path_factory) -> Pipeline:
 
 
 def test_the_shipped_feature_net_is_small_and_not_a_colouriser():
-    from colorize_cli.registry import list_models
+    from colorize_cli.model.registry import list_models
 
     assert FEATURES_FILE.is_file() and FEATURES_FILE.stat().st_size < 16e6
     weights = FEATURES_FILE.parents[1]
     assert FEATURES_FILE not in {m.path for m in list_models([weights])}  # the registry does not list it
     card = (weights / "README.md").read_text(encoding="utf-8")
-    from colorize_cli.registry import file_sha256
+    from colorize_cli.model.registry import file_sha256
 
     assert file_sha256(FEATURES_FILE) in card
 
@@ -251,9 +252,8 @@ def test_film_with_a_reference_resumes_equal(tmp_path, pipe):
 
 
 def test_resume_identity_names_the_references_content(tmp_path, pipe):
-    from colorize_cli.video import _identity
-    from colorize_cli.video_read import probe
-    from colorize_cli.video_encode import encoder_settings  # noqa: F401  (the identity's other parts)
+    from colorize_cli.film.identity import film_identity
+    from colorize_cli.film.read import probe
 
     src = make_clip(tmp_path / "in.mkv", n=2, w=64, h=48, codec="ffv1", pix_fmt="yuv444p", audio=None)
     ref = write(tmp_path / "still.png", scene("stripes", "checker", RED, BLUE))
@@ -265,7 +265,7 @@ def test_resume_identity_names_the_references_content(tmp_path, pipe):
             return {}
 
     def ident() -> dict:
-        return _identity(source, pipe, VideoOptions(references=(str(ref),)), _Settings(), 6)
+        return film_identity(source, pipe, VideoOptions(references=(str(ref),)), _Settings(), 6)
 
     before = ident()
     write(ref, scene("stripes", "checker", BLUE, RED))  # same name, other colours
@@ -298,7 +298,7 @@ def test_evaluate_sim_reference(cli, tmp_path, ab_model):
 def test_batch_options_references_are_read_where_the_batch_runs(tmp_path, pipe):
     """The path of --ray workers: plain reference paths in BatchOptions, read by colorize_files."""
     from colorize_cli.batch import BatchOptions, colorize_files
-    from colorize_cli.inputs import Job
+    from colorize_cli.io.inputs import Job
 
     _photos(tmp_path / "in")
     ref = write(tmp_path / "postcard.png", scene("stripes", "checker", RED, BLUE))

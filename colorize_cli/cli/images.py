@@ -8,13 +8,13 @@ from typing import Annotated, Optional
 
 import typer
 
-from colorize_cli.api import DEFAULT_BATCH_SIZE
 from colorize_cli.batch import BatchOptions, Result, colorize_files, plan_image_jobs
-from colorize_cli.image_io import DEFAULT_MAX_PIXELS
-from colorize_cli.cli.common import (EXIT_USAGE, Device, DeviceOpt, Format, JbuOpt, ModelOpt, ModelsDirOpt, OutputOpt, QuietOpt,
-                                     RayOpt, RenderSizeOpt, Reporter, TemperatureOpt, ThreadsOpt, VerboseOpt,
-                                     WorkersOpt, app, load_pipeline, ray_connect, stdin_for)
-from colorize_cli.video import terminate_as_interrupt
+from colorize_cli.cli.common import EXIT_USAGE, Reporter, app, load_pipeline, ray_connect, stdin_for
+from colorize_cli.cli.options import (BatchSizeOpt, Device, DeviceOpt, Format, JbuOpt, JsonOpt, MaxPixelsOpt, ModelArgs,
+                                      ModelOpt, ModelsDirOpt, OutputOpt, OverwriteOpt, QuietOpt, RayOpt, RenderSizeOpt,
+                                      TemperatureOpt, ThreadsOpt, VerboseOpt, WorkersOpt)
+from colorize_cli.errors import terminate_as_interrupt
+from colorize_cli.settings import DEFAULTS
 
 
 @app.command()
@@ -24,15 +24,14 @@ def images(
     model: ModelOpt = None,
     models_dir: ModelsDirOpt = None,
     device: DeviceOpt = Device.auto,
-    batch_size: Annotated[int, typer.Option("--batch-size", min=1, help="Images per model batch.")] = DEFAULT_BATCH_SIZE,
+    batch_size: BatchSizeOpt = DEFAULTS.batch_size,
     threads: ThreadsOpt = None,
     render_size: RenderSizeOpt = None,
     temperature: TemperatureOpt = None,
     jbu: JbuOpt = True,
     fmt: Annotated[Optional[Format], typer.Option("--format", help="Output format (default: the input's).")] = None,
-    overwrite: Annotated[bool, typer.Option("--overwrite", help="Redo outputs that exist (default: skip them).")] = False,
-    max_pixels: Annotated[int, typer.Option("--max-pixels", min=0, help="Refuse inputs with more pixels "
-                          "(0: no limit).")] = DEFAULT_MAX_PIXELS,
+    overwrite: OverwriteOpt = False,
+    max_pixels: MaxPixelsOpt = DEFAULTS.max_pixels,
     confidence: Annotated[Optional[Path], typer.Option("--confidence", help="Folder for confidence maps "
                           "(bins models): <name>_top.png and <name>_ratio.png.")] = None,
     hints: Annotated[Optional[Path], typer.Option("--hints", help="Colour hints (docs/hints.md): a JSON, RGBA or "
@@ -41,7 +40,7 @@ def images(
                          "uniform or people (docs/reference.md), or a folder of them matched by relative path and "
                          "name; repeatable: each region takes its best match. With --hints, hints win where they "
                          "are.")] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="One JSON line per file on stdout.")] = False,
+    as_json: JsonOpt = False,
     quiet: QuietOpt = False,
     verbose: VerboseOpt = False,
     ray: RayOpt = None,
@@ -59,7 +58,7 @@ def images(
                 "images")
     ab_filter_for = None
     if hints is not None:
-        from colorize_cli.propagate import hints_for_jobs
+        from colorize_cli.steer.propagate import hints_for_jobs
 
         if ray:
             rep.usage_error("--hints runs on this machine only; leave out --ray")
@@ -67,7 +66,7 @@ def images(
             ab_filter_for, strays = hints_for_jobs(hints, plan.jobs)
         rep.missing(strays, True, lambda path, reason: Result(path, None, "error", 0.0, reason).as_dict(), "images")
     if reference:
-        from colorize_cli.reference import references_for_jobs
+        from colorize_cli.steer.reference_sets import references_for_jobs
 
         with rep.guard():
             ab_filter_for, bad, strays = references_for_jobs(reference, plan.jobs, max_pixels or None, threads,
@@ -77,8 +76,8 @@ def images(
         if bad:
             rep.exit(EXIT_USAGE)
         rep.missing(strays, True, lambda path, reason: Result(path, None, "error", 0.0, reason).as_dict(), "images")
-    pipeline = load_pipeline(rep, model, models_dir, device, threads, batch_size, render_size, temperature, jbu,
-                             verbose, confidence is not None)
+    pipeline = load_pipeline(rep, ModelArgs(model, models_dir, device, threads, batch_size, render_size, temperature,
+                                            jbu, verbose), confidence is not None)
     options = BatchOptions(out_dir=plan.out_dir, fmt=plan.fmt, overwrite=overwrite, max_pixels=max_pixels or None,
                            confidence_dir=confidence, ab_filter_for=None if ray else ab_filter_for,
                            references=tuple(str(r) for r in reference or ()))  # workers read them again

@@ -24,10 +24,10 @@ from typing import Any
 
 import numpy as np
 
-from colorize_cli.contract import ModelInfo, model_info_from_session
+from colorize_cli.model.contract import ModelInfo, model_info_from_session
 from colorize_cli.errors import ModelError, ParameterError
 from colorize_cli.extras import require
-from colorize_cli.quiet import capture_fd2
+from colorize_cli.io.quiet import capture_fd2
 
 DEVICES = ("auto", "cuda", "cpu")
 CUDA = "CUDAExecutionProvider"

@@ -30,8 +30,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from colorize_cli.contract import ModelInfo
-from colorize_cli.engine import read_model_info
+from colorize_cli.model.contract import ModelInfo
+from colorize_cli.model.engine import read_model_info
 from colorize_cli.errors import ColorizeError, ModelError, ParameterError
 
 ENV_VAR = "COLORIZE_MODEL_PATH"
@@ -185,7 +185,7 @@ def describe_models(extra_dirs: Sequence[str | Path] = (), device: str = "auto")
     whether it is the default, size, sha256 and, for files on the contract, every metadata field
     and the execution provider it would run on with ``device`` (probed with one real session);
     ``error`` is the reason for a file off the contract, else None."""
-    from colorize_cli.engine import CPU, open_session
+    from colorize_cli.model.engine import CPU, open_session
 
     try:
         default: Path | None = find_model(None, extra_dirs).resolve()
