@@ -57,7 +57,7 @@ def package_weights_dir() -> Path | None:
                 return Path(entry)
     except ImportError:
         pass
-    repo = Path(__file__).resolve().parent.parent / "weights"
+    repo = Path(__file__).resolve().parents[2] / "weights"  # colorize_cli/model/registry.py -> <repo>/weights
     return repo if repo.is_dir() else None
 
 
