@@ -310,3 +310,24 @@ def test_batch_options_references_are_read_where_the_batch_runs(tmp_path, pipe):
     gray = write(tmp_path / "gray.png", cv2.cvtColor(scene("checker", "stripes"), cv2.COLOR_RGB2GRAY))
     with pytest.raises(InputError, match="the reference is gray"):
         colorize_files(pipe, jobs, BatchOptions(out_dir=tmp_path / "o2", references=(str(gray),)), lambda r: None)
+
+
+def test_film_keyframes_are_laid_over_the_reference(tmp_path, pipe):
+    gray = cv2.cvtColor(scene("checker", "stripes"), cv2.COLOR_RGB2GRAY)
+    frames = [np.dstack([np.roll(gray, i, axis=1)] * 3) for i in range(4)]
+    src = make_clip(tmp_path / "in.mkv", frames=frames, n=4, w=W, h=H, codec="ffv1", pix_fmt="yuv444p", audio=None)
+    ref = write(tmp_path / "still.png", scene("stripes", "checker", RED, BLUE))
+    green = (-40.0, 35.0)
+    lab = cv2.cvtColor(frames[0].astype(np.float32) / 255.0, cv2.COLOR_RGB2Lab)
+    lab[..., 1:] = green
+    key = write(tmp_path / "keys" / "000000.png",
+                (np.clip(cv2.cvtColor(lab, cv2.COLOR_Lab2RGB), 0, 1) * 255 + 0.5).astype(np.uint8))
+    both = tmp_path / "both.mkv"
+    opts = VideoOptions(codec="ffv1", references=(str(ref),), keyframes={0: key})
+    assert colorize_video(src, both, pipe, opts).status == "ok"
+    left, right = ab_means(_decoded(both)[0])
+    assert left[0] < -25 and right[0] < -25  # the keyframe (green), not the reference (blue | red)
+    only_ref = tmp_path / "ref.mkv"
+    assert colorize_video(src, only_ref, pipe, VideoOptions(codec="ffv1", references=(str(ref),))).status == "ok"
+    left, right = ab_means(_decoded(only_ref)[0])
+    assert left[1] < -20 and right[0] > 20
