@@ -10,7 +10,9 @@ The library in four lines::
 
 Colour hints and keyframes steer the colour through the pipeline's ``ab_filter`` hook:
 ``colorize_file(src, dst, ab_filter=colorize_cli.hints_filter("photo.json", src))``,
-``colorize_frames(frames, pipe, keyframes={0: colour_frame})``, ``VideoOptions(keyframes=...)``.
+``colorize_frames(frames, pipe, keyframes={0: colour_frame})``, ``VideoOptions(keyframes=...)``;
+colour reference photos the same way: ``ab_filter=colorize_cli.reference_filter(["postcard.jpg"])``,
+``VideoOptions(references=("still.jpg",))``.
 
 The runtime is a chain of small modules, one per stage, and data flows one way::
 
@@ -32,6 +34,7 @@ from colorize_cli.errors import (ColorizeError, EvaluateError, InputError, Inter
 from colorize_cli.frames import TemporalFilter, colorize_frames  # noqa: E402
 from colorize_cli.pipeline import AbFilter, FrameFilter, Pipeline  # noqa: E402
 from colorize_cli.steer.propagate import hints_filter  # noqa: E402
+from colorize_cli.steer.reference import reference_filter  # noqa: E402
 from colorize_cli.film.options import VideoOptions  # noqa: E402
 from colorize_cli.film.run import colorize_video  # noqa: E402
 
@@ -55,5 +58,6 @@ __all__ = [
     "colorize_video",
     "hints_filter",
     "load",
+    "reference_filter",
 ]
 

@@ -55,6 +55,9 @@ class BatchOptions:
     # pixels; None for the automatic result (or ``colorize_files``' own ab_filter). An InputError
     # (a bad hint file) fails that job alone, with one line naming the file at fault.
     ab_filter_for: Callable[[Job, np.ndarray], AbFilter | None] | None = None
+    # Colour reference photos (files or folders, as ``--reference``), used when ``ab_filter_for``
+    # is None: plain paths travel to cluster workers, which read them once each.
+    references: tuple[str, ...] = ()
 
 
 @dataclass
@@ -265,6 +268,15 @@ def colorize_files(pipeline: Pipeline, jobs: Sequence[Job], options: BatchOption
     files while this one runs the model and the full-resolution work, and another encodes and
     writes the previous outputs. Files read ahead and outputs waiting to be written are
     bounded by a pixel budget, so memory stays at about two images in flight for big scans."""
+    if options.references and options.ab_filter_for is None:
+        from dataclasses import replace
+
+        from colorize_cli.steer.reference_sets import references_for_jobs
+
+        ab_filter_for, bad, _ = references_for_jobs(options.references, jobs, options.max_pixels)
+        if bad:
+            raise InputError(*bad[0])
+        options = replace(options, ab_filter_for=ab_filter_for)
     results: list[Result] = []
     claimed: dict[Path, Path] = {}
     chunk_size = max(1, pipeline.engine.batch_size)

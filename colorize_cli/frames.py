@@ -17,7 +17,7 @@ Public API::
     TemporalFilter(smooth=False, window=20, decay=0.2, scene_detect=True, scene_threshold=0.5)
     TemporalFilter.of(TemporalSettings) -> TemporalFilter
     TemporalFilter.take_cuts() -> [bool, ...]     # per frame seen since the last call
-    FrameSteps(pipeline, temporal, keyframes=None, lookahead=None, ab_filter=None)
+    FrameSteps(pipeline, temporal, keyframes=None, lookahead=None, ab_filter=None, first=None)
     FrameSteps.first_half(indices, Ls, emit=None) -> iterator of (position, L, raw, cut, steer)
     FrameSteps.second_half(L, raw, steer, dtype=None) -> RGB
     colorize_frames(frames, pipeline, smooth=False, ..., ab_filter=None, keyframes=None,
@@ -86,8 +86,8 @@ class FrameSteps:
     def __init__(self, pipeline: Pipeline, temporal: TemporalSettings,
                  keyframes: Mapping[int, np.ndarray | str | Path] | None = None,
                  lookahead: Callable[[int, int], Iterable[np.ndarray]] | None = None,
-                 ab_filter: AbFilter | None = None) -> None:
-        self.pipeline, self.ab_filter = pipeline, ab_filter
+                 ab_filter: AbFilter | None = None, first: AbFilter | None = None) -> None:
+        self.pipeline, self.ab_filter, self.first = pipeline, ab_filter, first
         self.filter = TemporalFilter.of(temporal)
         self.keyframes = (KeyframePropagator(keyframes, pipeline.prepare, lookahead, temporal.keyframe_reach,
                                              temporal.keyframe_decay,
@@ -108,8 +108,10 @@ class FrameSteps:
 
     def second_half(self, L: np.ndarray, raw: np.ndarray, steer: AbFilter | None,
                     dtype: np.dtype | type | None = None) -> np.ndarray:
-        """One frame's colour: the keyframes' blend, then the caller's ab filter, then the rest
-        of the pipeline (``dtype``: quantised pixels, as :meth:`Pipeline.finish` says)."""
+        """One frame's colour: the ``first`` filter (a film's reference photos), the keyframes'
+        blend over it (a keyframe is this very frame's colour), then the caller's ab filter, then
+        the rest of the pipeline (``dtype``: quantised pixels, as :meth:`Pipeline.finish` says)."""
+        steer = chain_ab_filters(self.first, steer)
         return self.pipeline.finish(L, raw, ab_filter=chain_ab_filters(steer, self.ab_filter), dtype=dtype)
 
 

@@ -22,7 +22,9 @@ Two hooks, both optional:
   map at the model's output resolution, after "to ab" and before "upsample". ``L_work`` is the
   lightness (float32, 0..100) at the same (h, w) as ``ab_work`` (float32, h×w×2, a and b);
   ``full_shape`` is the (H, W) the result will be upsampled to. It returns an h×w×2 map: colour
-  hints and keyframe propagation plug in here.
+  hints, keyframe propagation and reference photos plug in here. A filter with a true
+  ``wants_full_L`` attribute is also given ``L_full=`` (the frame's full-resolution L: the
+  reference matcher looks at more detail than the ab grid holds).
 
 Public API::
 
@@ -35,6 +37,7 @@ Public API::
     Pipeline.colorize_L(L_full, ab_filter=None) -> rgb
     Pipeline.colorize_array(image, ab_filter=None) -> image   # RGB(A)/gray, uint8/uint16/float, same dtype
     chain_ab_filters(first, second) -> ab_filter | None      # one after the other (None: skipped)
+    call_ab_filter(ab_filter, L_work, ab_work, full_shape, L_full) -> ab   # L_full only if it wants it
     Pipeline.confidence(raw) -> (top, ratio) | None   # bins models only
     # the single stages, for tests and measurements:
     Pipeline.prepare(L_full) -> L_work;  Pipeline.infer([L_work, ...]) -> [raw, ...]
@@ -57,7 +60,7 @@ from colorize_cli.errors import NonFiniteOutput, ParameterError
 from colorize_cli.lab import from_float, image_to_L, merge
 from colorize_cli.upsample import DEFAULT_GUIDE_FACTOR, guided_ab, upsample_ab
 
-__all__ = ["AbFilter", "FrameFilter", "MAX_ASPECT", "MAX_RENDER_SIZE", "Pipeline", "chain_ab_filters",
+__all__ = ["AbFilter", "FrameFilter", "MAX_ASPECT", "MAX_RENDER_SIZE", "Pipeline", "call_ab_filter", "chain_ab_filters",
            "check_render_size", "check_temperature", "merge", "working_shape"]
 
 AbFilter = Callable[[np.ndarray, np.ndarray, tuple[int, int]], np.ndarray]
@@ -70,10 +73,21 @@ def chain_ab_filters(first: AbFilter | None, second: AbFilter | None) -> AbFilte
     if first is None or second is None:
         return first or second
 
-    def both(L_work: np.ndarray, ab_work: np.ndarray, full_shape: tuple[int, int]) -> np.ndarray:
-        return second(L_work, np.asarray(first(L_work, ab_work, full_shape), np.float32), full_shape)
+    def both(L_work: np.ndarray, ab_work: np.ndarray, full_shape: tuple[int, int],
+             L_full: np.ndarray | None = None) -> np.ndarray:
+        ab = np.asarray(call_ab_filter(first, L_work, ab_work, full_shape, L_full), np.float32)
+        return call_ab_filter(second, L_work, ab, full_shape, L_full)
 
+    both.wants_full_L = True  # type: ignore[attr-defined]
     return both
+
+
+def call_ab_filter(ab_filter: AbFilter, L_work: np.ndarray, ab_work: np.ndarray, full_shape: tuple[int, int],
+                   L_full: np.ndarray | None) -> np.ndarray:
+    """Call ``ab_filter``, with ``L_full`` only if it asks for it (``wants_full_L``)."""
+    if L_full is not None and getattr(ab_filter, "wants_full_L", False):
+        return ab_filter(L_work, ab_work, full_shape, L_full=L_full)  # type: ignore[call-arg]
+    return ab_filter(L_work, ab_work, full_shape)
 
 
 class FrameFilter(Protocol):
@@ -247,7 +261,8 @@ class Pipeline:
         L_work = self.prepare(L_full)
         if L_work.shape[:2] != (h, w):  # models with output_stride > 1 predict at a coarser grid
             L_work = cv2.resize(L_work, (w, h), interpolation=cv2.INTER_AREA)
-        out = np.asarray(ab_filter(L_work, ab, (int(L_full.shape[0]), int(L_full.shape[1]))), np.float32)
+        out = np.asarray(call_ab_filter(ab_filter, L_work, ab, (int(L_full.shape[0]), int(L_full.shape[1])), L_full),
+                         np.float32)
         if out.shape != ab.shape:
             raise ValueError(f"ab_filter returned shape {out.shape}, expected {ab.shape}")
         return out

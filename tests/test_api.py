@@ -21,7 +21,7 @@ README = Path(__file__).resolve().parent.parent / "README.md"
 EXPORTED = {
     "AbFilter", "ColorizeError", "EvaluateError", "FrameFilter", "InputError", "Interrupted", "MissingDependency", "ModelError",
     "NonFiniteOutput", "ParameterError", "Pipeline", "TemporalFilter", "VideoOptions", "__version__", "colorize_file",
-    "colorize_frames", "colorize_video", "hints_filter", "load",
+    "colorize_frames", "colorize_video", "hints_filter", "load", "reference_filter",
 }
 
 

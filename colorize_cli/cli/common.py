@@ -37,7 +37,8 @@ FLAGS = {
     "segment_seconds": "--segment-seconds", "temperature": "--temperature", "threads": "--threads",
     "window": "--window", "ray": "--ray", "workers": "--workers", "split_seconds": "--split-seconds",
     "hints": "--hints", "keyframes": "--keyframes", "keyframe_reach": "--keyframe-reach",
-    "sim_hints": "--sim-hints", "sim_keyframes": "--sim-keyframes", "fmt": "--format",
+    "sim_hints": "--sim-hints", "sim_keyframes": "--sim-keyframes", "fmt": "--format", "reference": "--reference",
+    "sim_reference": "--sim-reference",
 }
 # Multi-word parameter names (and "crf", "fmt") are unambiguous in running text; words such as
 # "window" or "codec" are not, so only ParameterError.param maps those.

@@ -29,9 +29,15 @@ class SimKeyframes(str, Enum):
     first = "first"
 
 
+class SimReference(str, Enum):
+    shifted = "shifted"
+    first = "first"
+
+
 def _colorizers(rep: Reporter, model: list[str] | None, models_dir: list[Path] | None, device: Device,
                 render_size: int | None, temperature: float | None, sim_hints: list[int] | None = None,
-                sim_keyframes: SimKeyframes | None = None) -> list[Any]:
+                sim_keyframes: SimKeyframes | None = None, sim_reference: list[SimReference] | None = None
+                ) -> list[Any]:
     from colorize_cli import evaluate as ev
     from colorize_cli.errors import ColorizeError
     from colorize_cli.model.registry import find_model
@@ -51,6 +57,7 @@ def _colorizers(rep: Reporter, model: list[str] | None, models_dir: list[Path] |
         colorizers += [ev.hinted_colorizer(pipe, n) for n in dict.fromkeys(sim_hints or [])]
         if sim_keyframes is not None:
             colorizers.append(ev.keyframed_colorizer(pipe, sim_keyframes.value))
+        colorizers += [ev.referenced_colorizer(pipe, w.value) for w in dict.fromkeys(sim_reference or [])]
     return colorizers
 
 
@@ -112,6 +119,10 @@ def evaluate(
                          "fixed seed); repeatable.")] = None,
     sim_keyframes: Annotated[Optional[SimKeyframes], typer.Option("--sim-keyframes", help="'first': also score "
                              "each model on clips given their first frame in true colour as a keyframe.")] = None,
+    sim_reference: Annotated[Optional[list[SimReference]], typer.Option("--sim-reference", help="'shifted': also "
+                             "score each model given the photo's colour original flipped, cropped to a random 80 % "
+                             "window and rescaled as --reference; 'first': clips given their colour first frame "
+                             "as --reference; repeatable.")] = None,
     quiet: QuietOpt = False,
 ) -> None:
     """Score colourisations: PSNR, SSIM, ab errors, colourfulness, hue harmony/balance, CIEDE2000
@@ -134,7 +145,7 @@ def evaluate(
             run = lambda: ev.evaluate_pairs(pred, truth, label=label, **common)  # type: ignore[arg-type]  # noqa: E731
         else:
             colorizers = _colorizers(rep, model, models_dir, device, render_size, temperature, sim_hints,
-                                     sim_keyframes)
+                                     sim_keyframes, sim_reference)
             run = lambda: ev.evaluate_dataset(dataset, colorizers, smooth=smooth, **common)  # type: ignore[arg-type]  # noqa: E731
         with rep.bar("scoring", total=None):
             report = run()

@@ -9,7 +9,7 @@ from typing import Annotated, Optional
 import typer
 
 from colorize_cli.batch import BatchOptions, Result, colorize_files, plan_image_jobs
-from colorize_cli.cli.common import Reporter, app, load_pipeline, ray_connect, stdin_for
+from colorize_cli.cli.common import EXIT_USAGE, Reporter, app, load_pipeline, ray_connect, stdin_for
 from colorize_cli.cli.help_format import ReadableCommand
 from colorize_cli.cli.options import (BatchSizeOpt, Device, DeviceOpt, Format, JbuOpt, JsonOpt, MaxPixelsOpt, ModelArgs,
                                       ModelOpt, ModelsDirOpt, OutputOpt, OverwriteOpt, QuietOpt, RayOpt, RenderSizeOpt,
@@ -37,13 +37,17 @@ def images(
                           "(bins models): <name>_top.png and <name>_ratio.png.")] = None,
     hints: Annotated[Optional[Path], typer.Option("--hints", help="Colour hints (docs/hints.md): a JSON, RGBA or "
                      "scribbled-copy file for one photo, or a folder of them matched by relative path and name.")] = None,
+    reference: Annotated[Optional[list[Path]], typer.Option("--reference", help="A colour photo of the same place, "
+                         "uniform or people (docs/reference.md), or a folder of them matched by relative path and "
+                         "name; repeatable: each region takes its best match. With --hints, hints win where they "
+                         "are.")] = None,
     as_json: JsonOpt = False,
     quiet: QuietOpt = False,
     verbose: VerboseOpt = False,
     ray: RayOpt = None,
     workers: WorkersOpt = None,
 ) -> None:
-    """Colourise photos, optionally steered by colour hints."""
+    """Colourise photos, optionally steered by colour hints or colour reference photos."""
     rep = Reporter(as_json, quiet, unit="images", noun="image(s)")
     stdin = stdin_for(inputs)
     with rep.guard():
@@ -62,10 +66,22 @@ def images(
         with rep.guard():
             ab_filter_for, strays = hints_for_jobs(hints, plan.jobs)
         rep.missing(strays, True, lambda path, reason: Result(path, None, "error", 0.0, reason).as_dict(), "images")
+    if reference:
+        from colorize_cli.steer.reference_sets import references_for_jobs
+
+        with rep.guard():
+            ab_filter_for, bad, strays = references_for_jobs(reference, plan.jobs, max_pixels or None, threads,
+                                                             ab_filter_for)
+        for path, reason in bad:  # the run would not be what was asked for: stop before any output
+            rep.error(f"{path}: {reason}")
+        if bad:
+            rep.exit(EXIT_USAGE)
+        rep.missing(strays, True, lambda path, reason: Result(path, None, "error", 0.0, reason).as_dict(), "images")
     pipeline = load_pipeline(rep, ModelArgs(model, models_dir, device, threads, batch_size, render_size, temperature,
                                             jbu, verbose), confidence is not None)
     options = BatchOptions(out_dir=plan.out_dir, fmt=plan.fmt, overwrite=overwrite, max_pixels=max_pixels or None,
-                           confidence_dir=confidence, ab_filter_for=ab_filter_for)
+                           confidence_dir=confidence, ab_filter_for=None if ray else ab_filter_for,
+                           references=tuple(str(r) for r in reference or ()))  # workers read them again
     rep.total = len(plan.jobs)
 
     def on_result(r: Result) -> None:

@@ -51,6 +51,9 @@ def video(
                          "by their 0-based index (000120.png), carried through their shots by optical flow "
                          "(one film at a time; docs/hints.md).")] = None,
     keyframe_reach: KeyframeReachOpt = DEFAULTS.keyframe_reach,
+    reference: Annotated[Optional[list[Path]], typer.Option("--reference", help="A colour photo of the same "
+                         "place, costumes or actors, or a folder of them (every image in it); repeatable: each "
+                         "region of each frame takes its best match (docs/reference.md).")] = None,
     as_json: JsonOpt = False,
     quiet: QuietOpt = False,
     verbose: VerboseOpt = False,
@@ -71,6 +74,8 @@ def video(
         jobs, missing = plan_jobs(inputs, output, codec, stdin=stdin)
     if keyframes is not None:
         _read_keyframes(rep, keyframes, options, jobs, ray)
+    if reference:
+        _read_references(rep, reference, options)
     rep.missing(missing, bool(jobs), lambda path, reason: VideoReport(path, None, "error", error=reason).as_dict(),
                 "films")
     pipeline = load_pipeline(rep, ModelArgs(model, models_dir, device, threads, batch_size, render_size, temperature,
@@ -142,3 +147,17 @@ def _read_keyframes(rep: Reporter, folder: Path, options: VideoOptions, jobs: li
         rep.usage_error(f"--keyframes is for one film; {films} were given")
     if ray:
         rep.usage_error("--keyframes runs on this machine only; leave out --ray")
+
+
+def _read_references(rep: Reporter, refs: list[Path], options: VideoOptions) -> None:
+    """``--reference FILE|DIR`` into ``options``; every unusable reference is an error line, then exit 2."""
+    from colorize_cli.steer.reference_sets import check_references, reference_files
+
+    with rep.guard():
+        files = reference_files(refs)
+        bad = check_references(files, options.max_pixels)
+    for path, reason in bad:
+        rep.error(f"{path}: {reason}")
+    if bad:
+        rep.exit(EXIT_USAGE)
+    options.references = tuple(str(f) for f in files)

@@ -29,7 +29,7 @@ from colorize_cli.evaluate.data import (
     IMAGE_EXTS, VIDEO_EXTS, Item, discover, PairMatch, match_pairs, read_rgb, read_video,
 )
 from colorize_cli.evaluate.colourisers import (
-    SMOOTH_UNAVAILABLE, Colorizer, colorizer_from_pipeline, hinted_colorizer, keyframed_colorizer,
+    SMOOTH_UNAVAILABLE, Colorizer, colorizer_from_pipeline, hinted_colorizer, keyframed_colorizer, referenced_colorizer,
 )
 from colorize_cli.evaluate.report import (
     GRAY, TRUTH, VIDEO_KEYS, Report, summarise_rows, TABLE_COLUMNS, VIDEO_COLUMNS, format_stat, summary_table,
@@ -45,7 +45,7 @@ from colorize_cli.evaluate.score import (
 __all__ = [
     "EvaluateError", "IMAGE_EXTS", "VIDEO_EXTS", "Item", "discover", "PairMatch", "match_pairs", "read_rgb",
     "read_video", "SMOOTH_UNAVAILABLE", "Colorizer", "colorizer_from_pipeline", "hinted_colorizer",
-    "keyframed_colorizer", "GRAY", "TRUTH", "VIDEO_KEYS", "Report", "summarise_rows", "TABLE_COLUMNS",
+    "keyframed_colorizer", "referenced_colorizer", "GRAY", "TRUTH", "VIDEO_KEYS", "Report", "summarise_rows", "TABLE_COLUMNS",
     "VIDEO_COLUMNS", "format_stat", "summary_table", "report_notes", "to_jsonable", "from_jsonable",
     "report_to_dict", "write_json", "read_json", "write_csv", "SHEET_PAD", "SHEET_HEADER", "SHEET_LABEL",
     "SHEET_BG", "SHEET_FG", "sheet_tile", "sheet_size", "make_sheet", "write_sheet", "ProgressFn",

@@ -1,5 +1,5 @@
 """The models being scored, as :class:`Colorizer` adapters over a :class:`~colorize_cli.pipeline.Pipeline`:
-automatic, steered by simulated hints, or given a first keyframe."""
+automatic, steered by simulated hints, given a first keyframe, or given a reference photo."""
 
 from __future__ import annotations
 
@@ -106,3 +106,35 @@ def keyframed_colorizer(pipeline: Pipeline, which: str = "first") -> Colorizer:
         return colorize_frames(itertools.chain([first], it), pipeline, smooth=smooth, keyframes={0: first})
 
     return Colorizer(name=f"{pipeline.info.name}+kf-{which}", image=image, clip=clip)
+
+
+def referenced_colorizer(pipeline: Pipeline, which: str = "shifted", seed: int = 0) -> Colorizer:
+    """``--sim-reference shifted|first``, labelled ``<model>+ref-<which>``: ``shifted`` gives each
+    photo (and each frame of a clip, scored picture by picture) its own colour original flipped,
+    cropped to a random 80 % window and rescaled (:func:`colorize_cli.steer.reference.simulate_reference`,
+    fixed seed) as the reference; ``first`` gives each clip its colour first frame as the
+    reference for every frame (photos then have none and are colourised automatically)."""
+    from colorize_cli.frames import colorize_frames
+    from colorize_cli.lab import image_to_L
+    from colorize_cli.steer.reference import (FILM_MATCH_SIZE, FILM_REACH, REACH, FeatureNet, ReferenceFilter,
+                                        read_reference, simulate_reference)
+
+    if which not in ("shifted", "first"):
+        raise ParameterError("which", f"must be 'shifted' or 'first', got {which!r}")
+    net = FeatureNet() if which == "shifted" else FeatureNet(match_size=FILM_MATCH_SIZE)  # as photos, as films
+
+    def steer(ref: np.ndarray) -> ReferenceFilter:
+        return ReferenceFilter([read_reference(ref, net, None)], net, reach=REACH if which == "shifted" else FILM_REACH)
+
+    def image(rgb: np.ndarray) -> np.ndarray:
+        f = steer(simulate_reference(rgb, seed)) if which == "shifted" else None
+        return from_float(pipeline.colorize_L(image_to_L(rgb), f), np.uint8)
+
+    def clip(frames: Iterable[np.ndarray], smooth: bool) -> Iterator[np.ndarray]:
+        it = iter(frames)
+        first = next(it, None)
+        if first is None:
+            return iter(())
+        return colorize_frames(itertools.chain([first], it), pipeline, smooth=smooth, ab_filter=steer(first))
+
+    return Colorizer(name=f"{pipeline.info.name}+ref-{which}", image=image, clip=clip if which == "first" else None)

@@ -44,8 +44,13 @@ def film_identity(src: Source, pipeline: Pipeline, options: VideoOptions, settin
     }
     if options.keyframes:  # only named when given, so manifests without them are unchanged
         ident["keyframes"] = _keyframes_identity(options)
+    if options.references:  # their content, so a resume with another reference starts afresh
+        from colorize_cli.steer.reference_sets import reference_identity
+
+        ident["references"] = reference_identity(options.references)
     if ab_filter is not None:  # only named when given, so manifests without one are unchanged
-        ident["ab_filter"] = getattr(ab_filter, "__qualname__", type(ab_filter).__qualname__)
+        ident["ab_filter"] = getattr(ab_filter, "identity", None) or getattr(ab_filter, "__qualname__",
+                                                                             type(ab_filter).__qualname__)
     return ident
 
 

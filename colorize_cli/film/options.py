@@ -43,6 +43,7 @@ class VideoOptions:
     queue_frames: int | None = None  # per queue; default 2 × batch size, at least 4
     keyframes: dict[int, Path] | None = None  # frame index -> hand-coloured picture of that frame
     keyframe_reach: int = DEFAULTS.keyframe_reach  # frames a keyframe's colour is carried either way
+    references: tuple[str, ...] = ()  # colour reference photos for every frame (colorize_cli.steer.reference)
 
     @classmethod
     def of(cls, temporal: TemporalSettings, **others: Any) -> VideoOptions:

@@ -149,7 +149,10 @@ def stream(src: Source, pipeline: Pipeline, options: VideoOptions, settings: Enc
         finally:
             frames.close()
 
-    steps = FrameSteps(pipeline, options.temporal, options.keyframes, lookahead, ab_filter)
+    from colorize_cli.steer.reference_sets import shared_reference_filter
+
+    steps = FrameSteps(pipeline, options.temporal, options.keyframes, lookahead, ab_filter,
+                       first=shared_reference_filter(options.references, options.max_pixels))
     decode, infer = _Decode(src, plan, warn), _Infer(steps, plan, pipeline.engine.batch_size)
     finish = _Finish(steps, settings)
     writer = SegmentWriter(work, settings, segment_frames)
