@@ -57,13 +57,29 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap.add_argument("--init", type=Path, default=None,
                     help="start a new run from a committed state (weights/state/*.pt: the fp16 network with its "
                          "family's extras, step and minutes) instead of from scratch; ignored when RUN/ckpt.pt exists")
-    ap.add_argument("--precision", choices=["bf16", "fp32"], default="bf16",
-                    help="autocast dtype; bf16 runs ~1.5-4x faster on CPUs with AMX and on GPUs")
+    ap.add_argument("--precision", choices=["auto", "bf16", "fp32"], default="auto",
+                    help="autocast dtype; auto: bf16 on CUDA and on CPUs with native bf16 (AVX-512 BF16 or AMX), "
+                         "where it runs ~1.5-4x faster, else fp32")
     nhwc = " and ".join(name for name, f in FAMILIES.items() if f.channels_last)
     ap.add_argument("--channels-last", action=argparse.BooleanOptionalAction, default=None,
                     help=f"NHWC memory format (default: on for {nhwc}, where oneDNN is faster with it)")
     families.add_arguments(ap)
     return ap.parse_args(argv)
+
+
+def native_bf16(device: str, cpuinfo: Path = Path("/proc/cpuinfo")) -> bool:
+    """Whether bf16 autocast is fast here: CUDA, or a CPU with AVX-512 BF16 or AMX.
+
+    Without them PyTorch emulates bf16 through its slow convolution paths: measured on an
+    AVX2-only AMD EPYC, 160 crops of an adversarial run in 18 CPU-minutes, against 24 images/s in fp32.
+    """
+    if device.startswith("cuda"):
+        return True
+    try:
+        flags = cpuinfo.read_text().split()
+    except OSError:
+        return False
+    return "avx512_bf16" in flags or "amx_bf16" in flags
 
 
 def optimiser(net: torch.nn.Module, lr: float) -> torch.optim.Adam:
@@ -77,13 +93,18 @@ def optimiser(net: torch.nn.Module, lr: float) -> torch.optim.Adam:
 class Trainer:
     """One invocation of a run: set up or resumed from the run folder, then `run()` until its budget."""
 
+    @staticmethod
+    def bf16(args: argparse.Namespace) -> bool:
+        """--precision resolved: `auto` is bf16 only where the hardware has it (`native_bf16`)."""
+        return args.precision == "bf16" or (args.precision == "auto" and native_bf16(args.device))
+
     def __init__(self, args: argparse.Namespace) -> None:
         """Load the run's checkpoint (or `--init` state), pack the data, build the family's model."""
         if args.threads:
             torch.set_num_threads(args.threads)
         self.args, device, family = args, args.device, families.get(args.model)
         autocast = partial(torch.autocast, device_type="cuda" if device.startswith("cuda") else "cpu",
-                           dtype=torch.bfloat16, enabled=args.precision == "bf16")
+                           dtype=torch.bfloat16, enabled=self.bf16(args))
         channels_last = args.channels_last if args.channels_last is not None else family.channels_last
         self.memory_format = torch.channels_last if channels_last else torch.contiguous_format
         args.run.mkdir(parents=True, exist_ok=True)

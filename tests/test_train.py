@@ -237,3 +237,15 @@ def test_the_training_loop_has_no_family_specific_code() -> None:
         if isinstance(node, ast.Subscript) and isinstance(node.slice, ast.Constant):
             found += [node.slice.value] if node.slice.value in {"bins", "prior", "disc", "opt_d"} else []
     assert found == []
+
+
+def test_precision_auto_is_bf16_only_where_the_cpu_has_it(tmp_path) -> None:
+    info = tmp_path / "cpuinfo"
+    info.write_text("processor : 0\nflags : fpu sse2 avx2 fma\n")
+    assert not train.native_bf16("cpu", info)
+    info.write_text("processor : 0\nflags : fpu avx2 avx512f avx512_bf16\n")
+    assert train.native_bf16("cpu", info)
+    assert train.native_bf16("cuda:0", tmp_path / "missing") and not train.native_bf16("cpu", tmp_path / "missing")
+    args = train.parse_args(["unet-gan", "--run", str(tmp_path / "r"), "--precision", "fp32"])
+    assert args.precision == "fp32" and not train.Trainer.bf16(args)
+    assert train.parse_args(["unet-gan", "--run", str(tmp_path / "r")]).precision == "auto"
