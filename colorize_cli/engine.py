@@ -144,6 +144,7 @@ class Engine:
         self.provider: str = self.session.get_providers()[0]
         self.device = "cuda" if self.provider == CUDA else "cpu"
         self.requested_device = device
+        self.requested_precision = "auto"  # what the caller asked of colorize_cli.variants
         self._probe()
 
     def _probe(self) -> None:
@@ -157,7 +158,7 @@ class Engine:
         words, and onnxruntime's own reason only with ``verbose``."""
         info = self.info
         where = "CUDA" if self.device == "cuda" else f"CPU ({self.session.get_session_options().intra_op_num_threads} threads)"
-        line = f"model {info.name} {info.version} ({info.kind}) on {where}"
+        line = f"model {info.name} {info.version} ({info.kind}, {info.precision}) on {where}"
         if self.fallback_note and self.requested_device == "auto":
             line += f"; {_calm_reason(self.fallback_note)}"
             if verbose:

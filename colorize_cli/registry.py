@@ -118,9 +118,10 @@ def duplicate_names(models: Sequence[InstalledModel | dict[str, Any]]) -> dict[s
     by_name: dict[str, list[Path]] = {}
     for m in models:
         if isinstance(m, dict):
-            if m["error"] is None:
+            # an int8 variant shares its float file's name on purpose (colorize_cli.variants)
+            if m["error"] is None and m.get("precision", "float") == "float":
                 by_name.setdefault(m["name"], []).append(Path(m["path"]))
-        elif m.info is not None:
+        elif m.info is not None and m.info.precision == "float":
             by_name.setdefault(m.name, []).append(m.path)
     return {name: paths for name, paths in by_name.items() if len(paths) > 1}
 
@@ -171,7 +172,8 @@ def find_model(spec: str | None, extra_dirs: Sequence[str | Path] = ()) -> Path:
             return cand
         for path in _model_files([d]):
             try:
-                if read_model_info(path).name == spec:
+                info = read_model_info(path)
+                if info.name == spec and info.precision == "float":
                     return path
             except ModelError:
                 continue
@@ -184,8 +186,12 @@ def describe_models(extra_dirs: Sequence[str | Path] = (), device: str = "auto")
     """One row per installed model file, as ``colorize models --json`` prints it: path, name,
     whether it is the default, size, sha256 and, for files on the contract, every metadata field
     and the execution provider it would run on with ``device`` (probed with one real session);
-    ``error`` is the reason for a file off the contract, else None."""
+    ``error`` is the reason for a file off the contract, else None. Precision variants
+    (:mod:`colorize_cli.variants`): every row has ``precision``; a float row has ``runs``, the
+    file that ``--model NAME`` runs with ``device`` and ``--precision auto``; an int8 row has
+    ``variant_ok`` (its tie to the float file holds) or its ``error``."""
     from colorize_cli.engine import CPU, open_session
+    from colorize_cli.variants import choose, float_sibling, tie_problem
 
     try:
         default: Path | None = find_model(None, extra_dirs).resolve()
@@ -206,6 +212,14 @@ def describe_models(extra_dirs: Sequence[str | Path] = (), device: str = "auto")
             info = m.info
             row.update(version=info.version, kind=info.kind, bins=info.num_bins, working_size=info.working_size,
                        stride=info.stride, output_stride=info.output_stride, temperature=info.temperature,
-                       description=info.description, license=info.license, provider=provider)
+                       description=info.description, license=info.license, provider=provider,
+                       precision=info.precision)
+            if info.precision == "float":
+                row["runs"] = str(choose(m.path, "auto", on_cpu=not provider.startswith("CUDA")))
+            else:
+                problem = tie_problem(info, float_sibling(m.path))
+                row["variant_of"], row["variant_ok"] = info.variant_of, problem is None
+                if problem:
+                    row["error"] = f"int8 variant not usable: {problem}"
         rows.append(row)
     return rows

@@ -50,3 +50,18 @@ def test_shipped_model_colourises(path: Path) -> None:
     assert out.shape == (*gray.shape, 3) and out.dtype == np.uint8
     chroma = np.abs(out.astype(int) - out.mean(axis=2, keepdims=True)).mean()
     assert chroma > 1.0  # some colour, not a gray copy
+
+
+FLOATS = [p for p in SHIPPED if not p.name.endswith(".int8.onnx")]
+
+
+@pytest.mark.parametrize("path", FLOATS, ids=lambda p: p.stem)
+def test_shipped_int8_variant_is_tied_to_its_float_file(path: Path) -> None:
+    from colorize_cli.variants import int8_sibling, tie_problem
+
+    int8 = int8_sibling(path)
+    assert int8.is_file(), f"{path.name} ships without its int8 variant (python -m exporters.quantize {path})"
+    info = read_model_info(int8)
+    assert info.precision == "int8" and read_model_info(path).precision == "float"
+    assert tie_problem(info, path) is None  # same name, version, contract; variant_of = sha256 of the float file
+    assert int8.stat().st_size < path.stat().st_size / 2

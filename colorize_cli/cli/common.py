@@ -32,7 +32,7 @@ EXIT_INTERRUPTED = 130  # Ctrl-C or SIGTERM, as shells report SIGINT
 FLAGS = {
     "batch_size": "--batch-size", "codec": "--codec", "confidence": "--confidence", "crf": "--crf",
     "csv": "--csv", "decay": "--decay", "sheet": "--sheet",
-    "device": "--device", "max_pixels": "--max-pixels", "model": "--model", "models_dir": "--models-dir",
+    "device": "--device", "precision": "--precision", "max_pixels": "--max-pixels", "model": "--model", "models_dir": "--models-dir",
     "output": "-o", "preset": "--preset", "render_size": "--render-size", "scene_threshold": "--scene-threshold",
     "segment_seconds": "--segment-seconds", "temperature": "--temperature", "threads": "--threads",
     "window": "--window", "ray": "--ray", "workers": "--workers", "split_seconds": "--split-seconds",
@@ -110,6 +110,16 @@ RenderSizeOpt = Annotated[Optional[int], typer.Option("--render-size", callback=
 TemperatureOpt = Annotated[Optional[float], typer.Option("--temperature", callback=_checked_by("check_temperature",
                            "--temperature"), help="Annealed-mean temperature for bins models, finite and > 0 "
                            "(default: the model's).")]
+class Precision(str, Enum):
+    """Which variant of the model runs (colorize_cli.variants)."""
+
+    auto = "auto"
+    float = "float"
+    int8 = "int8"
+
+
+PrecisionOpt = Annotated[Precision, typer.Option("--precision", help="auto: the model's int8 variant on the CPU "
+                         "when installed, float on CUDA; float or int8 force one.")]
 DeviceOpt = Annotated[Device, typer.Option("--device", help="auto: CUDA when it really initialises, else CPU.")]
 ThreadsOpt = Annotated[Optional[int], typer.Option("--threads", min=1, help="CPU threads (default: all available).")]
 JbuOpt = Annotated[bool, typer.Option("--jbu/--no-jbu", help="Joint bilateral upsampling of colour (else bilinear).")]
@@ -270,7 +280,7 @@ class Reporter:
 def load_pipeline(reporter: Reporter, model: str | None, models_dir: list[Path] | None, device: Device,
                   threads: int | None, batch_size: int, render_size: int | None = None,
                   temperature: float | None = None, jbu: bool = True, verbose: bool = False,
-                  confidence: bool = False) -> Any:
+                  confidence: bool = False, precision: Precision = Precision.auto) -> Any:
     """:func:`colorize_cli.load` for a command: an unusable model or option is a usage error
     (exit 2), else a note says which model runs where; ``--threads`` over the CPUs is capped
     with a warning, and bins-only options given to another model get one note."""
@@ -281,7 +291,8 @@ def load_pipeline(reporter: Reporter, model: str | None, models_dir: list[Path] 
         reporter.warning(f"--threads {threads} is more than the {cap} CPUs available; using {cap}")
     with reporter.guard():
         pipeline = load(model, device.value, threads=use, batch_size=batch_size, render_size=render_size,
-                        temperature=temperature, jbu=jbu, models_dirs=models_dir or [])
+                        temperature=temperature, jbu=jbu, models_dirs=models_dir or [],
+                        precision=precision.value)
     reporter.note(pipeline.engine.describe(verbose))
     given = [name for name, on in (("temperature", temperature is not None), ("confidence", confidence)) if on]
     unused = [FLAGS[name] for name in unused_options(pipeline, given)]

@@ -9,7 +9,7 @@ from typing import Annotated, Any, Optional
 import typer
 
 from colorize_cli.image_io import DEFAULT_MAX_PIXELS
-from colorize_cli.cli.common import (EXIT_FAILED, EXIT_OK, Device, DeviceOpt, ModelsDirOpt, QuietOpt, RenderSizeOpt,
+from colorize_cli.cli.common import (EXIT_FAILED, EXIT_OK, Device, DeviceOpt, ModelsDirOpt, Precision, QuietOpt, RenderSizeOpt,
                                      Reporter, TemperatureOpt, app, load_pipeline)
 
 
@@ -29,6 +29,7 @@ class SimKeyframes(str, Enum):
 
 
 def _colorizers(rep: Reporter, model: list[str] | None, models_dir: list[Path] | None, device: Device,
+                precisions: list[Precision] | None,
                 render_size: int | None, temperature: float | None, sim_hints: list[int] | None = None,
                 sim_keyframes: SimKeyframes | None = None) -> list[Any]:
     from colorize_cli import evaluate as ev
@@ -43,8 +44,8 @@ def _colorizers(rep: Reporter, model: list[str] | None, models_dir: list[Path] |
             rep.note("no model installed: scoring the gray baseline only")
             specs = []
     colorizers = []
-    for spec in specs:
-        pipe = load_pipeline(rep, spec, models_dir, device, None, 1, render_size, temperature)
+    for spec, precision in [(s, p) for s in specs for p in dict.fromkeys(precisions or [Precision.auto])]:
+        pipe = load_pipeline(rep, spec, models_dir, device, None, 1, render_size, temperature, precision=precision)
         colorizers.append(ev.colorizer_from_pipeline(pipe))
         # the same model steered by simulated users (fixed seeds), scored beside its automatic result
         colorizers += [ev.hinted_colorizer(pipe, n) for n in dict.fromkeys(sim_hints or [])]
@@ -90,6 +91,9 @@ def evaluate(
     render_size: RenderSizeOpt = None,
     temperature: TemperatureOpt = None,
     device: DeviceOpt = Device.auto,
+    precision: Annotated[Optional[list[Precision]], typer.Option("--precision", help="Variant of each model: auto "
+                         "(int8 on the CPU when installed, float on CUDA), float or int8; repeatable to score "
+                         "both, labelled name and name:int8.")] = None,
     smooth: Annotated[bool, typer.Option("--smooth", help="Videos: the video command's temporal kernel.")] = False,
     max_frames: Annotated[Optional[int], typer.Option("--max-frames", min=1, help="Videos: score only the first "
                           "N frames of each clip.")] = None,
@@ -120,7 +124,7 @@ def evaluate(
             label = pred.name if pred.name not in ("", ev.GRAY, ev.TRUTH) else "pred"  # type: ignore[union-attr]
             run = lambda: ev.evaluate_pairs(pred, truth, label=label, **common)  # type: ignore[arg-type]  # noqa: E731
         else:
-            colorizers = _colorizers(rep, model, models_dir, device, render_size, temperature, sim_hints,
+            colorizers = _colorizers(rep, model, models_dir, device, precision, render_size, temperature, sim_hints,
                                      sim_keyframes)
             run = lambda: ev.evaluate_dataset(dataset, colorizers, smooth=smooth, **common)  # type: ignore[arg-type]  # noqa: E731
         with rep.bar("scoring", total=None):

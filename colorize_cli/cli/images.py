@@ -11,7 +11,7 @@ import typer
 from colorize_cli.api import DEFAULT_BATCH_SIZE
 from colorize_cli.batch import BatchOptions, Result, colorize_files, plan_image_jobs
 from colorize_cli.image_io import DEFAULT_MAX_PIXELS
-from colorize_cli.cli.common import (Device, DeviceOpt, Format, JbuOpt, ModelOpt, ModelsDirOpt, OutputOpt, QuietOpt,
+from colorize_cli.cli.common import (Device, DeviceOpt, Precision, PrecisionOpt, Format, JbuOpt, ModelOpt, ModelsDirOpt, OutputOpt, QuietOpt,
                                      RayOpt, RenderSizeOpt, Reporter, TemperatureOpt, ThreadsOpt, VerboseOpt,
                                      WorkersOpt, app, load_pipeline, ray_connect, stdin_for)
 from colorize_cli.video import terminate_as_interrupt
@@ -24,6 +24,7 @@ def images(
     model: ModelOpt = None,
     models_dir: ModelsDirOpt = None,
     device: DeviceOpt = Device.auto,
+    precision: PrecisionOpt = Precision.auto,
     batch_size: Annotated[int, typer.Option("--batch-size", min=1, help="Images per model batch.")] = DEFAULT_BATCH_SIZE,
     threads: ThreadsOpt = None,
     render_size: RenderSizeOpt = None,
@@ -63,7 +64,7 @@ def images(
             ab_filter_for, strays = hints_for_jobs(hints, plan.jobs)
         rep.missing(strays, True, lambda path, reason: Result(path, None, "error", 0.0, reason).as_dict(), "images")
     pipeline = load_pipeline(rep, model, models_dir, device, threads, batch_size, render_size, temperature, jbu,
-                             verbose, confidence is not None)
+                             verbose, confidence is not None, precision)
     options = BatchOptions(out_dir=plan.out_dir, fmt=plan.fmt, overwrite=overwrite, max_pixels=max_pixels or None,
                            confidence_dir=confidence, ab_filter_for=ab_filter_for)
     rep.total = len(plan.jobs)

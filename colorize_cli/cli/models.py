@@ -20,18 +20,21 @@ def _table(rows: list[dict[str, Any]]) -> None:
     from rich.table import Table
 
     table = Table(title="colorize models", title_justify="left")
-    for col in ("name", "version", "kind", "bins", "working size", "file size", "sha256", "provider", "path"):
+    for col in ("name", "version", "kind", "bins", "working size", "precision", "runs", "file size", "sha256",
+                "provider", "path"):
         table.add_column(col, no_wrap=col not in ("path",), overflow="fold")
     for r in rows:
         name = r["name"] + (" *" if r["default"] else "")
         if r["error"]:
-            table.add_row(name, "-", "invalid", "-", "-", _size(r["size_bytes"]), r["sha256"][:12], "-", r["path"],
-                          style="red")
+            table.add_row(name, r.get("version", "-"), r.get("kind", "invalid"), "-", "-", r.get("precision", "-"), "-",
+                          _size(r["size_bytes"]), r["sha256"][:12], "-", r["path"], style="red")
             continue
-        table.add_row(name, r["version"], r["kind"], str(r["bins"] or "-"), str(r["working_size"]),
-                      _size(r["size_bytes"]), r["sha256"][:12], r["provider"].replace("ExecutionProvider", ""),
+        runs = "-" if r["precision"] != "float" else ("int8" if r["runs"] != r["path"] else "float")
+        table.add_row(name, r["version"], r["kind"], str(r["bins"] or "-"), str(r["working_size"]), r["precision"],
+                      runs, _size(r["size_bytes"]), r["sha256"][:12], r["provider"].replace("ExecutionProvider", ""),
                       r["path"])
-    table.caption = "* default model; --json gives full sha256 and every field"
+    table.caption = ("* default model; runs: the variant --model NAME runs here (--precision auto: int8 on the CPU "
+                     "when installed, float on CUDA); --json gives full sha256 and every field")
     console = Console()
     if not console.is_terminal:
         console.width = 200  # piped output: one row per model, not folded

@@ -9,7 +9,7 @@ from typing import Annotated, Optional
 import typer
 
 from colorize_cli.api import DEFAULT_BATCH_SIZE
-from colorize_cli.cli.common import (EXIT_USAGE, Device, DeviceOpt, JbuOpt, ModelOpt, ModelsDirOpt, OutputOpt, RayOpt,
+from colorize_cli.cli.common import (EXIT_USAGE, Device, DeviceOpt, Precision, PrecisionOpt, JbuOpt, ModelOpt, ModelsDirOpt, OutputOpt, RayOpt,
                                      RenderSizeOpt, Reporter, TemperatureOpt, ThreadsOpt, VerboseOpt, WorkersOpt, app,
                                      load_pipeline, ray_connect, stdin_for)
 from colorize_cli.scenes import DEFAULT_THRESHOLD
@@ -27,6 +27,7 @@ def video(
     model: ModelOpt = None,
     models_dir: ModelsDirOpt = None,
     device: DeviceOpt = Device.auto,
+    precision: PrecisionOpt = Precision.auto,
     batch_size: Annotated[int, typer.Option("--batch-size", min=1, help="Frames per model batch.")] = DEFAULT_BATCH_SIZE,
     threads: ThreadsOpt = None,
     render_size: RenderSizeOpt = None,
@@ -83,7 +84,7 @@ def video(
     rep.missing(missing, bool(jobs), lambda path, reason: VideoReport(path, None, "error", error=reason).as_dict(),
                 "films")
     pipeline = load_pipeline(rep, model, models_dir, device, threads, batch_size, render_size, temperature, jbu,
-                             verbose)
+                             verbose, precision=precision)
     rep.total = len(jobs)
     frames = 0
 
