@@ -105,12 +105,27 @@ def open_session(path: str | Path, device: str = "auto", threads: int | None = N
         raise ParameterError("device", "cuda: this onnxruntime build has no CUDA provider "
                             f"(it has {', '.join(ort.get_available_providers())})")
     providers = [CUDA, CPU] if want_cuda else [CPU]
+    load_path, save_to, hit = path, None, False
+    if optimize and not want_cuda:
+        # Graph optimisation is most of a session's making: reuse onnxruntime's own optimised
+        # file from the user's cache (colorize_cli.session_cache), or leave one there.
+        from colorize_cli.session_cache import cached_model, commit
+
+        load_path, save_to, hit = cached_model(path, providers, ort.__version__)
+        if hit:
+            so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
+        elif save_to is not None:
+            so.optimized_model_filepath = str(save_to)
     with capture_fd2() as spam, warnings.catch_warnings():
         warnings.simplefilter("ignore")  # onnxruntime also warns through Python about providers
         try:
-            session = ort.InferenceSession(str(path), sess_options=so, providers=providers)
+            session = ort.InferenceSession(str(load_path), sess_options=so, providers=providers)
         except Exception as exc:  # onnxruntime raises several unrelated types
             session, error = None, exc
+    if save_to is not None:
+        commit(save_to, path, providers, ort.__version__)
+    if session is None and hit:  # a damaged cache entry: the model itself decides
+        return open_session(path, device, threads, optimize=False)[0], ""
     if session is None:
         first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
         first = re.sub(r"^\[ONNXRuntimeError\] : \d+ : \w+ : ", "", first)
