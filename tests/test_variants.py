@@ -130,3 +130,23 @@ def test_evaluate_scores_both_precisions(cli, pair: Path, tmp_path: Path) -> Non
               "--precision", "float", "--precision", "int8", "--json", "-q")
     assert res.exit_code == 0, res
     assert '"fixture-bins"' in res.stdout and '"fixture-bins:int8"' in res.stdout
+
+
+def test_float_precision_output_is_unchanged(pair: Path, tmp_path: Path, monkeypatch) -> None:
+    """At equal settings and precision the pixels are what the plain float session gives, with
+    the cache of optimised models cold and warm."""
+    from colorize_cli.engine import Engine
+    from colorize_cli.pipeline import Pipeline
+
+    gray = np.tile(np.linspace(0, 255, 72, dtype=np.uint8), (40, 1))
+    gray[10:20, 30:50] = 17
+    monkeypatch.setenv("COLORIZE_CACHE", str(tmp_path / "cold"))
+    cold = load("fixture-bins", "cpu", models_dirs=[pair.parent], precision="float").colorize_array(gray)
+    warm = load("fixture-bins", "cpu", models_dirs=[pair.parent], precision="float").colorize_array(gray)
+    monkeypatch.setenv("COLORIZE_CACHE", str(tmp_path / "none" / "x"))
+    (tmp_path / "none").write_text("") if not (tmp_path / "none").exists() else None
+    plain = Pipeline(Engine(pair, device="cpu")).colorize_array(gray)
+    assert np.array_equal(cold, plain) and np.array_equal(warm, plain)
+    int8_a = load("fixture-bins", "cpu", models_dirs=[pair.parent], precision="int8").colorize_array(gray)
+    int8_b = Pipeline(Engine(int8_sibling(pair), device="cpu")).colorize_array(gray)
+    assert np.array_equal(int8_a, int8_b)
