@@ -17,13 +17,12 @@ Public API::
     list_models(extra_dirs=()) -> list[InstalledModel]      # every *.onnx, checked
     find_model(spec: str | None, extra_dirs=()) -> Path      # name, path or None (default)
     describe_models(extra_dirs=(), device="auto") -> [dict]   # what `colorize models` lists
-    file_sha256(path) -> str
+    file_sha256(path) -> str                                # (colorize_cli.session_cache's)
     duplicate_names(models) -> {name: [paths]}              # names carried by several models
 """
 
 from __future__ import annotations
 
-import hashlib
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -33,18 +32,10 @@ from typing import Any
 from colorize_cli.contract import ModelInfo
 from colorize_cli.engine import read_model_info
 from colorize_cli.errors import ColorizeError, ModelError, ParameterError
+from colorize_cli.session_cache import file_sha256
 
 ENV_VAR = "COLORIZE_MODEL_PATH"
 DEFAULT_FILE = "default.txt"
-
-
-def file_sha256(path: str | Path) -> str:
-    """sha256 of a model file, as `colorize models` and the model cards print it."""
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def package_weights_dir() -> Path | None:

@@ -15,6 +15,8 @@ be created or written is skipped without a word, and so is a cached file that fa
 Public API::
 
     cache_dir() -> Path
+    file_sha256(path) -> str
+    model_sha256(path) -> str              # the same, hashed once per process per (path, size, mtime)
     cached_model(path, providers) -> (Path to load, Path to save to or None, hit: bool)
     commit(tmp, final)                     # the atomic rename after the session wrote ``tmp``
 """
@@ -27,7 +29,7 @@ import tempfile
 from functools import lru_cache
 from pathlib import Path
 
-__all__ = ["cache_dir", "cached_model", "commit"]
+__all__ = ["cache_dir", "cached_model", "commit", "file_sha256", "model_sha256"]
 
 
 def cache_dir() -> Path:
@@ -52,8 +54,8 @@ def _cpu_key() -> str:
     return hashlib.sha256(flags.encode()).hexdigest()[:8]
 
 
-@lru_cache(maxsize=16)
-def _model_sha(path: str, size: int, mtime_ns: int) -> str:
+def file_sha256(path: str | Path) -> str:
+    """sha256 of a model file, as `colorize models` and the model cards print it."""
     h = hashlib.sha256()
     with open(path, "rb") as f:
         for block in iter(lambda: f.read(1 << 20), b""):
@@ -61,9 +63,20 @@ def _model_sha(path: str, size: int, mtime_ns: int) -> str:
     return h.hexdigest()
 
 
-def _key(path: Path, providers: list[str], ort_version: str) -> str:
+@lru_cache(maxsize=16)
+def _model_sha(path: str, size: int, mtime_ns: int) -> str:
+    return file_sha256(path)
+
+
+def model_sha256(path: str | Path) -> str:
+    """The file's sha256, hashed once per process for each (path, size, mtime)."""
+    path = Path(path)
     st = path.stat()
-    sha = _model_sha(str(path.resolve()), st.st_size, st.st_mtime_ns)
+    return _model_sha(str(path.resolve()), st.st_size, st.st_mtime_ns)
+
+
+def _key(path: Path, providers: list[str], ort_version: str) -> str:
+    sha = model_sha256(path)
     prov = "+".join(p.replace("ExecutionProvider", "") for p in providers)
     return f"{sha[:24]}-ort{ort_version}-{prov}-{_cpu_key()}.onnx"
 

@@ -26,12 +26,12 @@ Public API::
 
 from __future__ import annotations
 
-import functools
 from pathlib import Path
 from typing import Any
 
 from colorize_cli.contract import ModelInfo
 from colorize_cli.errors import ModelError, ParameterError
+from colorize_cli.session_cache import model_sha256
 
 __all__ = ["PRECISIONS", "check_precision", "choose", "float_sibling", "int8_sibling", "open_engine", "tie_problem",
            "variants"]
@@ -58,19 +58,6 @@ def float_sibling(path: str | Path) -> Path:
     return path.with_name(path.name.removesuffix(INT8_SUFFIX) + ".onnx")
 
 
-@functools.lru_cache(maxsize=32)
-def _sha256(path: str, size: int, mtime_ns: int) -> str:
-    from colorize_cli.registry import file_sha256
-
-    return file_sha256(path)
-
-
-def sha256_cached(path: Path) -> str:
-    """The file's sha256, hashed once per process for each (path, size, mtime)."""
-    st = path.stat()
-    return _sha256(str(path.resolve()), st.st_size, st.st_mtime_ns)
-
-
 _TIED = ("name", "version", "kind", "working_size", "stride", "output_stride", "temperature")
 
 
@@ -94,7 +81,7 @@ def tie_problem(int8_info: ModelInfo, float_path: str | Path) -> str | None:
     if (base.bins is None) != (int8_info.bins is None) or (base.bins is not None and
                                                            (base.bins != int8_info.bins).any()):
         return f"its bins differ from {float_path.name}'s"
-    if int8_info.variant_of != sha256_cached(float_path):
+    if int8_info.variant_of != model_sha256(float_path):
         return f"variant_of is not the sha256 of {float_path.name} (made from another version of it)"
     return None
 

@@ -101,6 +101,8 @@ def compare(float_path: Path, int8_path: Path, files: list[Path]) -> dict:
     from colorize_cli.engine import Engine
     from colorize_cli.pipeline import Pipeline
 
+    if not files:
+        return {"photos": 0}
     pipes = [Pipeline(Engine(p, device="cpu", batch_size=1)) for p in (float_path, int8_path)]
     info = pipes[0].info
     dab, chroma, agree = [], [[], []], []

@@ -26,8 +26,7 @@ def test_second_session_loads_the_cached_file(tmp_path: Path, monkeypatch) -> No
     first, _ = open_session(model, device="cpu")
     (cached,) = _files(tmp_path / "c")  # one file, no temporary left behind
     assert cached.suffix == ".onnx" and ".part" not in cached.name
-    assert cached.name.startswith(session_cache._model_sha(str(model.resolve()), model.stat().st_size,
-                                                           model.stat().st_mtime_ns)[:24])
+    assert cached.name.startswith(session_cache.model_sha256(model)[:24])
     seen = []
     real = session_cache.cached_model
     monkeypatch.setattr(session_cache, "cached_model", lambda *a: seen.append(real(*a)) or seen[-1])
