@@ -1,7 +1,7 @@
 """Quantize a shipped float model to int8 for the CPU (weights/<name>.int8.onnx).
 
     python -m exporters.quantize weights/classifier-313.onnx            # -> weights/classifier-313.int8.onnx
-    python -m exporters.quantize weights/unet-l1.onnx --exclude-tail 2  # keep the last 2 conv layers in float
+    python -m exporters.quantize weights/unet-l1.onnx --exclude-tail 1 --exclude-first 6  # as shipped
 
 onnxruntime's static quantization: QDQ format, per-channel int8 weights, uint8 activations,
 calibrated (min/max) on gray versions of TRAINING photos (``--data``, never the eval/ sets)
@@ -12,8 +12,9 @@ users keep one model name) and adds the tie that the runtime checks (docs/models
 * ``precision`` = ``int8``;
 * ``variant_of`` = the sha256 of the float file it was made from.
 
-``--exclude-tail N`` keeps the last N Conv/ConvTranspose/Gemm nodes (the head, the last decoder
-block) in float, for models whose int8 version misses the quality bar (weights/README.md).
+``--exclude-tail N`` keeps the last N Conv/ConvTranspose/Gemm nodes and all after them (the head,
+its softmax/tanh; the last decoder block) in float, ``--exclude-first N`` the first N (the stem),
+for models whose int8 version misses the quality bar (weights/README.md says which).
 The int8 model is then compared with the float one on ``--check`` other training photos
 (:func:`compare`: mean |Δab| at the model's output, chroma ratio, top-1 bin agreement): a quick
 proxy to choose ``--exclude-tail`` before the dev-set parity run (weights/README.md).
@@ -95,6 +96,12 @@ def tail_nodes(model: onnx.ModelProto, n: int) -> list[str]:
     return [node.name for node in nodes[start:]]
 
 
+def first_nodes(model: onnx.ModelProto, n: int) -> list[str]:
+    """The first ``n`` weight-carrying nodes in graph order (the stem: measured on the Lite0
+    models, the layers int8 hurts most, where the 0..100 input meets the first convolutions)."""
+    return [node.name for node in model.graph.node if node.op_type in WEIGHT_OPS][:max(n, 0)]
+
+
 def compare(float_path: Path, int8_path: Path, files: list[Path]) -> dict:
     """int8 against float on ``files`` at the model's working shape, through the runtime's own
     stages (model, then to ab): mean |Δab|, chroma ratio, and top-1 bin agreement (bins models)."""
@@ -123,7 +130,7 @@ def compare(float_path: Path, int8_path: Path, files: list[Path]) -> dict:
 
 def quantize(src: Path, out: Path, data: Path, count: int = 96, exclude_tail: int = 0,
              exclude: list[str] | None = None, seed: int = 0, check_count: int = 48, conv_only: bool = False,
-             method: str = "minmax", reduce_range: bool = True) -> dict:
+             method: str = "minmax", reduce_range: bool = True, exclude_first: int = 0) -> dict:
     """Write the int8 variant of ``src`` to ``out``; return the report."""
     from onnxruntime.quantization import CalibrationMethod, QuantFormat, QuantType, quantize_static
     from onnxruntime.quantization.shape_inference import quant_pre_process
@@ -140,7 +147,8 @@ def quantize(src: Path, out: Path, data: Path, count: int = 96, exclude_tail: in
             if not node.name:
                 node.name = f"{node.op_type}_{i}"
         onnx.save(prepped, str(pre))
-        keep = list(dict.fromkeys(tail_nodes(prepped, exclude_tail) + list(exclude or [])))
+        keep = list(dict.fromkeys(tail_nodes(prepped, exclude_tail) + first_nodes(prepped, exclude_first)
+                                  + list(exclude or [])))
         tmp_out = Path(tmp) / "q.onnx"
         # conv_only: Q/DQ only around the weight layers (measured on classifier-313: worse, mean
         # |Δab| 1.45 against 0.87 with every op onnxruntime quantizes; 7-bit weights both).
@@ -183,6 +191,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--data", type=Path, default=DEFAULT_DATA, help="training photos (never eval/)")
     ap.add_argument("--count", type=int, default=96, help="calibration photos")
     ap.add_argument("--exclude-tail", type=int, default=0, help="last N weight layers kept in float")
+    ap.add_argument("--exclude-first", type=int, default=0, help="first N weight layers kept in float (the stem)")
     ap.add_argument("--exclude", action="append", default=[], help="a node name kept in float (repeatable)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--conv-only", action="store_true", help="Q/DQ around the weight layers only (default: every op "
@@ -194,7 +203,7 @@ def main(argv: list[str] | None = None) -> None:
     args = ap.parse_args(argv)
     out = args.out or args.model.with_name(args.model.stem + ".int8.onnx")
     report = quantize(args.model, out, args.data, args.count, args.exclude_tail, args.exclude, args.seed, args.check,
-                      args.conv_only, args.method, not args.full_range)
+                      args.conv_only, args.method, not args.full_range, args.exclude_first)
     print(json.dumps(report, indent=2))
 
 
