@@ -2,7 +2,7 @@
 
     python benchmarks/bench_archive.py [--model NAME] [--fast-model NAME ...]
         [--photos DIR] [--davis CLIP] [--film720 CLIP] [--ray-images 100] [--skip-ray]
-        [--precision float --precision int8] [--smooth-only] [--skip-720p]
+        [--precision float --precision int8] [--smooth-only] [--skip-720p] [--skip-images] [--skip-stages]
 
 Every photo and film figure is measured for each ``--precision`` (default: float, the variant
 every run used before int8 shipped, then int8, what ``auto`` picks on the CPU), interleaved in
@@ -214,6 +214,8 @@ def main() -> None:
                     help="repeatable; default: float and int8")
     ap.add_argument("--smooth-only", action="store_true", help="films with --smooth only (the issue's figure)")
     ap.add_argument("--skip-720p", action="store_true")
+    ap.add_argument("--skip-images", action="store_true", help="films only (to split a run into shorter pauses)")
+    ap.add_argument("--skip-stages", action="store_true")
     args = ap.parse_args()
     precisions = args.precision or ["float", "int8"]
     smooths = (True,) if args.smooth_only else (False, True)
@@ -230,14 +232,14 @@ def main() -> None:
             run([sys.executable, "-c", WARM, m, p])
     with tempfile.TemporaryDirectory() as t:
         tmp = Path(t)
-        results["images"] = bench_images(tmp, model, args.photos, precisions)
+        results["images"] = [] if args.skip_images else bench_images(tmp, model, args.photos, precisions)
         results["film"] = bench_film(tmp, args.davis, "480p " + args.davis.name,
                                      {"default": model, **{Path(m).stem: m for m in others}}, precisions, smooths)
         if not args.skip_720p:
             results["film"] += bench_film(tmp, args.film720, "720p " + args.film720.name, {"default": model},
                                           precisions, smooths)
-        results["stages"] = {f"480p default --smooth {p}": stage_shares(tmp, args.davis, model, True, p)
-                             for p in precisions}
+        results["stages"] = {} if args.skip_stages else {
+            f"480p {Path(model).stem} --smooth {p}": stage_shares(tmp, args.davis, model, True, p) for p in precisions}
         print(results["stages"], flush=True)
         if not args.skip_ray:
             results["ray"] = bench_ray(tmp, model, args.photos, args.ray_images)
