@@ -97,7 +97,7 @@ def timed(name, fn):
             with lock:
                 busy[name] += time.perf_counter() - t
     return g
-import colorize_cli.video as V, colorize_cli.video_read as IO, colorize_cli.video_segments as SEG
+import colorize_cli.film.run as V, colorize_cli.film.read as IO, colorize_cli.film.segments as SEG
 from colorize_cli.pipeline import Pipeline
 import colorize_cli
 def decode(*a, **k):
@@ -219,7 +219,7 @@ def main() -> None:
     args = ap.parse_args()
     precisions = args.precision or ["float", "int8"]
     smooths = (True,) if args.smooth_only else (False, True)
-    from colorize_cli.registry import find_model, list_models
+    from colorize_cli.model.registry import find_model, list_models
 
     model = str(find_model(args.model))
     others = [str(find_model(m)) for m in args.fast_model] if args.fast_model else \

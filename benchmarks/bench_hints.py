@@ -24,11 +24,11 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from colorize_cli.engine import Engine  # noqa: E402
-from colorize_cli.hints import parse_hints_json  # noqa: E402
+from colorize_cli.model.engine import Engine  # noqa: E402
+from colorize_cli.steer.hints import parse_hints_json  # noqa: E402
 from colorize_cli.pipeline import Pipeline  # noqa: E402
-from colorize_cli.propagate import hint_filter  # noqa: E402
-from colorize_cli.registry import find_model  # noqa: E402
+from colorize_cli.steer.propagate import hint_filter  # noqa: E402
+from colorize_cli.model.registry import find_model  # noqa: E402
 
 from _results import save, stamp  # noqa: E402
 

@@ -24,12 +24,12 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from colorize_cli.engine import Engine  # noqa: E402
+from colorize_cli.model.engine import Engine  # noqa: E402
 from colorize_cli.errors import ColorizeError  # noqa: E402
-from colorize_cli.image_io import read_image  # noqa: E402
+from colorize_cli.io.image_io import read_image  # noqa: E402
 from colorize_cli.lab import image_to_L  # noqa: E402
 from colorize_cli.pipeline import Pipeline  # noqa: E402
-from colorize_cli.registry import find_model  # noqa: E402
+from colorize_cli.model.registry import find_model  # noqa: E402
 
 from _results import save, stamp  # noqa: E402  (benchmarks/, the script's own folder)
 

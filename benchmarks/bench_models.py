@@ -47,11 +47,11 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from colorize_cli.engine import Engine  # noqa: E402
-from colorize_cli.image_io import IMAGE_EXTENSIONS, read_image  # noqa: E402
+from colorize_cli.model.engine import Engine  # noqa: E402
+from colorize_cli.io.image_io import IMAGE_EXTENSIONS, read_image  # noqa: E402
 from colorize_cli.lab import image_to_L  # noqa: E402
 from colorize_cli.pipeline import Pipeline  # noqa: E402
-from colorize_cli.registry import list_models  # noqa: E402
+from colorize_cli.model.registry import list_models  # noqa: E402
 
 from _results import save, stamp  # noqa: E402
 from bench_images import pick_model  # noqa: E402

@@ -46,7 +46,7 @@ SIZES = {"2 MP": (1632, 1224), "20 MP": (5472, 3648)}
 
 def time_stages(pipe, src: Path, dst: Path) -> dict[str, float]:
     from colorize_cli.fullres import luminance, render
-    from colorize_cli.image_io import read_image, write_image
+    from colorize_cli.io.image_io import read_image, write_image
     from colorize_cli.upsample import guided_ab
 
     t: dict[str, float] = {}

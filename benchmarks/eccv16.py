@@ -99,7 +99,7 @@ def export(out: Path) -> Path:
 
     net = build()
     pts, _ = zhang_bins()
-    # metadata() looks the model kind up in exporters.train.SPECS by name: classifier-313 is the
+    # metadata() looks the model kind up in exporters.families by name: classifier-313 is the
     # kind this is (Zhang's 313 bins, softmax in the graph); bins and temperature are given here,
     # and the name is replaced by ours.
     meta = metadata("classifier-313", net, WORKING_SIZE, VERSION, pts, TEMPERATURE,
@@ -119,7 +119,7 @@ def export(out: Path) -> Path:
 def reference_model(out: Path = DEFAULT_OUT) -> Path:
     """The cached ECCV16 export, made first (in a child process: torch stays out of the caller's
     memory) when missing or from another VERSION."""
-    from colorize_cli.engine import read_model_info
+    from colorize_cli.model.engine import read_model_info
     from colorize_cli.errors import ModelError
 
     if out.is_file():

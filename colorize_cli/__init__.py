@@ -31,8 +31,9 @@ from colorize_cli.errors import (ColorizeError, EvaluateError, InputError, Inter
                                  MissingDependency, ModelError, NonFiniteOutput, ParameterError)
 from colorize_cli.frames import TemporalFilter, colorize_frames  # noqa: E402
 from colorize_cli.pipeline import AbFilter, FrameFilter, Pipeline  # noqa: E402
-from colorize_cli.propagate import hints_filter  # noqa: E402
-from colorize_cli.video import VideoOptions, colorize_video  # noqa: E402
+from colorize_cli.steer.propagate import hints_filter  # noqa: E402
+from colorize_cli.film.options import VideoOptions  # noqa: E402
+from colorize_cli.film.run import colorize_video  # noqa: E402
 
 __all__ = [
     "AbFilter",

@@ -1,8 +1,8 @@
 """The root API's constructor: a model name or path in, a ready :class:`Pipeline` out.
 
 ``colorize_cli.load("unet-gan", device="auto")`` is what ``colorize images --model unet-gan``
-does before its first file: find the model (:mod:`colorize_cli.registry`), open it
-(:class:`~colorize_cli.engine.Engine`) and wrap it with the stage settings
+does before its first file: find the model (:mod:`colorize_cli.model.registry`), open it
+(:class:`~colorize_cli.model.engine.Engine`) and wrap it with the stage settings
 (:class:`~colorize_cli.pipeline.Pipeline`).
 """
 
@@ -11,12 +11,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from colorize_cli.engine import Engine
+from colorize_cli.model.engine import Engine
 from colorize_cli.pipeline import Pipeline
-from colorize_cli.registry import find_model
-from colorize_cli.variants import open_engine
+from colorize_cli.model.registry import find_model
+from colorize_cli.model.variants import open_engine
+from colorize_cli.settings import DEFAULTS
 
-DEFAULT_BATCH_SIZE = 4
+DEFAULT_BATCH_SIZE = DEFAULTS.batch_size  # the table's value (colorize_cli.settings), by its usual name
 
 
 def load(model: str | Path | None = None, device: str = "auto", *, threads: int | None = None,
@@ -29,7 +30,7 @@ def load(model: str | Path | None = None, device: str = "auto", *, threads: int 
     ``"cpu"``. Raises :class:`~colorize_cli.errors.ParameterError` (unknown model, bad value)
     or :class:`~colorize_cli.errors.ModelError` (a file off the contract).
 
-    ``precision`` picks the variant (:mod:`colorize_cli.variants`): ``"auto"`` runs the int8
+    ``precision`` picks the variant (:mod:`colorize_cli.model.variants`): ``"auto"`` runs the int8
     file on the CPU when one is installed beside the model and the float file on CUDA;
     ``"float"`` or ``"int8"`` force one."""
     path = find_model(None if model is None else str(model), list(models_dirs))
@@ -40,7 +41,7 @@ def load(model: str | Path | None = None, device: str = "auto", *, threads: int 
 
 def capped_threads(threads: int | None) -> tuple[int | None, int | None]:
     """(threads to use, the cap when ``threads`` was over the CPUs this process may use, else None)."""
-    from colorize_cli.engine import default_threads
+    from colorize_cli.model.engine import default_threads
 
     n = default_threads()
     return (n, n) if threads is not None and threads > n else (threads, None)

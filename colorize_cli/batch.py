@@ -29,10 +29,10 @@ from typing import TextIO
 import cv2
 import numpy as np
 
-from colorize_cli.errors import InputError, NonFiniteOutput, ParameterError
-from colorize_cli.image_io import (DEFAULT_MAX_PIXELS, IMAGE_EXTENSIONS, icc_colour_space, output_format,
+from colorize_cli.errors import InputError, NonFiniteOutput, ParameterError, os_reason
+from colorize_cli.io.image_io import (DEFAULT_MAX_PIXELS, IMAGE_EXTENSIONS, icc_colour_space, output_format,
                                    read_image, write_image)
-from colorize_cli.inputs import (Job, discover, drop_outputs, output_exclusions, output_path, output_target,
+from colorize_cli.io.inputs import (Job, discover, drop_outputs, output_exclusions, output_path, output_target,
                                  real_path, same_file)
 from colorize_cli.fullres import luminance
 from colorize_cli.lab import from_float
@@ -50,7 +50,7 @@ class BatchOptions:
     overwrite: bool = False
     max_pixels: int | None = DEFAULT_MAX_PIXELS
     confidence_dir: Path | None = None
-    # The ab_filter of one job (its colour hints: colorize_cli.hints.hints_filter), given its decoded
+    # The ab_filter of one job (its colour hints: colorize_cli.steer.hints.hints_filter), given its decoded
     # pixels; None for the automatic result (or ``colorize_files``' own ab_filter). An InputError
     # (a bad hint file) fails that job alone, with one line naming the file at fault.
     ab_filter_for: Callable[[Job, np.ndarray], AbFilter | None] | None = None
@@ -137,7 +137,7 @@ class ImagePlan:
 def plan_image_jobs(inputs: Sequence[str], output: str | Path, fmt: str | None = None,
                     confidence_dir: Path | None = None, stdin: TextIO | None = None,
                     hints: Path | None = None) -> ImagePlan:
-    """The jobs of ``colorize images``: ``output`` as :func:`~colorize_cli.inputs.output_target`
+    """The jobs of ``colorize images``: ``output`` as :func:`~colorize_cli.io.inputs.output_target`
     says (one input may go to a file name with an image extension), discovery that never reads
     the output folders (nor a ``hints`` folder) back as input, and files that are other inputs' outputs left out.
     :class:`~colorize_cli.errors.ParameterError` for an ``output`` that cannot be."""
@@ -171,7 +171,7 @@ class _Decoded:
     ab_filter: AbFilter | None = None
 
 
-def _check(job: Job, options: BatchOptions, claimed: dict[Path, Path]) -> tuple[Path, Result | None]:
+def check_job(job: Job, options: BatchOptions, claimed: dict[Path, Path]) -> tuple[Path, Result | None]:
     """The output path, and the result when there is nothing to colourise (skipped, or
     refused before reading: the output is the input, or another input's)."""
     dst = output_path(job, options.out_dir, options.fmt)
@@ -220,10 +220,7 @@ def _write(d: _Decoded, pixels: np.ndarray, extra: Callable[[], None] | None, sp
 
 
 def _write_error(exc: OSError | ValueError) -> str:
-    reason = "permission denied" if isinstance(exc, PermissionError) else str(exc)
-    if isinstance(exc, OSError) and exc.strerror:
-        reason = f"cannot write output ({exc.strerror})"
-    return reason
+    return os_reason(exc, "write output") if isinstance(exc, OSError) else str(exc)
 
 
 def colorize_files(pipeline: Pipeline, jobs: Sequence[Job], options: BatchOptions,
@@ -263,7 +260,7 @@ def colorize_files(pipeline: Pipeline, jobs: Sequence[Job], options: BatchOption
             job = next(pending, None)
             if job is None:
                 return
-            dst, res = _check(job, options, claimed)
+            dst, res = check_job(job, options, claimed)
             reads.append((job, dst, _done(res) if res is not None else reader.submit(_decode, job, dst, options)))
 
     def wait_writes() -> None:

@@ -5,7 +5,7 @@ lists the inputs once, decides every output path and skips finished outputs (so 
 resumes), exactly as a local run does; what is left goes into a Ray Dataset, mapped by a pool
 of long-lived actors that each hold one engine (one GPU each when the cluster has GPUs,
 ``num_gpus=1``, else CPUs). The actors call the same library functions as a local run
-(:func:`colorize_cli.batch.colorize_files`, :func:`colorize_cli.video.colorize_video`), so
+(:func:`colorize_cli.batch.colorize_files`, :func:`colorize_cli.film.run.colorize_video`), so
 outputs are the same files, written atomically (temporary name, then rename) on storage that
 every node sees; the driver prints the same JSON lines, error lines and exit codes, and its
 own progress bar.
@@ -17,7 +17,7 @@ never appears under its real name. Errors that are about an input (a damaged fil
 results, as locally; a model failure ends the run.
 
 **Films.** One film per task. A film longer than ``split_seconds`` is cut into *pieces* of
-whole resumable segments (:mod:`colorize_cli.video_segments`), one per task: the piece starting at
+whole resumable segments (:mod:`colorize_cli.film.segments`), one per task: the piece starting at
 frame ``s`` first replays the T frames before ``s`` (the kernel's window; one frame without
 ``--smooth``, the scene detector's reference) through the scene detector and the model, without
 encoding them, exactly as a local resume does, so the temporal kernel is exact at the seam. The
@@ -45,15 +45,17 @@ import math
 import os
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import asdict
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from colorize_cli.batch import BatchOptions, Result, _check
-from colorize_cli.errors import ColorizeError, InputError, ParameterError
-from colorize_cli.inputs import Job, output_path
+from colorize_cli.batch import BatchOptions, Result, check_job
+from colorize_cli.errors import ColorizeError, InputError, ParameterError, failure_reason
+from colorize_cli.io.inputs import Job, output_path
 from colorize_cli.pipeline import Pipeline
-from colorize_cli.video import VideoJob, VideoOptions, VideoReport
+from colorize_cli.film.options import VideoOptions, VideoReport
+from colorize_cli.film.plan import Piece, ResumePlan, VideoJob, plan_pieces
+from colorize_cli.film.run import Film
 
 __all__ = ["cluster_workers", "connect", "run_images", "run_videos", "worker_args"]
 
@@ -187,7 +189,7 @@ def run_images(pipeline: Pipeline, jobs: Sequence[Job], options: BatchOptions, o
     claimed: dict[Path, Path] = {}
     todo: list[dict[str, str]] = []
     for job in jobs:
-        dst, res = _check(job, options, claimed)
+        dst, res = check_job(job, options, claimed)
         if res is not None:
             report(res)
         else:
@@ -231,14 +233,38 @@ def _first_line(exc: BaseException) -> str:
 # ------------------------------------------------------------------------------------ films
 
 
-def _piece_plan(frames: int | None, segment_frames: int, split_seconds: float | None, rate: float
-                ) -> list[tuple[int, int | None]]:
-    """[(first frame, stop frame or None for "to the end")]: whole segments per piece."""
-    if not split_seconds or not frames:
-        return [(0, None)]
-    per = max(1, int(round(split_seconds * rate / segment_frames))) * segment_frames
-    starts = list(range(0, frames, per))
-    return [(s, s + per if i + 1 < len(starts) else None) for i, s in enumerate(starts)]
+@dataclass(frozen=True)
+class PieceDone:
+    """What a worker sends back for a :class:`Piece`: a whole film's report (or the report of a
+    piece that failed), or the frames a piece encoded and, for the last piece, the film's length."""
+
+    dst: str
+    piece: bool
+    last: bool
+    report: str = ""  # a VideoReport as JSON
+    frames: int = 0
+    total: int = 0
+
+    def as_row(self) -> dict[str, Any]:
+        """The row Ray Data carries back."""
+        return asdict(self)
+
+    @classmethod
+    def from_row(cls, row: dict[str, Any]) -> PieceDone:
+        """The result a row stands for."""
+        return cls(str(row["dst"]), bool(row["piece"]), bool(row["last"]), str(row["report"]), int(row["frames"]),
+                   int(row["total"]))
+
+
+@dataclass
+class SplitFilm:
+    """The driver's state of a film split into pieces, until every piece is done and it is joined."""
+
+    film: Film
+    pieces: int  # pieces not done yet
+    t0: float
+    total: int | None = None  # the film's length as decoded, from its last piece
+    done: int = 0  # frames encoded by this run
 
 
 class _VideoWorker:
@@ -252,51 +278,43 @@ class _VideoWorker:
 
     def __call__(self, row: dict[str, Any]) -> dict[str, Any]:
         from colorize_cli.errors import ModelError
-        from colorize_cli.video import colorize_video
+        from colorize_cli.film.run import colorize_video
 
         t0 = time.perf_counter()
-        out = {"dst": row["dst"], "piece": row["first"] >= 0, "last": row["stop"] < 0, "report": "",
-               "frames": 0, "total": 0}
+        piece = Piece.from_row(row)
+        out = PieceDone(piece.dst, piece.first is not None, piece.stop is None)
         try:
-            if row["first"] < 0:
-                out["report"] = json.dumps(colorize_video(row["src"], row["dst"], self.pipeline, self.options).as_dict())
+            if piece.first is None:
+                rep = colorize_video(piece.src, piece.dst, self.pipeline, self.options)
+                out = replace(out, report=json.dumps(rep.as_dict()))
             else:
-                out["frames"], out["total"] = self._piece(row)
+                frames, total = self._piece(piece)
+                out = replace(out, frames=frames, total=total)
         except ModelError:
             raise
         except (ColorizeError, OSError, ValueError) as exc:
-            if isinstance(exc, InputError):
-                reason = exc.reason
-            elif isinstance(exc, OSError) and exc.strerror:
-                reason = f"{exc.strerror} ({exc.filename})" if exc.filename else exc.strerror
-            else:
-                reason = str(exc)
-            out["report"] = json.dumps(VideoReport(input=row["src"], output=row["dst"], status="error",
-                                                   seconds=time.perf_counter() - t0, error=reason).as_dict())
-        return out
+            rep = VideoReport(input=piece.src, output=piece.dst, status="error", seconds=time.perf_counter() - t0,
+                              error=failure_reason(exc))
+            out = replace(out, report=json.dumps(rep.as_dict()))
+        return out.as_row()
 
-    def _piece(self, row: dict[str, Any]) -> tuple[int, int]:
+    def _piece(self, piece: Piece) -> tuple[int, int]:
         """Frames [first, stop) into the film's work folder; returns (frames encoded, frames in
         the film as decoded: its length when this piece is the last)."""
-        from colorize_cli.video import ResumePlan, _film_settings, _identity, _stream
-        from colorize_cli.video_read import probe
-        from colorize_cli.video_segments import WorkDir
+        from colorize_cli.film.read import probe
+        from colorize_cli.film.run import prepare, run_frames
 
         o = self.options
-        src = probe(row["src"], o.max_pixels)
-        settings, _ = _film_settings(src, Path(row["dst"]), o)
-        n = int(row["segment_frames"])
-        work = WorkDir(Path(row["dst"]))
-        if not work.matches(_identity(src, self.pipeline, o, settings, n)):
-            raise ColorizeError(f"{work.path} was prepared for another source or other options")
-        first, stop = int(row["first"]), (None if row["stop"] < 0 else int(row["stop"]))
+        src, dst = Path(piece.src), Path(piece.dst)
+        film = prepare(src, dst, probe(src, o.max_pixels), self.pipeline, o)
+        film.check_started()
+        n, first, stop = film.segment_frames, int(piece.first or 0), piece.stop
         k, end = first // n, (None if stop is None else stop // n)  # pieces are whole segments
-        while (end is None or k < end) and work.segment(k) is not None:
+        while (end is None or k < end) and film.work.segment(k) is not None:
             k += 1  # a rerun keeps the piece's finished segments
         if end is not None and k >= end:
             return 0, stop  # type: ignore[return-value]
-        plan = ResumePlan.starting_at(k * n, o, stop)
-        run = _stream(src, self.pipeline, o, settings, work, n, plan, None, lambda _m: None)
+        run = run_frames(film, self.pipeline, o, ResumePlan.starting_at(k * n, o, stop))
         return run.frames_done, run.frames_total
 
 
@@ -304,12 +322,11 @@ def run_videos(pipeline: Pipeline, jobs: Sequence[VideoJob], options: VideoOptio
                on_report: Callable[[VideoReport], None], split_seconds: float | None = None,
                workers: int | None = None, on_frames: Callable[[int], None] | None = None,
                threads: int | None = None) -> list[VideoReport]:
-    """:func:`colorize_cli.video.colorize_videos` on the cluster (joined first with
+    """:func:`colorize_cli.film.run.colorize_videos` on the cluster (joined first with
     :func:`connect`): one film per task, or pieces of films longer than ``split_seconds``;
     ``pipeline`` (the driver's copy of the model) is what the workers rebuild, and names what
     the segments are made with, so that the work folder pins it as a local run does."""
-    from colorize_cli.video import _check_film, _film_settings, _identity
-    from colorize_cli.video_segments import WorkDir
+    from colorize_cli.film.run import check_film, prepare
 
     if split_seconds is not None and not split_seconds > 0:
         raise ParameterError("split_seconds", f"must be > 0, got {split_seconds}")
@@ -323,29 +340,23 @@ def run_videos(pipeline: Pipeline, jobs: Sequence[VideoJob], options: VideoOptio
         on_report(rep)
 
     rows: list[dict[str, Any]] = []
-    films: dict[str, dict[str, Any]] = {}  # dst of a split film -> what the join needs
+    films: dict[str, SplitFilm] = {}  # by output path
     for job in jobs:
         src, dst = Path(job.src), Path(job.dst)
         try:
-            source = _check_film(src, dst, options)
+            source = check_film(src, dst, options)
             if source is None:
                 report(VideoReport(str(src), str(dst), "skipped"))
                 continue
-            settings, notes = _film_settings(source, dst, options)
+            film = prepare(src, dst, source, pipeline, options)
         except InputError as err:
             report(VideoReport(str(src), str(dst), "error", error=err.reason))
             continue
-        n = max(1, int(round(options.segment_seconds * float(source.rate))))
-        plan = _piece_plan(source.frames_estimate, n, split_seconds, float(source.rate))
-        if len(plan) == 1:
-            rows.append({"src": str(src), "dst": str(dst), "first": -1, "stop": -1, "segment_frames": n})
-            continue
-        work = WorkDir(dst)
-        notes += work.start(_identity(source, pipeline, options, settings, n))
-        films[str(dst)] = {"src": src, "source": source, "settings": settings, "work": work, "pieces": len(plan),
-                           "total": None, "done": 0, "notes": notes, "t0": time.perf_counter()}
-        rows += [{"src": str(src), "dst": str(dst), "first": first, "stop": -1 if stop is None else stop,
-                  "segment_frames": n} for first, stop in plan]
+        pieces = plan_pieces(film, split_seconds)
+        if len(pieces) > 1:
+            film.start()
+            films[str(dst)] = SplitFilm(film, len(pieces), time.perf_counter())
+        rows += [p.as_row() for p in pieces]
     if not rows:
         return reports
     n_workers, gpus = cluster_workers(workers)
@@ -354,30 +365,30 @@ def run_videos(pipeline: Pipeline, jobs: Sequence[VideoJob], options: VideoOptio
                     compute=ray.data.ActorPoolStrategy(size=min(n_workers, len(rows))), **_remote_args(gpus))
     failed: set[str] = set()
     try:
-        for out in mapped.iter_rows():
-            dst = out["dst"]
-            if out["report"]:  # a whole film, or a piece that failed (the film fails, once)
-                rep = VideoReport(**json.loads(out["report"]))
-                if out["piece"]:
-                    if dst in failed:
+        for row in mapped.iter_rows():
+            out = PieceDone.from_row(row)
+            if out.report:  # a whole film, or a piece that failed (the film fails, once)
+                rep = VideoReport(**json.loads(out.report))
+                if out.piece:
+                    if out.dst in failed:
                         continue
-                    failed.add(dst)
-                    films.pop(dst, None)
+                    failed.add(out.dst)
+                    films.pop(out.dst, None)
                 if on_frames is not None and rep.status == "ok":
                     on_frames(rep.frames)
                 report(rep)
                 continue
-            film = films.get(dst)
-            if film is None:
+            split = films.get(out.dst)
+            if split is None:
                 continue
-            film["pieces"] -= 1
-            film["done"] += int(out["frames"])
+            split.pieces -= 1
+            split.done += out.frames
             if on_frames is not None:
-                on_frames(int(out["frames"]))
-            if out["last"]:
-                film["total"] = int(out["total"])
-            if film["pieces"] == 0:
-                report(_join_film(dst, films.pop(dst)))
+                on_frames(out.frames)
+            if out.last:
+                split.total = out.total
+            if split.pieces == 0:
+                report(_join_film(films.pop(out.dst)))
     except ColorizeError:
         raise
     except Exception as exc:
@@ -385,26 +396,20 @@ def run_videos(pipeline: Pipeline, jobs: Sequence[VideoJob], options: VideoOptio
     return reports
 
 
-def _join_film(dst: str, film: dict[str, Any]) -> VideoReport:
+def _join_film(split: SplitFilm) -> VideoReport:
     """Every piece of a split film is done: check that the segments cover it, then join them."""
-    from colorize_cli.video_join import join
+    from colorize_cli.film.run import finish, seal
 
-    work = film["work"]
-    warnings: list[str] = list(film["notes"])
-    segments = work.segments()
-    total = sum(int(s["frames"]) for s in segments)
-    rep = VideoReport(input=str(film["src"]), output=dst, status="ok")
-    if film["total"] is None or total != film["total"]:
-        rep.status, rep.error = "error", (f"{film['total']} frames decoded but {total} encoded; "
-                                          "run the same command again")
+    film = split.film
+    rep = VideoReport(input=str(film.src), output=str(film.dst), status="ok")
+    try:
+        segments = seal(film, split.total, "run the same command again")
+    except ColorizeError as err:
+        rep.status, rep.error = "error", str(err).removeprefix(f"{film.src}: ")
         return rep
-    work.mark_done({"frames": total})
-    joined = join(work, segments, film["source"], Path(dst), film["settings"], warnings.append)
-    work.remove()
-    rep.frames = total
-    rep.scene_cuts = sum(len(s.get("cuts", [])) for s in segments)
-    rep.streams_copied, rep.streams_reencoded, rep.streams_dropped = joined.copied, joined.reencoded, joined.dropped
+    warnings: list[str] = list(film.notes)
+    finish(film, segments, rep, warnings.append)
     rep.warnings = warnings
-    rep.seconds = time.perf_counter() - film["t0"]
-    rep.fps = film["done"] / rep.seconds if rep.seconds > 0 else 0.0
+    rep.seconds = time.perf_counter() - split.t0
+    rep.fps = split.done / rep.seconds if rep.seconds > 0 else 0.0
     return rep

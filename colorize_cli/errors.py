@@ -11,6 +11,9 @@
     └── MissingDependency           a feature whose optional extra is not installed: .package, .extra
     Interrupted (KeyboardInterrupt) Ctrl-C or SIGTERM during a film, after tidying up
 
+:func:`terminate_as_interrupt` makes SIGTERM raise the same KeyboardInterrupt as Ctrl-C, so
+that ``kill`` stops a run as cleanly (the commands wrap their runs in it).
+
 Library messages name *parameters* (``render_size``, ``max_pixels``), never command-line flags:
 a program calling :func:`colorize_cli.load` has no ``--render-size``. The CLI maps parameter
 names to its flags (:data:`colorize_cli.cli.common.FLAGS`) and errors to exit codes.
@@ -19,7 +22,11 @@ Programming errors (a wrongly shaped array) stay plain ``ValueError``/``TypeErro
 
 from __future__ import annotations
 
+import contextlib
+import signal
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 
 class ColorizeError(Exception):
@@ -69,7 +76,7 @@ class MissingDependency(ColorizeError):
 
 
 class Interrupted(KeyboardInterrupt):
-    """Ctrl-C (or SIGTERM under :func:`colorize_cli.video.terminate_as_interrupt`) during a
+    """Ctrl-C (or SIGTERM under :func:`colorize_cli.film.run.terminate_as_interrupt`) during a
     film: which film, and what was kept for the next run to resume from."""
 
     def __init__(self, src: Path, work_dir: Path, frames_kept: int) -> None:
@@ -87,12 +94,45 @@ class NonFiniteOutput(ColorizeError):
         super().__init__(self.reason)
 
 
-def os_reason(exc: OSError) -> str:
-    """The reason an input file could not be opened, in the same words for photos and films."""
-    if isinstance(exc, FileNotFoundError):
-        return "no such file"
+def os_reason(exc: OSError, action: str | None = "read") -> str:
+    """The one place an OSError becomes the reason a report gives, in the same words for photos,
+    films, hints, folders and outputs: ``permission denied``, ``no such file``, ``is a
+    directory``, else ``cannot <action> (<the system's words>)`` (the words alone without an
+    ``action``, where the step that failed is not known)."""
     if isinstance(exc, PermissionError):
         return "permission denied"
+    if isinstance(exc, FileNotFoundError):
+        return "no such file"
     if isinstance(exc, IsADirectoryError):
         return "is a directory"
-    return f"cannot read ({exc.strerror or exc})"
+    words = exc.strerror or str(exc)
+    return f"cannot {action} ({words})" if action else words
+
+
+def failure_reason(exc: BaseException) -> str:
+    """What a report says about a film that failed: an input's reason, an OS error's message
+    and file, else the error's own sentence (used by local runs and Ray workers alike)."""
+    if isinstance(exc, InputError):
+        return exc.reason
+    if isinstance(exc, OSError):
+        reason = os_reason(exc, None)
+        return f"{reason} ({exc.filename})" if exc.filename else reason
+    return str(exc)
+
+
+@contextlib.contextmanager
+def terminate_as_interrupt() -> Iterator[None]:
+    """Let ``kill`` (SIGTERM) stop a run as cleanly as Ctrl-C: finished segments are kept and
+    the half-written one is removed. Only possible in the main thread; elsewhere a no-op."""
+    def handler(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt
+
+    try:
+        old = signal.signal(signal.SIGTERM, handler)
+    except (ValueError, OSError):  # not the main thread
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, old)

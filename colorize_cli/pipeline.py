@@ -51,8 +51,8 @@ import cv2
 import numpy as np
 
 from colorize_cli.bins_to_ab import ab_from_raw, annealed_mean, confidence
-from colorize_cli.contract import ModelInfo
-from colorize_cli.engine import Engine
+from colorize_cli.model.contract import ModelInfo
+from colorize_cli.model.engine import Engine
 from colorize_cli.errors import NonFiniteOutput, ParameterError
 from colorize_cli.lab import from_float, image_to_L, merge
 from colorize_cli.upsample import DEFAULT_GUIDE_FACTOR, guided_ab, upsample_ab
@@ -130,7 +130,7 @@ def check_temperature(temperature: float) -> None:
 
 
 class Pipeline:
-    """A model (an :class:`~colorize_cli.engine.Engine`) with the settings of every stage around it.
+    """A model (an :class:`~colorize_cli.model.engine.Engine`) with the settings of every stage around it.
 
     ``render_size`` is the short side the model sees (default: the model's ``working_size``),
     ``temperature`` the annealed-mean temperature of ``bins`` models (default: the model's),

@@ -18,7 +18,7 @@ Why this measure:
 
 Two unrelated pictures score about 1.1 (the mean |X − Y| of two independent unit Gaussians is
 2/√π); the same shot, even with a fast pan, usually stays under 0.3. The default threshold
-:data:`DEFAULT_THRESHOLD` = 0.5 sits between; ``--scene-threshold`` moves it (lower finds
+the default threshold, 0.5 (``scene_threshold`` in :data:`colorize_cli.settings.CONFIG_MAP`), sits between; ``--scene-threshold`` moves it (lower finds
 more cuts). Gradual transitions (dissolves, fades) are not cuts, and the kernel blending
 across them is what a dissolve does anyway.
 
@@ -26,7 +26,7 @@ Public API::
 
     thumbnail(L) -> float32 36×64, normalised
     cut_score(prev_thumb, thumb) -> float
-    SceneDetector(threshold=DEFAULT_THRESHOLD)
+    SceneDetector(threshold=0.5)
     SceneDetector.is_cut(L) -> bool        # True when L starts a new shot (never for the first frame)
     SceneDetector.reset()
 """
@@ -39,12 +39,11 @@ import cv2
 import numpy as np
 
 from colorize_cli.errors import ParameterError
+from colorize_cli.settings import DEFAULTS
 
 THUMB_SIZE = (64, 36)  # (width, height), as OpenCV takes it
 STD_FLOOR = 4.0  # L units
-DEFAULT_THRESHOLD = 0.5
-
-__all__ = ["DEFAULT_THRESHOLD", "SceneDetector", "cut_score", "thumbnail"]
+__all__ = ["SceneDetector", "cut_score", "thumbnail"]
 
 
 def thumbnail(L: np.ndarray) -> np.ndarray:
@@ -63,7 +62,7 @@ def cut_score(prev_thumb: np.ndarray, thumb: np.ndarray) -> float:
 class SceneDetector:
     """Feed every frame's L in order; :meth:`is_cut` says whether it starts a new shot."""
 
-    def __init__(self, threshold: float = DEFAULT_THRESHOLD) -> None:
+    def __init__(self, threshold: float = DEFAULTS.scene_threshold) -> None:
         if not (math.isfinite(threshold) and threshold > 0):
             raise ParameterError("scene_threshold", f"must be > 0, got {threshold}")
         self.threshold = float(threshold)

@@ -41,21 +41,18 @@ from collections.abc import Iterable, Sequence
 import numpy as np
 
 from colorize_cli.errors import ParameterError
+from colorize_cli.settings import CONFIG_MAP, DEFAULTS
 
-DEFAULT_WINDOW = 20
-DEFAULT_DECAY = 0.2
-
-__all__ = ["DEFAULT_DECAY", "DEFAULT_WINDOW", "MAX_WINDOW", "TemporalKernel", "direct_smooth", "kernel_weights"]
+__all__ = ["TemporalKernel", "direct_smooth", "kernel_weights"]
 
 
-# The ring holds window + 1 maps of the model's output (a 313-bin model at 64×85: 6.8 MB each),
-# and with the default decay frames 25 back weigh under 1 %: 120 (5 s at 24 fps) is plenty.
-MAX_WINDOW = 120
+# The range of ``window`` (and why 120 is enough) is in colorize_cli.settings; 0 here means no smoothing.
+_MAX_WINDOW = CONFIG_MAP["window"].high
 
 
 def _check(window: int, decay: float) -> None:
-    if int(window) != window or not 0 <= window <= MAX_WINDOW:
-        raise ParameterError("window", f"must be a whole number from 1 to {MAX_WINDOW}, got {window}")
+    if int(window) != window or not 0 <= window <= _MAX_WINDOW:
+        raise ParameterError("window", f"must be a whole number from 1 to {_MAX_WINDOW}, got {window}")
     if not (math.isfinite(decay) and decay >= 0):
         raise ParameterError("decay", f"must be >= 0, got {decay}")
 
@@ -69,7 +66,7 @@ def kernel_weights(window: int, decay: float) -> np.ndarray:
 class TemporalKernel:
     """Push each frame's raw map, get the smoothed one back; :meth:`reset` at scene cuts."""
 
-    def __init__(self, window: int = DEFAULT_WINDOW, decay: float = DEFAULT_DECAY, refresh: int = 256) -> None:
+    def __init__(self, window: int = DEFAULTS.window, decay: float = DEFAULTS.decay, refresh: int = 256) -> None:
         _check(window, decay)
         if refresh < 1:
             raise ValueError(f"refresh must be >= 1, got {refresh}")
@@ -130,7 +127,7 @@ class TemporalKernel:
         return out.astype(np.float32)
 
 
-def direct_smooth(maps: Sequence[np.ndarray], window: int = DEFAULT_WINDOW, decay: float = DEFAULT_DECAY,
+def direct_smooth(maps: Sequence[np.ndarray], window: int = DEFAULTS.window, decay: float = DEFAULTS.decay,
                   cuts: Iterable[int] = ()) -> list[np.ndarray]:
     """The kernel by its definition, frame by frame (O(T) each): the reference for tests.
 

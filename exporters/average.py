@@ -14,14 +14,14 @@ weights (and `averaged`: the steps that went in), so `exporters.export` takes it
 from __future__ import annotations
 
 import argparse
-import os
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from .data import Batches, pack
-from .train import DEFAULT_DATA, build, save_atomic
+from . import families
+from .data import DEFAULT_CACHE, TRAIN_FOLDER, Batches, pack
+from .state import save_atomic
 
 
 def average_states(states: list[dict]) -> dict:
@@ -58,8 +58,8 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("checkpoints", type=Path, nargs="+", help="ckpt.pt files of one run (the last one's facts are kept)")
     ap.add_argument("--out", type=Path, required=True, help="run folder to write ckpt.pt into")
     ap.add_argument("--bn-batches", type=int, default=0, help="training batches to recompute batch-norm statistics on")
-    ap.add_argument("--data", type=Path, default=DEFAULT_DATA)
-    ap.add_argument("--cache", type=Path, default=Path(os.environ.get("COLORIZE_CACHE", Path.home() / ".cache" / "colorize")))
+    ap.add_argument("--data", type=Path, default=TRAIN_FOLDER)
+    ap.add_argument("--cache", type=Path, default=DEFAULT_CACHE)
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args(argv)
 
@@ -73,7 +73,7 @@ def main(argv: list[str] | None = None) -> None:
     last["averaged"] = [c["step"] for c in ckpts]
     last.pop("opt", None)  # the optimiser's moments belong to none of the averaged points
     if args.bn_batches:
-        net = build(last["model"], pretrained=False)
+        net = families.get(last["model"]).network(pretrained=False)
         net.load_state_dict(last["net"])
         pk = last.get("pack") or {}
         rgb = pack(args.data, int(pk.get("size", 128)), args.cache)

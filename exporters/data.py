@@ -27,6 +27,12 @@ import cv2
 import numpy as np
 
 IMAGE_EXTS = {".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp"}
+# The shared data root beside the repository (`../shared/data`): training photos in `train/`,
+# held-out dev sets in `eval/` (never trained on).
+DEFAULT_DATA = Path(__file__).resolve().parents[1] / ".." / "shared" / "data"
+TRAIN_FOLDER = DEFAULT_DATA / "train"
+DEV_FOLDER = DEFAULT_DATA / "eval" / "miniplaces-val"
+DEFAULT_CACHE = Path(os.environ.get("COLORIZE_CACHE", Path.home() / ".cache" / "colorize"))
 PACK_VERSION = "rgb-2"
 
 # Linear-light RGB weights of the gray a stock records. CIE Y (what L* is built on) is one

@@ -18,25 +18,23 @@ import numpy as np
 import onnx
 import torch
 
-from colorize_cli.registry import file_sha256
+from colorize_cli.model.registry import file_sha256
 
-from .nets import ExportedAB, ExportedBins, count_parameters
-from .train import SPECS, build, cast_state
+from . import families
+from .nets import count_parameters
+from .state import cast_state
 
 PARITY_TOLERANCE = 1e-3
 
 
 def metadata(name: str, net: torch.nn.Module, working_size: int, version: str, bins: np.ndarray | None,
              temperature: float | None, description: str, license_: str, label: str | None = None) -> dict[str, str]:
-    """The contract's metadata for family `name` (a key of SPECS), shown to users as `label`."""
-    spec = SPECS[name]
-    meta = {"colorize.contract": "1", "name": label or name, "version": version, "kind": spec.kind, "input": "L:0..100",
+    """The contract's metadata for family `name` (a key of `families.FAMILIES`), shown to users as `label`."""
+    family = families.get(name)
+    meta = {"colorize.contract": "1", "name": label or name, "version": version, "kind": family.kind, "input": "L:0..100",
             "working_size": str(working_size), "stride": str(net.stride), "output_stride": str(net.output_stride),
             "description": description, "license": license_}
-    if spec.kind == "bins":
-        meta["bins"] = json.dumps(np.asarray(bins, np.float32).round(3).tolist())
-        meta["temperature"] = str(temperature if temperature is not None else spec.temperature)
-    return meta
+    return meta | family.export_metadata(bins, temperature)
 
 
 def export_module(module: torch.nn.Module, out: Path, meta: dict[str, str], output_name: str) -> None:
@@ -64,9 +62,7 @@ def write_state(ckpt: dict, dest: Path) -> None:
     batch = int((ckpt.get("args") or {}).get("batch", 32))
     state = {"model": ckpt["model"], "net": cast_state(ckpt["net"], torch.float16), "step": ckpt["step"],
              "seconds": ckpt["seconds"], "images": ckpt.get("images", ckpt["step"] * batch), "args": ckpt.get("args")}
-    for key in ("bins", "prior", "disc"):
-        if key in ckpt:
-            state[key] = cast_state(ckpt[key], torch.float16) if key == "disc" else ckpt[key]
+    state.update(families.get(ckpt["model"]).committed(ckpt))
     dest.parent.mkdir(parents=True, exist_ok=True)
     torch.save(state, dest)
 
@@ -107,11 +103,11 @@ def main(argv: list[str] | None = None) -> None:
     source = args.run / (f"snap-{args.snapshot}.pt" if args.snapshot else "ckpt.pt")
     ckpt = torch.load(source, map_location="cpu", weights_only=False)
     name = ckpt["model"]
-    net = build(name, pretrained=False)
+    family = families.get(name)
+    net = family.network(pretrained=False)
     net.load_state_dict(cast_state(ckpt["net"], torch.float32))
     net.eval()
-    spec = SPECS[name]
-    wrapper, output = (ExportedBins(net), "probs") if spec.kind == "bins" else (ExportedAB(net), "ab")
+    wrapper, output = family.exported(net)
     meta = metadata(name, net, args.working_size, args.version, ckpt.get("bins"), args.temperature,
                     args.description, args.license, args.name)
     args.out.parent.mkdir(parents=True, exist_ok=True)

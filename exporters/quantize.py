@@ -34,10 +34,10 @@ import cv2
 import numpy as np
 import onnx
 
-from colorize_cli.engine import read_model_info
+from colorize_cli.model.engine import read_model_info
 from colorize_cli.lab import image_to_L
 from colorize_cli.pipeline import working_shape
-from colorize_cli.registry import file_sha256
+from colorize_cli.model.registry import file_sha256
 
 DEFAULT_DATA = Path("/work/shared/data/train")
 PRECISION_KEY, VARIANT_KEY = "precision", "variant_of"
@@ -105,7 +105,7 @@ def first_nodes(model: onnx.ModelProto, n: int) -> list[str]:
 def compare(float_path: Path, int8_path: Path, files: list[Path]) -> dict:
     """int8 against float on ``files`` at the model's working shape, through the runtime's own
     stages (model, then to ab): mean |Δab|, chroma ratio, and top-1 bin agreement (bins models)."""
-    from colorize_cli.engine import Engine
+    from colorize_cli.model.engine import Engine
     from colorize_cli.pipeline import Pipeline
 
     if not files:

@@ -12,11 +12,11 @@ from pathlib import Path
 
 import numpy as np
 
-from colorize_cli.engine import Engine
+from colorize_cli.model.engine import Engine
 from colorize_cli.evaluate import make_sheet
-from colorize_cli.image_io import read_image, write_image
+from colorize_cli.io.image_io import read_image, write_image
 from colorize_cli.pipeline import Pipeline
-from colorize_cli.registry import find_model
+from colorize_cli.model.registry import find_model
 
 from .data import list_images
 

@@ -16,7 +16,7 @@ import av
 import cv2
 import numpy as np
 
-from colorize_cli.image_io import write_image
+from colorize_cli.io.image_io import write_image
 
 
 def frames_at(path: Path, count: int) -> list[np.ndarray]:

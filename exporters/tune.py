@@ -18,7 +18,7 @@ import cv2
 import numpy as np
 
 from colorize_cli import metrics
-from colorize_cli.engine import Engine
+from colorize_cli.model.engine import Engine
 from colorize_cli.lab import from_float, image_to_L
 from colorize_cli.pipeline import Pipeline
 

@@ -57,7 +57,7 @@ def _isolated_models(monkeypatch, _empty_dir):
     """No test sees models installed on the machine (weights/ or the user's env var)."""
     empty = _empty_dir
     monkeypatch.setenv("COLORIZE_MODEL_PATH", "")
-    monkeypatch.setattr("colorize_cli.registry.package_weights_dir", lambda: empty)
+    monkeypatch.setattr("colorize_cli.model.registry.package_weights_dir", lambda: empty)
 
 
 class CLIResult:

@@ -78,3 +78,14 @@ def stop_when(proc, ready, sig: int, timeout: float = 60.0) -> str:
     if proc.returncode == 0:
         pytest.skip("the run finished before it could be stopped")
     return err
+
+
+def tiny_training_args(tmp_path) -> list[str]:
+    """exporters.train arguments for a few steps on six random 40×48 photos made in `tmp_path`."""
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    rng = np.random.default_rng(0)
+    for i in range(6):
+        cv2.imwrite(str(photos / f"{i}.png"), (rng.random((40, 48, 3)) * 255).astype(np.uint8))
+    return ["--data", str(photos), "--dev", str(photos), "--cache", str(tmp_path / "cache"), "--pack-size", "32",
+            "--crop", "32", "--batch", "2", "--threads", "1", "--log-every", "1", "--eval-every", "100"]

@@ -8,7 +8,7 @@ import numpy as np
 from helpers import exif_blob, gradient, pil_meta, srgb_icc, write
 from PIL import Image as PILImage
 
-from colorize_cli.image_io import write_image
+from colorize_cli.io.image_io import write_image
 
 
 def _make(root, i):

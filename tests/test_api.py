@@ -14,7 +14,7 @@ from PIL import ImageCms
 from video_clips import clip_frames, make_clip
 
 import colorize_cli
-from colorize_cli.image_io import read_image, write_image
+from colorize_cli.io.image_io import read_image, write_image
 
 README = Path(__file__).resolve().parent.parent / "README.md"
 

@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 
 from colorize_cli.batch import BatchOptions, colorize_files
-from colorize_cli.engine import Engine
+from colorize_cli.model.engine import Engine
 from colorize_cli.errors import ModelError
-from colorize_cli.inputs import Job
+from colorize_cli.io.inputs import Job
 from colorize_cli.pipeline import Pipeline
 from helpers import gradient, write
 

@@ -10,7 +10,7 @@ import cv2
 import numpy as np
 from helpers import exif_blob, gradient, pil_meta, srgb_icc, write
 
-from colorize_cli.image_io import write_image
+from colorize_cli.io.image_io import write_image
 
 
 def _jsonl(text: str) -> list[dict]:
@@ -270,16 +270,30 @@ def test_exit_code_constants():
     assert (EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED) == (0, 1, 2, 130)
 
 
-def test_cli_defaults_are_the_library_constants():
+def test_cli_defaults_and_help_come_from_the_library_table():
+    """Every default the commands show is the one in CONFIG_MAP, and so is its help line."""
     import typer
 
     from colorize_cli.cli import app
-    from colorize_cli.image_io import DEFAULT_MAX_PIXELS
-    from colorize_cli.scenes import DEFAULT_THRESHOLD
-    from colorize_cli.temporal import DEFAULT_DECAY, DEFAULT_WINDOW
-    from colorize_cli.video import DEFAULT_SEGMENT_SECONDS
+    from colorize_cli.settings import CONFIG_MAP
 
-    video = {p.name: p.default for p in typer.main.get_command(app).commands["video"].params}
-    assert (video["window"], video["decay"], video["scene_threshold"], video["segment_seconds"],
-            video["max_pixels"]) == (DEFAULT_WINDOW, DEFAULT_DECAY, DEFAULT_THRESHOLD, DEFAULT_SEGMENT_SECONDS,
-                                     DEFAULT_MAX_PIXELS)
+    commands = typer.main.get_command(app).commands
+    for command, names in (("video", ("window", "decay", "scene_threshold", "segment_seconds", "max_pixels",
+                                      "keyframe_reach", "batch_size")),
+                           ("images", ("max_pixels", "batch_size"))):
+        params = {p.name: p for p in commands[command].params}
+        for name in names:
+            assert params[name].default == CONFIG_MAP[name].default, (command, name)
+            doc = CONFIG_MAP[name].doc
+            assert doc[1:] in params[name].help, (command, name, params[name].help)
+
+
+def test_temporal_settings_are_one_object():
+    from colorize_cli import VideoOptions
+    from colorize_cli.settings import TemporalSettings
+
+    t = TemporalSettings(smooth=True, window=7, decay=0.5, scene_detect=False, scene_threshold=0.9, keyframe_reach=12)
+    opts = VideoOptions.of(t, codec="ffv1")
+    assert opts.temporal == t and opts.codec == "ffv1" and (opts.window, opts.decay) == (7, 0.5)
+    assert t.identity() == {"smooth": True, "window": 7, "decay": 0.5, "scene_detect": False, "scene_threshold": None}
+    assert t.replay_frames() == 7 and TemporalSettings().replay_frames() == 1

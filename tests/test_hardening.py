@@ -26,12 +26,13 @@ from onnx import numpy_helper
 from onnx_fixtures import make_ab_model, make_bins_model
 from video_clips import make_clip
 
-from colorize_cli.engine import Engine
+from colorize_cli.model.engine import Engine
 from colorize_cli.lab import image_to_L, merge
 from colorize_cli.pipeline import MAX_ASPECT, Pipeline, working_shape
-from colorize_cli.video import VideoOptions, colorize_video
-from colorize_cli.video_encode import encoder_settings, open_encoder, to_video_frame
-from colorize_cli.video_read import Source
+from colorize_cli.film.options import VideoOptions
+from colorize_cli.film.run import colorize_video
+from colorize_cli.film.encode import encoder_settings, open_encoder, to_video_frame
+from colorize_cli.film.read import Source
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -372,7 +373,7 @@ def test_bad_video_options_are_usage_errors_before_any_work(cli, tmp_path, bins_
 
 
 def test_threads_over_the_cpus_are_capped_with_a_warning(cli, tmp_path, bins_model):
-    from colorize_cli.engine import default_threads
+    from colorize_cli.model.engine import default_threads
 
     write(tmp_path / "a.png", gradient(40, 60))
     res = cli("images", tmp_path / "a.png", "-o", tmp_path / "out/", "--model", bins_model, "--threads", "4096")
@@ -420,7 +421,7 @@ def test_sigterm_says_what_sigint_says(tmp_path, bins_model):
 
 
 def test_the_cpu_note_is_calm_and_details_wait_for_verbose():
-    from colorize_cli.engine import _calm_reason
+    from colorize_cli.model.engine import _calm_reason
 
     spam = "libcublasLt.so.13: cannot open shared object file"
     assert _calm_reason(spam) == "no CUDA libraries found"
@@ -469,14 +470,14 @@ def test_webm_output_picks_a_codec_webm_takes(cli, tmp_path, bins_model):
 
 
 def test_models_dir_wins_over_the_env_var_and_the_installed_by_metadata_name_too(cli, tmp_path, monkeypatch):
-    from colorize_cli.registry import find_model
+    from colorize_cli.model.registry import find_model
 
     first, env, installed = tmp_path / "first", tmp_path / "env", tmp_path / "installed"
     make_bins_model(first / "renamed-file.onnx", name="same")  # found by its metadata name only
     make_bins_model(env / "same.onnx", name="same")
     make_bins_model(installed / "same.onnx", name="same")
     monkeypatch.setenv("COLORIZE_MODEL_PATH", str(env))
-    monkeypatch.setattr("colorize_cli.registry.package_weights_dir", lambda: installed)
+    monkeypatch.setattr("colorize_cli.model.registry.package_weights_dir", lambda: installed)
     assert find_model("same", [first]) == first / "renamed-file.onnx"
     assert find_model("same") == env / "same.onnx"
     res = cli("models")

@@ -9,11 +9,11 @@ import numpy as np
 import pytest
 
 from helpers import write
-from colorize_cli.engine import Engine
+from colorize_cli.model.engine import Engine
 from colorize_cli.errors import InputError
-from colorize_cli.hints import Hints, color_to_ab, parse_hints_json, read_hints, simulate_hints
+from colorize_cli.steer.hints import Hints, color_to_ab, parse_hints_json, read_hints, simulate_hints
 from colorize_cli.pipeline import Pipeline
-from colorize_cli.propagate import hint_filter, levin_weights, propagate
+from colorize_cli.steer.propagate import hint_filter, levin_weights, propagate
 
 pytest.importorskip("scipy", reason="the hints extra (scipy) is not installed")
 

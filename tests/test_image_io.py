@@ -10,8 +10,8 @@ from PIL import Image as PILImage
 from PIL import ImageCms
 
 from colorize_cli.errors import InputError
-from colorize_cli.image_io import atomic_write_bytes, encode_image, icc_colour_space, read_image, write_image
-from colorize_cli.tiff_meta import add_tiff_metadata
+from colorize_cli.io.image_io import atomic_write_bytes, encode_image, icc_colour_space, read_image, write_image
+from colorize_cli.io.tiff_meta import add_tiff_metadata
 
 
 @pytest.mark.parametrize("dtype", [np.uint8, np.uint16])

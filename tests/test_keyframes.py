@@ -8,11 +8,13 @@ import numpy as np
 import pytest
 
 from helpers import write
-from colorize_cli.engine import Engine
-from colorize_cli.keyframes import Carrier, KeyframePropagator, read_keyframe_dir, to_L8
+from colorize_cli.model.engine import Engine
+from colorize_cli.steer.keyframes import Carrier, KeyframePropagator, read_keyframe_dir, to_L8
 from colorize_cli.pipeline import Pipeline
 from colorize_cli.frames import colorize_frames as _colorize_frames
-from colorize_cli.video import Interrupted, VideoOptions, colorize_video
+from colorize_cli.errors import Interrupted
+from colorize_cli.film.options import VideoOptions
+from colorize_cli.film.run import colorize_video
 from video_clips import make_clip
 
 W, H = 128, 96

@@ -4,7 +4,7 @@ import pytest
 from helpers import gradient
 from onnx_fixtures import ab_of_L
 
-from colorize_cli.engine import Engine
+from colorize_cli.model.engine import Engine
 from colorize_cli.lab import image_to_L, merge
 from colorize_cli.pipeline import Pipeline, working_shape
 

@@ -154,7 +154,7 @@ def test_a_film_split_over_two_workers_equals_the_local_film(cluster, bins_model
 def test_bad_values_name_their_parameter(bins_model, tmp_path):
     from colorize_cli.distributed import cluster_workers, run_videos
     from colorize_cli.errors import ParameterError
-    from colorize_cli.video import VideoOptions
+    from colorize_cli.film.options import VideoOptions
 
     with pytest.raises(ParameterError) as err:
         cluster_workers(0)

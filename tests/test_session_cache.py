@@ -7,8 +7,8 @@ from pathlib import Path
 import numpy as np
 from onnx_fixtures import make_bins_model
 
-from colorize_cli import session_cache
-from colorize_cli.engine import Engine, open_session
+from colorize_cli.model import session_cache
+from colorize_cli.model.engine import Engine, open_session
 
 
 def _files(root: Path) -> list[Path]:

@@ -12,10 +12,10 @@ import pytest
 from onnx_fixtures import make_ab_model, make_bins_model
 
 from colorize_cli import load
-from colorize_cli.engine import read_model_info
+from colorize_cli.model.engine import read_model_info
 from colorize_cli.errors import ModelError, ParameterError
-from colorize_cli.registry import describe_models, duplicate_names, file_sha256
-from colorize_cli.variants import choose, int8_sibling, tie_problem, variants
+from colorize_cli.model.registry import describe_models, duplicate_names, file_sha256
+from colorize_cli.model.variants import choose, int8_sibling, tie_problem, variants
 
 
 @pytest.fixture(scope="module")
@@ -135,7 +135,7 @@ def test_evaluate_scores_both_precisions(cli, pair: Path, tmp_path: Path) -> Non
 def test_float_precision_output_is_unchanged(pair: Path, tmp_path: Path, monkeypatch) -> None:
     """At equal settings and precision the pixels are what the plain float session gives, with
     the cache of optimised models cold and warm."""
-    from colorize_cli.engine import Engine
+    from colorize_cli.model.engine import Engine
     from colorize_cli.pipeline import Pipeline
 
     gray = np.tile(np.linspace(0, 255, 72, dtype=np.uint8), (40, 1))

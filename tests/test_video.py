@@ -20,13 +20,14 @@ import numpy as np
 import pytest
 
 from colorize_cli import metrics as M
-from colorize_cli.engine import Engine
+from colorize_cli.model.engine import Engine
 from colorize_cli.lab import from_float, image_to_L
 from colorize_cli.pipeline import Pipeline
 from colorize_cli.errors import Interrupted
 from colorize_cli.frames import TemporalFilter, colorize_frames
-from colorize_cli.video import VideoOptions, colorize_video
-from colorize_cli.video_segments import WorkDir
+from colorize_cli.film.options import VideoOptions
+from colorize_cli.film.run import colorize_video
+from colorize_cli.film.segments import WorkDir
 from helpers import stop_when
 from video_clips import NTSC, clip_frames, make_clip
 
@@ -378,7 +379,7 @@ def test_ctrl_c_in_a_real_process_leaves_no_final_file_and_the_rerun_resumes(tmp
 
 
 def test_join_plan_is_decided_per_stream_without_writing(tmp_path):
-    from colorize_cli.video_join import plan_streams
+    from colorize_cli.film.join import plan_streams
 
     src = make_clip(tmp_path / "in.mkv", n=4, subtitles=True)
     with av.open(str(src)) as c:

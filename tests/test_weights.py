@@ -11,10 +11,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from colorize_cli.engine import read_model_info
-from colorize_cli.engine import Engine
+from colorize_cli.model.engine import read_model_info
+from colorize_cli.model.engine import Engine
 from colorize_cli.pipeline import Pipeline
-from colorize_cli.registry import find_model
+from colorize_cli.model.registry import find_model
 
 WEIGHTS = Path(__file__).resolve().parents[1] / "weights"
 SHIPPED = sorted(WEIGHTS.glob("*.onnx"))
@@ -31,7 +31,7 @@ def _gray_photo(h: int = 120, w: int = 180) -> np.ndarray:
 
 def test_weights_are_shipped_with_a_valid_default(monkeypatch) -> None:
     # conftest hides installed models from every test; this one is about them.
-    monkeypatch.setattr("colorize_cli.registry.package_weights_dir", lambda: WEIGHTS)
+    monkeypatch.setattr("colorize_cli.model.registry.package_weights_dir", lambda: WEIGHTS)
     names = {read_model_info(p).name for p in SHIPPED}
     assert {"colorunet", "classifier-313", "unet-gan"} <= names
     default = (WEIGHTS / "default.txt").read_text().strip()
@@ -57,7 +57,7 @@ FLOATS = [p for p in SHIPPED if not p.name.endswith(".int8.onnx")]
 
 @pytest.mark.parametrize("path", FLOATS, ids=lambda p: p.stem)
 def test_shipped_int8_variant_is_tied_to_its_float_file(path: Path) -> None:
-    from colorize_cli.variants import int8_sibling, tie_problem
+    from colorize_cli.model.variants import int8_sibling, tie_problem
 
     int8 = int8_sibling(path)
     assert int8.is_file(), f"{path.name} ships without its int8 variant (python -m exporters.quantize {path})"

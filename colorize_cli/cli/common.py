@@ -1,4 +1,5 @@
-"""What every command shares: the Typer app, option types, exit codes and the reporter.
+"""What every command shares: the Typer app, exit codes, parameter → flag names, the reporter and
+the model loading (the options themselves are declared in :mod:`colorize_cli.cli.options`).
 
 :class:`Reporter` is the one owner of what a command tells the user: the progress bar, JSON
 lines, notes, warnings, error lines, the counts and the exit code. Library errors name
@@ -14,13 +15,12 @@ import re
 import sys
 from collections import Counter
 from collections.abc import Callable, Iterator
-from enum import Enum
-from pathlib import Path
-from typing import Annotated, Any, NoReturn, Optional
+from typing import Annotated, Any, NoReturn
 
 import typer
 
 from colorize_cli import __version__
+from colorize_cli.cli.options import ModelArgs
 from colorize_cli.errors import ColorizeError, Interrupted, ParameterError
 
 EXIT_OK = 0  # everything done (skipped outputs count as done)
@@ -66,72 +66,6 @@ def _root(version: Annotated[bool, typer.Option("--version", callback=_version, 
     pass
 
 
-class Device(str, Enum):
-    """Where models run."""
-
-    auto = "auto"
-    cuda = "cuda"
-    cpu = "cpu"
-
-
-class Format(str, Enum):
-    """Image output formats."""
-
-    png = "png"
-    jpg = "jpg"
-    tif = "tif"
-    webp = "webp"
-    bmp = "bmp"
-
-
-ModelOpt = Annotated[Optional[str], typer.Option("--model", "-m", help="Model name or path to an .onnx file "
-                                                 "(default: weights/default.txt, else the first installed).")]
-ModelsDirOpt = Annotated[Optional[list[Path]], typer.Option("--models-dir", help="Extra folder of models "
-                         "(repeatable; searched before COLORIZE_MODEL_PATH and the installed weights).")]
-def _checked_by(rule: str, flag: str) -> Any:
-    """A Typer callback applying ``colorize_cli.pipeline.<rule>`` (the library's own check) as
-    the option is parsed, so that a bad value is a usage error before any input is read."""
-    def callback(value: Any) -> Any:
-        from colorize_cli import pipeline
-
-        if value is not None:
-            try:
-                getattr(pipeline, rule)(value)
-            except ParameterError as err:
-                raise typer.BadParameter(err.detail, param_hint=flag) from None
-        return value
-
-    return callback
-
-
-RenderSizeOpt = Annotated[Optional[int], typer.Option("--render-size", callback=_checked_by("check_render_size",
-                          "--render-size"), help="Short side the model sees, rounded to its stride, at most 1024 "
-                          "(default: the model's working_size).")]
-TemperatureOpt = Annotated[Optional[float], typer.Option("--temperature", callback=_checked_by("check_temperature",
-                           "--temperature"), help="Annealed-mean temperature for bins models, finite and > 0 "
-                           "(default: the model's).")]
-class Precision(str, Enum):
-    """Which variant of the model runs (colorize_cli.variants)."""
-
-    auto = "auto"
-    float = "float"
-    int8 = "int8"
-
-
-PrecisionOpt = Annotated[Precision, typer.Option("--precision", help="auto: the model's int8 variant on the CPU "
-                         "when installed, float on CUDA; float or int8 force one.")]
-DeviceOpt = Annotated[Device, typer.Option("--device", help="auto: CUDA when it really initialises, else CPU.")]
-ThreadsOpt = Annotated[Optional[int], typer.Option("--threads", min=1, help="CPU threads (default: all available).")]
-JbuOpt = Annotated[bool, typer.Option("--jbu/--no-jbu", help="Joint bilateral upsampling of colour (else bilinear).")]
-RayOpt = Annotated[Optional[str], typer.Option("--ray", metavar="ADDRESS", help="Run on a Ray cluster: host:port "
-                   "of its head, auto (RAY_ADDRESS / the cluster this machine joined) or local. Needs pip install "
-                   "'colorize[ray]'; inputs, outputs and the model must be on storage every node sees.")]
-WorkersOpt = Annotated[Optional[int], typer.Option("--workers", min=1, help="--ray: engines (actors) to run "
-                       "(default: one per GPU of the cluster, else one per node).")]
-QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar or notes; errors only.")]
-VerboseOpt = Annotated[bool, typer.Option("--verbose", "-v", help="Details in the notes (why CUDA is not used...).")]
-OutputOpt = Annotated[str, typer.Option("--output", "-o", help="Output file for one input (its extension picks the "
-                      "format), else a folder mirroring the input tree; a trailing / always means a folder.")]
 
 
 class Reporter:
@@ -220,7 +154,7 @@ class Reporter:
         if not self.show_bar:
             yield
             return
-        from colorize_cli.progress import make_progress
+        from colorize_cli.cli.progress import make_progress
 
         self.progress = make_progress(self.unit)
         with self.progress:
@@ -277,24 +211,22 @@ class Reporter:
             self.usage_error(err)
 
 
-def load_pipeline(reporter: Reporter, model: str | None, models_dir: list[Path] | None, device: Device,
-                  threads: int | None, batch_size: int, render_size: int | None = None,
-                  temperature: float | None = None, jbu: bool = True, verbose: bool = False,
-                  confidence: bool = False, precision: Precision = Precision.auto) -> Any:
-    """:func:`colorize_cli.load` for a command: an unusable model or option is a usage error
-    (exit 2), else a note says which model runs where; ``--threads`` over the CPUs is capped
-    with a warning, and bins-only options given to another model get one note."""
+def load_pipeline(reporter: Reporter, args: ModelArgs, confidence: bool = False) -> Any:
+    """:func:`colorize_cli.load` for a command's model options (``args``): an unusable model or
+    option is a usage error (exit 2), else a note says which model runs where; ``--threads`` over
+    the CPUs is capped with a warning, and bins-only options given to another model (``confidence``:
+    ``--confidence`` was given) get one note."""
     from colorize_cli.api import capped_threads, load, unused_options
 
-    use, cap = capped_threads(threads)
+    use, cap = capped_threads(args.threads)
     if cap is not None:
-        reporter.warning(f"--threads {threads} is more than the {cap} CPUs available; using {cap}")
+        reporter.warning(f"--threads {args.threads} is more than the {cap} CPUs available; using {cap}")
     with reporter.guard():
-        pipeline = load(model, device.value, threads=use, batch_size=batch_size, render_size=render_size,
-                        temperature=temperature, jbu=jbu, models_dirs=models_dir or [],
-                        precision=precision.value)
-    reporter.note(pipeline.engine.describe(verbose))
-    given = [name for name, on in (("temperature", temperature is not None), ("confidence", confidence)) if on]
+        pipeline = load(args.model, args.device.value, threads=use, batch_size=args.batch_size,
+                        render_size=args.render_size, temperature=args.temperature, jbu=args.jbu,
+                        models_dirs=args.models_dir or [], precision=args.precision.value)
+    reporter.note(pipeline.engine.describe(args.verbose))
+    given = [name for name, on in (("temperature", args.temperature is not None), ("confidence", confidence)) if on]
     unused = [FLAGS[name] for name in unused_options(pipeline, given)]
     if unused:
         reporter.note(f"{' and '.join(unused)} apply to bins models only; model {pipeline.info.name} is an "

@@ -8,9 +8,10 @@ from typing import Annotated, Any, Optional
 
 import typer
 
-from colorize_cli.image_io import DEFAULT_MAX_PIXELS
-from colorize_cli.cli.common import (EXIT_FAILED, EXIT_OK, Device, DeviceOpt, ModelsDirOpt, Precision, QuietOpt, RenderSizeOpt,
-                                     Reporter, TemperatureOpt, app, load_pipeline)
+from colorize_cli.cli.common import EXIT_FAILED, EXIT_OK, Reporter, app, load_pipeline
+from colorize_cli.cli.options import (Device, DeviceOpt, ModelArgs, ModelsDirOpt, Precision, QuietOpt, RenderSizeOpt,
+                                      TemperatureOpt)
+from colorize_cli.settings import DEFAULTS
 
 
 def _check_modes(dataset: Path | None, model: list[str] | None, pred: Path | None, truth: Path | None) -> bool:
@@ -34,7 +35,7 @@ def _colorizers(rep: Reporter, model: list[str] | None, models_dir: list[Path] |
                 sim_keyframes: SimKeyframes | None = None) -> list[Any]:
     from colorize_cli import evaluate as ev
     from colorize_cli.errors import ColorizeError
-    from colorize_cli.registry import find_model
+    from colorize_cli.model.registry import find_model
 
     specs: list[str | None] = list(model) if model else [None]
     if not model:
@@ -45,7 +46,8 @@ def _colorizers(rep: Reporter, model: list[str] | None, models_dir: list[Path] |
             specs = []
     colorizers = []
     for spec, precision in [(s, p) for s in specs for p in dict.fromkeys(precisions or [Precision.auto])]:
-        pipe = load_pipeline(rep, spec, models_dir, device, None, 1, render_size, temperature, precision=precision)
+        pipe = load_pipeline(rep, ModelArgs(spec, models_dir, device, None, 1, render_size, temperature,
+                                            precision=precision))
         colorizers.append(ev.colorizer_from_pipeline(pipe))
         # the same model steered by simulated users (fixed seeds), scored beside its automatic result
         colorizers += [ev.hinted_colorizer(pipe, n) for n in dict.fromkeys(sim_hints or [])]
@@ -98,7 +100,7 @@ def evaluate(
     max_frames: Annotated[Optional[int], typer.Option("--max-frames", min=1, help="Videos: score only the first "
                           "N frames of each clip.")] = None,
     max_pixels: Annotated[int, typer.Option("--max-pixels", min=0, help="Skip files with more pixels (per frame) "
-                          "(0: no limit).")] = DEFAULT_MAX_PIXELS,
+                          "(0: no limit).")] = DEFAULTS.max_pixels,
     sim_hints: Annotated[Optional[list[int]], typer.Option("--sim-hints", min=1, help="Also score each model "
                          "steered by N simulated hints per photo (3×3 means of the truth's ab at random points, "
                          "fixed seed); repeatable.")] = None,
@@ -110,7 +112,7 @@ def evaluate(
     (and CDC / warp error for clips), always beside the gray baseline."""
     from colorize_cli import evaluate as ev
 
-    from colorize_cli.inputs import check_writable
+    from colorize_cli.io.inputs import check_writable
 
     pairs = _check_modes(dataset, model, pred, truth)
     rep = Reporter(as_json, quiet, unit="files")

@@ -8,13 +8,13 @@ from typing import Annotated, Optional
 
 import typer
 
-from colorize_cli.api import DEFAULT_BATCH_SIZE
 from colorize_cli.batch import BatchOptions, Result, colorize_files, plan_image_jobs
-from colorize_cli.image_io import DEFAULT_MAX_PIXELS
-from colorize_cli.cli.common import (Device, DeviceOpt, Precision, PrecisionOpt, Format, JbuOpt, ModelOpt, ModelsDirOpt, OutputOpt, QuietOpt,
-                                     RayOpt, RenderSizeOpt, Reporter, TemperatureOpt, ThreadsOpt, VerboseOpt,
-                                     WorkersOpt, app, load_pipeline, ray_connect, stdin_for)
-from colorize_cli.video import terminate_as_interrupt
+from colorize_cli.cli.common import Reporter, app, load_pipeline, ray_connect, stdin_for
+from colorize_cli.cli.options import (BatchSizeOpt, Device, DeviceOpt, Format, JbuOpt, JsonOpt, MaxPixelsOpt, ModelArgs,
+                                      ModelOpt, ModelsDirOpt, OutputOpt, Precision, PrecisionOpt, OverwriteOpt, QuietOpt, RayOpt, RenderSizeOpt,
+                                      TemperatureOpt, ThreadsOpt, VerboseOpt, WorkersOpt)
+from colorize_cli.errors import terminate_as_interrupt
+from colorize_cli.settings import DEFAULTS
 
 
 @app.command()
@@ -24,21 +24,20 @@ def images(
     model: ModelOpt = None,
     models_dir: ModelsDirOpt = None,
     device: DeviceOpt = Device.auto,
+    batch_size: BatchSizeOpt = DEFAULTS.batch_size,
     precision: PrecisionOpt = Precision.auto,
-    batch_size: Annotated[int, typer.Option("--batch-size", min=1, help="Images per model batch.")] = DEFAULT_BATCH_SIZE,
     threads: ThreadsOpt = None,
     render_size: RenderSizeOpt = None,
     temperature: TemperatureOpt = None,
     jbu: JbuOpt = True,
     fmt: Annotated[Optional[Format], typer.Option("--format", help="Output format (default: the input's).")] = None,
-    overwrite: Annotated[bool, typer.Option("--overwrite", help="Redo outputs that exist (default: skip them).")] = False,
-    max_pixels: Annotated[int, typer.Option("--max-pixels", min=0, help="Refuse inputs with more pixels "
-                          "(0: no limit).")] = DEFAULT_MAX_PIXELS,
+    overwrite: OverwriteOpt = False,
+    max_pixels: MaxPixelsOpt = DEFAULTS.max_pixels,
     confidence: Annotated[Optional[Path], typer.Option("--confidence", help="Folder for confidence maps "
                           "(bins models): <name>_top.png and <name>_ratio.png.")] = None,
     hints: Annotated[Optional[Path], typer.Option("--hints", help="Colour hints (docs/hints.md): a JSON, RGBA or "
                      "scribbled-copy file for one photo, or a folder of them matched by relative path and name.")] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="One JSON line per file on stdout.")] = False,
+    as_json: JsonOpt = False,
     quiet: QuietOpt = False,
     verbose: VerboseOpt = False,
     ray: RayOpt = None,
@@ -56,15 +55,15 @@ def images(
                 "images")
     ab_filter_for = None
     if hints is not None:
-        from colorize_cli.propagate import hints_for_jobs
+        from colorize_cli.steer.propagate import hints_for_jobs
 
         if ray:
             rep.usage_error("--hints runs on this machine only; leave out --ray")
         with rep.guard():
             ab_filter_for, strays = hints_for_jobs(hints, plan.jobs)
         rep.missing(strays, True, lambda path, reason: Result(path, None, "error", 0.0, reason).as_dict(), "images")
-    pipeline = load_pipeline(rep, model, models_dir, device, threads, batch_size, render_size, temperature, jbu,
-                             verbose, confidence is not None, precision)
+    pipeline = load_pipeline(rep, ModelArgs(model, models_dir, device, threads, batch_size, render_size, temperature,
+                                            jbu, verbose, precision), confidence is not None)
     options = BatchOptions(out_dir=plan.out_dir, fmt=plan.fmt, overwrite=overwrite, max_pixels=max_pixels or None,
                            confidence_dir=confidence, ab_filter_for=ab_filter_for)
     rep.total = len(plan.jobs)

@@ -8,7 +8,8 @@ from typing import Annotated, Any
 
 import typer
 
-from colorize_cli.cli.common import EXIT_FAILED, EXIT_OK, Device, DeviceOpt, ModelsDirOpt, Reporter, app
+from colorize_cli.cli.common import EXIT_FAILED, EXIT_OK, Reporter, app
+from colorize_cli.cli.options import Device, DeviceOpt, ModelsDirOpt
 
 
 def _size(n: int) -> str:
@@ -48,7 +49,7 @@ def models(
     as_json: Annotated[bool, typer.Option("--json", help="A JSON list on stdout, for scripts.")] = False,
 ) -> None:
     """List installed models and the provider each would run on."""
-    from colorize_cli.registry import ENV_VAR, describe_models, duplicate_names, search_dirs
+    from colorize_cli.model.registry import ENV_VAR, describe_models, duplicate_names, search_dirs
 
     rep = Reporter(as_json)
     rows = describe_models(models_dir or [], device.value)

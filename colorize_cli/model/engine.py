@@ -24,10 +24,10 @@ from typing import Any
 
 import numpy as np
 
-from colorize_cli.contract import ModelInfo, model_info_from_session
+from colorize_cli.model.contract import ModelInfo, model_info_from_session
 from colorize_cli.errors import ModelError, ParameterError
 from colorize_cli.extras import require
-from colorize_cli.quiet import capture_fd2
+from colorize_cli.io.quiet import capture_fd2
 
 DEVICES = ("auto", "cuda", "cpu")
 CUDA = "CUDAExecutionProvider"
@@ -108,8 +108,8 @@ def open_session(path: str | Path, device: str = "auto", threads: int | None = N
     load_path, save_to, hit = path, None, False
     if optimize and not want_cuda:
         # Graph optimisation is most of a session's making: reuse onnxruntime's own optimised
-        # file from the user's cache (colorize_cli.session_cache), or leave one there.
-        from colorize_cli.session_cache import cached_model, commit
+        # file from the user's cache (colorize_cli.model.session_cache), or leave one there.
+        from colorize_cli.model.session_cache import cached_model, commit
 
         load_path, save_to, hit = cached_model(path, providers, ort.__version__)
         if hit:
@@ -159,7 +159,7 @@ class Engine:
         self.provider: str = self.session.get_providers()[0]
         self.device = "cuda" if self.provider == CUDA else "cpu"
         self.requested_device = device
-        self.requested_precision = "auto"  # what the caller asked of colorize_cli.variants
+        self.requested_precision = "auto"  # what the caller asked of colorize_cli.model.variants
         self._probe()
 
     def _probe(self) -> None:

@@ -30,11 +30,12 @@ import cv2
 import numpy as np
 
 from colorize_cli.errors import InputError, os_reason
-from colorize_cli.quiet import capture_fd2
-from colorize_cli.tiff_meta import add_tiff_metadata
+from colorize_cli.io.quiet import capture_fd2
+from colorize_cli.io.tiff_meta import add_tiff_metadata
+from colorize_cli.settings import DEFAULTS
 
-# Memory is about 45 bytes per pixel at peak, so one image stays under ~5 GB.
-DEFAULT_MAX_PIXELS = 100_000_000
+# Memory is about 45 bytes per pixel at peak, so one image stays under ~5 GB at the default.
+DEFAULT_MAX_PIXELS = DEFAULTS.max_pixels  # the table's value (colorize_cli.settings), by its usual name
 IMAGE_EXTENSIONS = {".png", ".jpg", ".jpeg", ".jpe", ".tif", ".tiff", ".bmp", ".webp", ".jp2", ".pgm",
                     ".ppm", ".pnm", ".pbm"}
 _FORMATS = {"jpeg": "jpg", "jpe": "jpg", "tiff": "tif", "pnm": "ppm", "pbm": "ppm", "pgm": "ppm"}

@@ -33,11 +33,11 @@ the models (a short side of 64–256 pixels) that takes milliseconds to a second
 Public API::
 
     levin_weights(L) -> scipy.sparse.csr_matrix         # W, rows sum to 1
-    prior_weight_for(shape, reach=DEFAULT_REACH) -> λ
-    propagate(L, prior_ab, hint_weight, hint_ab, prior_weight=None, reach=DEFAULT_REACH) -> ab
-    hint_filter(hints, reach=DEFAULT_REACH) -> ab_filter for Pipeline
-    hints_filter(hints_file_or_Hints, photo_pixels_or_file, reach=DEFAULT_REACH) -> ab_filter
-    hints_for_jobs(hints_file_or_dir, jobs, reach=DEFAULT_REACH) -> (ab_filter_for, [(stray, reason)])
+    prior_weight_for(shape, reach=2.0) -> λ
+    propagate(L, prior_ab, hint_weight, hint_ab, prior_weight=None, reach=2.0) -> ab
+    hint_filter(hints, reach=2.0) -> ab_filter for Pipeline
+    hints_filter(hints_file_or_Hints, photo_pixels_or_file, reach=2.0) -> ab_filter
+    hints_for_jobs(hints_file_or_dir, jobs, reach=2.0) -> (ab_filter_for, [(stray, reason)])
 
 Chosen on the first 40 photos of bsds500-test, 10 and 100 simulated points, PSNR gain over the
 automatic result: reach 1 → +3.25 / +7.76 dB, 2 → +3.67 / +7.78 dB, 5 → +3.71 / +7.78 dB (and
@@ -54,15 +54,16 @@ import numpy as np
 
 from colorize_cli.errors import ParameterError
 from colorize_cli.extras import require
-from colorize_cli.hints import Hints, match_hint_files, read_hints
-from colorize_cli.image_io import read_image
-from colorize_cli.inputs import Job
+from colorize_cli.steer.hints import Hints, match_hint_files, read_hints
+from colorize_cli.io.image_io import read_image
+from colorize_cli.io.inputs import Job
 from colorize_cli.pipeline import AbFilter
+from colorize_cli.settings import DEFAULTS
 
-__all__ = ["DEFAULT_REACH", "HINT_WEIGHT", "hint_filter", "hints_filter", "hints_for_jobs", "levin_weights",
+__all__ = ["HINT_WEIGHT", "hint_filter", "hints_filter", "hints_for_jobs", "levin_weights",
            "prior_weight_for", "propagate"]
 
-DEFAULT_REACH = 2.0
+# The default reach is hint_reach in colorize_cli.settings.CONFIG_MAP.
 HINT_WEIGHT = 1000.0
 # Levin et al.'s σ² grows with the window's variance, which at a strong edge lets a little colour
 # through; with a weak prior that little adds up over a whole region. Capping σ² at 0.01 (10 L
@@ -71,7 +72,7 @@ HINT_WEIGHT = 1000.0
 SIGMA2_CAP = 0.01
 
 
-def prior_weight_for(shape: tuple[int, int], reach: float = DEFAULT_REACH) -> float:
+def prior_weight_for(shape: tuple[int, int], reach: float = DEFAULTS.hint_reach) -> float:
     """λ for a picture of ``shape`` whose hints reach about ``reach`` × its short side."""
     if not reach > 0:
         raise ParameterError("reach", f"must be > 0, got {reach}")
@@ -102,7 +103,7 @@ def levin_weights(L: np.ndarray) -> "scipy.sparse.csr_matrix":  # noqa: F821
 
 
 def propagate(L: np.ndarray, prior_ab: np.ndarray, hint_weight: np.ndarray, hint_ab: np.ndarray,
-              prior_weight: float | None = None, reach: float = DEFAULT_REACH) -> np.ndarray:
+              prior_weight: float | None = None, reach: float = DEFAULTS.hint_reach) -> np.ndarray:
     """ab (h×w×2 float32) that matches the hints where ``hint_weight`` > 0, spreads their
     correction of ``prior_ab`` along similar lightness, and returns to ``prior_ab`` far away
     (λ = ``prior_weight``, or from ``reach``)."""
@@ -126,7 +127,7 @@ def propagate(L: np.ndarray, prior_ab: np.ndarray, hint_weight: np.ndarray, hint
     return (prior_ab + d.reshape(h, w, 2)).astype(np.float32)
 
 
-def hint_filter(hints: Hints, reach: float = DEFAULT_REACH) -> AbFilter:
+def hint_filter(hints: Hints, reach: float = DEFAULTS.hint_reach) -> AbFilter:
     """An ``ab_filter`` for :meth:`colorize_cli.pipeline.Pipeline.colorize_array`: the hints,
     drawn on the full-size photo, are averaged to the working size and propagated there."""
     def apply(L_work: np.ndarray, ab_work: np.ndarray, full_shape: tuple[int, int]) -> np.ndarray:
@@ -141,7 +142,7 @@ def hint_filter(hints: Hints, reach: float = DEFAULT_REACH) -> AbFilter:
 
 
 def hints_filter(hints: Hints | str | Path, photo: np.ndarray | str | Path,
-                 reach: float = DEFAULT_REACH) -> AbFilter:
+                 reach: float = DEFAULTS.hint_reach) -> AbFilter:
     """The root API's way to hints: the ``ab_filter`` for ``photo`` (its pixels, or its file)
     steered by ``hints`` (a hints file in any of the three forms, or :class:`Hints`), for
     ``Pipeline.colorize_array``, ``colorize_file`` and ``colorize_files``. A bad hints file is
@@ -152,7 +153,7 @@ def hints_filter(hints: Hints | str | Path, photo: np.ndarray | str | Path,
     return hint_filter(hints, reach)
 
 
-def hints_for_jobs(hints: str | Path, jobs: Sequence[Job], reach: float = DEFAULT_REACH
+def hints_for_jobs(hints: str | Path, jobs: Sequence[Job], reach: float = DEFAULTS.hint_reach
                    ) -> tuple[Callable[[Job, np.ndarray], AbFilter | None], list[tuple[str, str]]]:
     """``--hints FILE|DIR`` for a batch: the ``BatchOptions.ab_filter_for`` that reads each
     photo's hints file when the photo is read (an InputError fails that photo alone), and

@@ -35,9 +35,9 @@ from typing import Any
 import av
 
 from colorize_cli.errors import ColorizeError
-from colorize_cli.video_encode import EncoderSettings, configure, output_format
-from colorize_cli.video_read import Source, av_reason, demux, open_input
-from colorize_cli.video_segments import WorkDir, read_packet_log
+from colorize_cli.film.encode import EncoderSettings, configure, output_format
+from colorize_cli.film.read import Source, av_reason, demux, open_input
+from colorize_cli.film.segments import WorkDir, read_packet_log
 
 # Tags that describe the old encode, not ours (Matroska statistics, encoder names).
 _STALE_TAGS = {"colorize", "encoder", "duration", "number_of_frames", "number_of_bytes", "bps", "_statistics_tags",

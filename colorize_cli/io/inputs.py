@@ -28,8 +28,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TextIO
 
-from colorize_cli.errors import ParameterError
-from colorize_cli.image_io import IMAGE_EXTENSIONS
+from colorize_cli.errors import ParameterError, os_reason
+from colorize_cli.io.image_io import IMAGE_EXTENSIONS
 
 
 @dataclass(frozen=True)
@@ -76,8 +76,7 @@ def _inside(path: Path, roots: Sequence[Path]) -> bool:
 def _walk(root: Path, exclude: Sequence[Path], errors: list[tuple[str, str]],
           extensions: Collection[str] = IMAGE_EXTENSIONS) -> Iterable[Path]:
     def onerror(err: OSError) -> None:
-        reason = "permission denied" if isinstance(err, PermissionError) else (err.strerror or str(err))
-        errors.append((str(err.filename or root), f"cannot list directory ({reason})"))
+        errors.append((str(err.filename or root), os_reason(err, "list directory")))
 
     for dirpath, dirnames, filenames in os.walk(root, onerror=onerror, followlinks=False):
         here = Path(dirpath)

@@ -38,12 +38,12 @@ Public API::
 
     read_keyframe_dir(folder) -> ({index: path}, [(path, reason)])
     keyframe_ab(rgb, work_shape) -> ab at the working size
-    Carrier(decay=DEFAULT_DECAY).step(L8_from, L8_to, ab, conf) -> (ab, conf)
-    KeyframePropagator(keyframes, prepare, lookahead=None, reach=DEFAULT_REACH, decay=DEFAULT_DECAY,
+    Carrier(decay=0.995).step(L8_from, L8_to, ab, conf) -> (ab, conf)
+    KeyframePropagator(keyframes, prepare, lookahead=None, reach=300, decay=0.995,
                        scene_threshold=None)
     KeyframePropagator.push(index, L_full, cut, emit=True) -> ab_filter | None
     KeyframePropagator.replay_from(resume) -> first frame to replay
-    replay_start(keys, resume, reach=DEFAULT_REACH) -> first frame to replay (the same, without a propagator)
+    replay_start(keys, resume, reach=300) -> first frame to replay (the same, without a propagator)
 """
 
 from __future__ import annotations
@@ -56,16 +56,17 @@ import cv2
 import numpy as np
 
 from colorize_cli.errors import InputError, ParameterError
-from colorize_cli.image_io import IMAGE_EXTENSIONS, read_image
+from colorize_cli.io.image_io import IMAGE_EXTENSIONS, read_image
 from colorize_cli.lab import to_float_rgb
 from colorize_cli.pipeline import AbFilter
 from colorize_cli.scenes import SceneDetector
+from colorize_cli.settings import DEFAULTS
 
-__all__ = ["Carrier", "DEFAULT_DECAY", "DEFAULT_REACH", "KeyframePropagator", "keyframe_ab", "read_keyframe_dir",
+__all__ = ["Carrier", "KeyframePropagator", "keyframe_ab", "read_keyframe_dir",
            "replay_start"]
 
-DEFAULT_REACH = 300  # frames a keyframe's colour is carried (12.5 s at 24 fps)
-DEFAULT_DECAY = 0.995  # confidence kept per frame carried
+# The defaults of reach (frames a keyframe's colour is carried) and decay (confidence kept per
+# frame carried) are keyframe_reach and keyframe_decay in colorize_cli.settings.CONFIG_MAP.
 # The blend weight is confidence ** TRUST. Measured on DAVIS clips (first frame given, unet-l1):
 # even where the flow checks leave little confidence, the carried colour is closer to the truth
 # than the model's (mean ab error 6 vs 7-19 at confidence 0.02-0.3, 3-4 vs 7-22 above 0.6), so
@@ -100,7 +101,7 @@ def read_keyframe_dir(folder: str | Path) -> tuple[dict[int, Path], list[tuple[s
     return found, errors
 
 
-def replay_start(keys: Iterable[int], resume: int, reach: int = DEFAULT_REACH) -> int:
+def replay_start(keys: Iterable[int], resume: int, reach: int = DEFAULTS.keyframe_reach) -> int:
     """The first frame a run resumed at ``resume`` must feed again (without output) so that the
     forward carry is what it was: the last keyframe before ``resume``, if within ``reach``."""
     before = [int(k) for k in keys if int(k) < resume and resume - int(k) <= reach]
@@ -122,7 +123,7 @@ def to_L8(L_work: np.ndarray) -> np.ndarray:
 class Carrier:
     """One step of carrying ab and confidence from one frame to the next (either direction)."""
 
-    def __init__(self, decay: float = DEFAULT_DECAY) -> None:
+    def __init__(self, decay: float = DEFAULTS.keyframe_decay) -> None:
         if not 0 < decay <= 1:
             raise ValueError(f"keyframe decay must be in (0, 1], got {decay}")
         self.decay = decay
@@ -183,7 +184,7 @@ class KeyframePropagator:
     def __init__(self, keyframes: Mapping[int, "np.ndarray | str | Path"],
                  prepare: Callable[[np.ndarray], np.ndarray],
                  lookahead: Callable[[int, int], Iterable[np.ndarray]] | None = None,
-                 reach: int = DEFAULT_REACH, decay: float = DEFAULT_DECAY,
+                 reach: int = DEFAULTS.keyframe_reach, decay: float = DEFAULTS.keyframe_decay,
                  scene_threshold: float | None = None) -> None:
         if reach < 1:
             raise ParameterError("keyframe_reach", f"must be >= 1 frame, got {reach}")

@@ -27,7 +27,7 @@ import av
 import numpy as np
 
 from colorize_cli.errors import ColorizeError, InputError, ParameterError
-from colorize_cli.video_read import Source, av_reason
+from colorize_cli.film.read import Source, av_reason
 
 CODEC_ALIASES = {"x264": "libx264", "h264": "libx264", "avc": "libx264", "x265": "libx265", "h265": "libx265",
                  "hevc": "libx265", "vp9": "libvpx-vp9", "av1": "libsvtav1", "svtav1": "libsvtav1"}
@@ -78,7 +78,7 @@ def check_preset(codec: str, preset: str | None) -> None:
     encoder on a tiny picture, so the list is the encoder's own)."""
     if not preset:
         return
-    from colorize_cli.quiet import capture_fd2
+    from colorize_cli.io.quiet import capture_fd2
 
     ctx = av.CodecContext.create(codec, "w")
     ctx.width, ctx.height, ctx.time_base = 64, 64, Fraction(1, 25)

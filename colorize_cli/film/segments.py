@@ -29,8 +29,8 @@ from pathlib import Path
 from typing import Any
 
 from colorize_cli.errors import ColorizeError
-from colorize_cli.image_io import atomic_write_bytes
-from colorize_cli.video_encode import EncoderSettings, open_encoder
+from colorize_cli.io.image_io import atomic_write_bytes
+from colorize_cli.film.encode import EncoderSettings, open_encoder
 
 
 

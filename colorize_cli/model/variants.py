@@ -29,9 +29,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from colorize_cli.contract import ModelInfo
+from colorize_cli.model.contract import ModelInfo
 from colorize_cli.errors import ModelError, ParameterError
-from colorize_cli.session_cache import model_sha256
+from colorize_cli.model.session_cache import model_sha256
 
 __all__ = ["PRECISIONS", "check_precision", "choose", "float_sibling", "int8_sibling", "open_engine", "tie_problem",
            "variants"]
@@ -64,7 +64,7 @@ _TIED = ("name", "version", "kind", "working_size", "stride", "output_stride", "
 def tie_problem(int8_info: ModelInfo, float_path: str | Path) -> str | None:
     """None when ``int8_info`` is a variant of the float file ``float_path`` (same name, version
     and contract fields, ``variant_of`` = its sha256), else the reason in a few words."""
-    from colorize_cli.engine import read_model_info
+    from colorize_cli.model.engine import read_model_info
 
     float_path = Path(float_path)
     if not float_path.is_file():
@@ -89,7 +89,7 @@ def tie_problem(int8_info: ModelInfo, float_path: str | Path) -> str | None:
 def variants(path: str | Path) -> dict[str, Path | None]:
     """The float file and int8 variant of the model in ``path`` (either one), each None when
     missing or when the int8 file's tie to the float one does not hold."""
-    from colorize_cli.engine import read_model_info
+    from colorize_cli.model.engine import read_model_info
 
     path = Path(path)
     info = read_model_info(path)
@@ -120,7 +120,7 @@ def choose(path: str | Path, precision: str, on_cpu: bool) -> Path:
         other = int8_sibling(path) if precision == "int8" else float_sibling(path)
         why = ""
         if other.is_file():
-            from colorize_cli.engine import read_model_info
+            from colorize_cli.model.engine import read_model_info
 
             try:
                 int8_info = read_model_info(other if precision == "int8" else path)
@@ -133,10 +133,10 @@ def choose(path: str | Path, precision: str, on_cpu: bool) -> Path:
 
 
 def open_engine(path: str | Path, device: str = "auto", precision: str = "auto", **engine_kw: Any) -> Any:
-    """An :class:`~colorize_cli.engine.Engine` for the variant of ``path`` that ``precision``
+    """An :class:`~colorize_cli.model.engine.Engine` for the variant of ``path`` that ``precision``
     and the device call for. With ``auto`` on a machine whose CUDA provider fails to start, the
     float session that fell back to the CPU is swapped for the int8 one."""
-    from colorize_cli.engine import CUDA, Engine, available_providers
+    from colorize_cli.model.engine import CUDA, Engine, available_providers
 
     check_precision(precision)
     cuda_possible = device != "cpu" and CUDA in available_providers()

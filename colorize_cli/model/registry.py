@@ -17,7 +17,7 @@ Public API::
     list_models(extra_dirs=()) -> list[InstalledModel]      # every *.onnx, checked
     find_model(spec: str | None, extra_dirs=()) -> Path      # name, path or None (default)
     describe_models(extra_dirs=(), device="auto") -> [dict]   # what `colorize models` lists
-    file_sha256(path) -> str                                # (colorize_cli.session_cache's)
+    file_sha256(path) -> str                                # (colorize_cli.model.session_cache's)
     duplicate_names(models) -> {name: [paths]}              # names carried by several models
 """
 
@@ -29,10 +29,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from colorize_cli.contract import ModelInfo
-from colorize_cli.engine import read_model_info
+from colorize_cli.model.contract import ModelInfo
+from colorize_cli.model.engine import read_model_info
 from colorize_cli.errors import ColorizeError, ModelError, ParameterError
-from colorize_cli.session_cache import file_sha256
+from colorize_cli.model.session_cache import file_sha256
 
 ENV_VAR = "COLORIZE_MODEL_PATH"
 DEFAULT_FILE = "default.txt"
@@ -109,7 +109,7 @@ def duplicate_names(models: Sequence[InstalledModel | dict[str, Any]]) -> dict[s
     by_name: dict[str, list[Path]] = {}
     for m in models:
         if isinstance(m, dict):
-            # an int8 variant shares its float file's name on purpose (colorize_cli.variants)
+            # an int8 variant shares its float file's name on purpose (colorize_cli.model.variants)
             if m["error"] is None and m.get("precision", "float") == "float":
                 by_name.setdefault(m["name"], []).append(Path(m["path"]))
         elif m.info is not None and m.info.precision == "float":
@@ -178,11 +178,11 @@ def describe_models(extra_dirs: Sequence[str | Path] = (), device: str = "auto")
     whether it is the default, size, sha256 and, for files on the contract, every metadata field
     and the execution provider it would run on with ``device`` (probed with one real session);
     ``error`` is the reason for a file off the contract, else None. Precision variants
-    (:mod:`colorize_cli.variants`): every row has ``precision``; a float row has ``runs``, the
+    (:mod:`colorize_cli.model.variants`): every row has ``precision``; a float row has ``runs``, the
     file that ``--model NAME`` runs with ``device`` and ``--precision auto``; an int8 row has
     ``variant_ok`` (its tie to the float file holds) or its ``error``."""
-    from colorize_cli.engine import CPU, open_session
-    from colorize_cli.variants import choose, float_sibling, tie_problem
+    from colorize_cli.model.engine import CPU, open_session
+    from colorize_cli.model.variants import choose, float_sibling, tie_problem
 
     try:
         default: Path | None = find_model(None, extra_dirs).resolve()

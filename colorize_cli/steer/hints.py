@@ -45,8 +45,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from colorize_cli.errors import InputError, ParameterError
-from colorize_cli.image_io import IMAGE_EXTENSIONS, read_image
+from colorize_cli.errors import InputError, ParameterError, os_reason
+from colorize_cli.io.image_io import IMAGE_EXTENSIONS, read_image
 from colorize_cli.lab import to_float_rgb
 
 __all__ = ["HINT_EXTENSIONS", "Hints", "color_to_ab", "hint_file_for", "match_hint_files", "parse_hints_json",
@@ -230,7 +230,7 @@ def read_hints(path: str | Path, photo: np.ndarray) -> Hints:
         except UnicodeDecodeError:
             raise InputError(path, "bad hints file: not UTF-8 text") from None
         except OSError as exc:
-            raise InputError(path, f"cannot read hints ({exc.strerror or exc})") from None
+            raise InputError(path, os_reason(exc, "read hints")) from None
         return parse_hints_json(text, photo.shape[:2], path)
     if path.suffix.lower() not in IMAGE_EXTENSIONS:
         raise InputError(path, "hints must be a .json file or an image")
@@ -253,7 +253,7 @@ def hint_file_for(hints_dir: Path, rel: Path, exclude: Sequence[Path] = ()) -> P
 
 def match_hint_files(hints: Path, jobs: Sequence) -> tuple[dict[Path, Path], list[tuple[str, str]]]:
     """Which hint file goes with which photo (``jobs`` have ``src`` and ``rel``, as from
-    :func:`colorize_cli.inputs.discover`): {photo src: hint file}, and (file, reason) for every
+    :func:`colorize_cli.io.inputs.discover`): {photo src: hint file}, and (file, reason) for every
     hint file in a ``hints`` folder that no photo matches. A single file ``hints`` needs
     exactly one photo; :class:`ParameterError` (``hints``) otherwise or when ``hints`` does not exist."""
     hints = Path(hints)
