@@ -48,7 +48,7 @@ def package_weights_dir() -> Path | None:
                 return Path(entry)
     except ImportError:
         pass
-    repo = Path(__file__).resolve().parent.parent / "weights"
+    repo = Path(__file__).resolve().parents[2] / "weights"  # colorize_cli/model/registry.py -> <repo>
     return repo if repo.is_dir() else None
 
 
