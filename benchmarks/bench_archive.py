@@ -97,7 +97,7 @@ def timed(name, fn):
             with lock:
                 busy[name] += time.perf_counter() - t
     return g
-import colorize_cli.film.run as V, colorize_cli.film.read as IO, colorize_cli.film.segments as SEG
+import colorize_cli.film.run as V, colorize_cli.film.stream as ST, colorize_cli.film.read as IO, colorize_cli.film.segments as SEG
 from colorize_cli.pipeline import Pipeline
 import colorize_cli
 def decode(*a, **k):
@@ -112,9 +112,9 @@ def decode(*a, **k):
             with lock:
                 busy["decode"] += time.perf_counter() - t
         yield d
-V.decode_frames = decode
-V.luminance = timed("L", V.luminance)
-V.to_video_frame = timed("rgb_to_yuv", V.to_video_frame)
+ST.decode_frames = decode  # the stage threads (film/stream.py) call these by their own names
+ST.luminance = timed("L", ST.luminance)
+ST.to_video_frame = timed("rgb_to_yuv", ST.to_video_frame)
 for n, s in (("infer", "model"), ("prepare", "model"), ("finish", "render")):
     setattr(Pipeline, n, timed(s, getattr(Pipeline, n)))
 SEG.SegmentWriter.add = timed("encode", SEG.SegmentWriter.add)
