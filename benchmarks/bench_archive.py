@@ -2,6 +2,13 @@
 
     python benchmarks/bench_archive.py [--model NAME] [--fast-model NAME ...]
         [--photos DIR] [--davis CLIP] [--film720 CLIP] [--ray-images 100] [--skip-ray]
+        [--precision float --precision int8] [--smooth-only] [--skip-720p] [--skip-images] [--skip-stages]
+
+Every photo and film figure is measured for each ``--precision`` (default: float, the variant
+every run used before int8 shipped, then int8, what ``auto`` picks on the CPU), interleaved in
+the same run, so "before" and "after" share the machine's state. The cache of onnxruntime's
+optimised model files is warmed for every model and precision first (its cold cost is in
+bench_stages.py).
 
 Every figure is a ratio measured in this run, each command in its own process (peak RSS from
 ``wait4``):
@@ -71,6 +78,11 @@ ds = ray.data.from_items([{"i": i} for i in range(n)], override_num_blocks=math.
 sum(1 for _ in ds.map_batches(Noop, batch_size=4, compute=ray.data.ActorPoolStrategy(size=1), num_cpus=1).iter_rows())
 """
 
+WARM = r"""
+import sys, colorize_cli
+colorize_cli.load(sys.argv[1], "cpu", precision=sys.argv[2])
+"""
+
 STAGES = r"""
 import sys, time, json, threading
 from collections import defaultdict
@@ -85,7 +97,7 @@ def timed(name, fn):
             with lock:
                 busy[name] += time.perf_counter() - t
     return g
-import colorize_cli.film.run as V, colorize_cli.film.read as IO, colorize_cli.film.segments as SEG
+import colorize_cli.film.run as V, colorize_cli.film.stream as ST, colorize_cli.film.read as IO, colorize_cli.film.segments as SEG
 from colorize_cli.pipeline import Pipeline
 import colorize_cli
 def decode(*a, **k):
@@ -100,22 +112,23 @@ def decode(*a, **k):
             with lock:
                 busy["decode"] += time.perf_counter() - t
         yield d
-V.decode_frames = decode
-V.luminance = timed("L", V.luminance)
-V.to_video_frame = timed("rgb_to_yuv", V.to_video_frame)
+ST.decode_frames = decode  # the stage threads (film/stream.py) call these by their own names
+ST.luminance = timed("L", ST.luminance)
+ST.to_video_frame = timed("rgb_to_yuv", ST.to_video_frame)
 for n, s in (("infer", "model"), ("prepare", "model"), ("finish", "render")):
     setattr(Pipeline, n, timed(s, getattr(Pipeline, n)))
 SEG.SegmentWriter.add = timed("encode", SEG.SegmentWriter.add)
 SEG.SegmentWriter.close_segment = timed("encode", SEG.SegmentWriter.close_segment)
-p = colorize_cli.load(sys.argv[3], "cpu", batch_size=4)
+p = colorize_cli.load(sys.argv[3], "cpu", batch_size=4, precision=sys.argv[5])
 t = time.perf_counter()
 rep = V.colorize_video(sys.argv[1], sys.argv[2], p, V.VideoOptions(smooth=sys.argv[4] == "1", overwrite=True))
 wall = time.perf_counter() - t
-print(json.dumps({"wall_s": wall, "frames": rep.frames, "shares": {k: round(v / wall, 3) for k, v in busy.items()}}))
+print(json.dumps({"wall_s": wall, "frames": rep.frames, "fps": rep.frames / wall,
+                  "shares": {k: round(v / wall, 3) for k, v in busy.items()}}))
 """
 
 
-def bench_images(tmp: Path, model: str, photos: Path) -> list[dict]:
+def bench_images(tmp: Path, model: str, photos: Path, precisions: list[str]) -> list[dict]:
     rows = []
     for label, count, size, gray in (("2 MP", 8, (1632, 1224), False), ("20 MP", 3, (5472, 3648), False),
                                      ("20 MP gray", 3, (5472, 3648), True)):
@@ -125,34 +138,40 @@ def bench_images(tmp: Path, model: str, photos: Path) -> list[dict]:
         (tmp / "floor").mkdir(exist_ok=True)
         floor = min(float(run([sys.executable, "-c", IMAGE_FLOOR, str(d), str(tmp / "floor")])["stdout"])
                     for _ in range(2))
-        got = run(COLORIZE + ["images", str(d), "-o", str(tmp / "out"), "-m", model, "--overwrite", "-q"])
-        rows.append({"set": f"{count} × {label}", "floor_s": round(floor, 3), "colorize_s": round(got["wall_s"], 3),
-                     "ratio": round(got["wall_s"] / floor, 2), "peak_rss_mb": round(got["peak_rss"] / 2**20),
-                     "bytes_per_pixel": round(got["peak_rss"] / px, 1)})
-        print(rows[-1], flush=True)
+        for precision in precisions:
+            got = run(COLORIZE + ["images", str(d), "-o", str(tmp / "out"), "-m", model, "--overwrite", "-q",
+                                  "--precision", precision])
+            rows.append({"set": f"{count} × {label}", "precision": precision, "floor_s": round(floor, 3),
+                         "colorize_s": round(got["wall_s"], 3), "ratio": round(got["wall_s"] / floor, 2),
+                         "peak_rss_mb": round(got["peak_rss"] / 2**20), "bytes_per_pixel": round(got["peak_rss"] / px, 1)})
+            print(rows[-1], flush=True)
     return rows
 
 
-def bench_film(tmp: Path, clip: Path, label: str, models: dict[str, str]) -> list[dict]:
+def bench_film(tmp: Path, clip: Path, label: str, models: dict[str, str], precisions: list[str],
+               smooths: tuple[bool, ...] = (False, True)) -> list[dict]:
     floor = run([sys.executable, "-c", FILM_FLOOR, str(clip), str(tmp / "floor.mp4")])
     frames = int(floor["stdout"].strip())
     floor_fps = frames / floor["wall_s"]
     rows = []
     for which, model in models.items():
-        for smooth in (False, True):
-            cmd = COLORIZE + ["video", str(clip), "-o", str(tmp / "out.mp4"), "-m", model, "--overwrite", "--json", "-q"]
+        for smooth, precision in [(s, p) for s in smooths for p in precisions]:
+            cmd = COLORIZE + ["video", str(clip), "-o", str(tmp / "out.mp4"), "-m", model, "--overwrite", "--json", "-q",
+                              "--precision", precision]
             got = run(cmd + (["--smooth"] if smooth else []))
             fps = frames / got["wall_s"]
             rep = json.loads(got["stdout"].splitlines()[-1])
             rows.append({"film": label, "model": f"{which} ({Path(model).stem})", "smooth": smooth,
+                         "precision": precision,
                          "floor_fps": round(floor_fps, 1), "fps": round(fps, 1), "in_run_fps": round(rep["fps"], 1),
                          "ratio": round(fps / floor_fps, 2), "in_run_ratio": round(rep["fps"] / floor_fps, 2)})
             print(rows[-1], flush=True)
     return rows
 
 
-def stage_shares(tmp: Path, clip: Path, model: str, smooth: bool) -> dict:
-    got = run([sys.executable, "-c", STAGES, str(clip), str(tmp / "stages.mp4"), model, "1" if smooth else "0"])
+def stage_shares(tmp: Path, clip: Path, model: str, smooth: bool, precision: str) -> dict:
+    got = run([sys.executable, "-c", STAGES, str(clip), str(tmp / "stages.mp4"), model, "1" if smooth else "0",
+               precision])
     return json.loads(got["stdout"].splitlines()[-1])
 
 
@@ -191,31 +210,50 @@ def main() -> None:
     ap.add_argument("--film720", type=Path, default=SHARED / "bw" / "films" / "legacy-v04.mp4")
     ap.add_argument("--ray-images", type=int, default=100)
     ap.add_argument("--skip-ray", action="store_true")
+    ap.add_argument("--precision", action="append", default=None, choices=("auto", "float", "int8"),
+                    help="repeatable; default: float and int8")
+    ap.add_argument("--smooth-only", action="store_true", help="films with --smooth only (the issue's figure)")
+    ap.add_argument("--skip-720p", action="store_true")
+    ap.add_argument("--skip-images", action="store_true", help="films only (to split a run into shorter pauses)")
+    ap.add_argument("--skip-stages", action="store_true")
     args = ap.parse_args()
+    precisions = args.precision or ["float", "int8"]
+    smooths = (True,) if args.smooth_only else (False, True)
     from colorize_cli.model.registry import find_model, list_models
 
     model = str(find_model(args.model))
     others = [str(find_model(m)) for m in args.fast_model] if args.fast_model else \
         [str(m.path) for m in list_models()]
     others = [m for m in others if Path(m).resolve() != Path(model).resolve()]
-    results: dict = {"model": model, "other_models": others}
+    others = [m for m in others if not m.endswith(".int8.onnx")]  # variants run through --precision
+    results: dict = {"model": model, "other_models": others, "precisions": precisions}
+    for m in [model, *others]:
+        for p in precisions:
+            run([sys.executable, "-c", WARM, m, p])
     with tempfile.TemporaryDirectory() as t:
         tmp = Path(t)
-        results["images"] = bench_images(tmp, model, args.photos)
-        results["film"] = (bench_film(tmp, args.davis, "480p " + args.davis.name,
-                                      {"default": model, **{Path(m).stem: m for m in others}})
-                           + bench_film(tmp, args.film720, "720p " + args.film720.name, {"default": model}))
-        results["stages_480p_default_smooth"] = stage_shares(tmp, args.davis, model, True)
-        results["stages_720p_default"] = stage_shares(tmp, args.film720, model, False)
-        print(results["stages_480p_default_smooth"], results["stages_720p_default"], flush=True)
+        results["images"] = [] if args.skip_images else bench_images(tmp, model, args.photos, precisions)
+        results["film"] = bench_film(tmp, args.davis, "480p " + args.davis.name,
+                                     {"default": model, **{Path(m).stem: m for m in others}}, precisions, smooths)
+        if not args.skip_720p:
+            results["film"] += bench_film(tmp, args.film720, "720p " + args.film720.name, {"default": model},
+                                          precisions, smooths)
+        results["stages"] = {} if args.skip_stages else {
+            f"480p {Path(model).stem} --smooth {p}": stage_shares(tmp, args.davis, model, True, p) for p in precisions}
+        print(results["stages"], flush=True)
         if not args.skip_ray:
             results["ray"] = bench_ray(tmp, model, args.photos, args.ray_images)
     stamp(results)
-    lines = [f"| {results['date']} | images {r['set']} | {r['ratio']}× floor ({r['colorize_s']} s vs {r['floor_s']} s), "
+    lines = [f"| {results['date']} | images {r['set']} {r['precision']} | {r['ratio']}× floor ({r['colorize_s']} s vs {r['floor_s']} s), "
              f"{r['bytes_per_pixel']} B/px peak |" for r in results["images"]]
-    lines += [f"| {results['date']} | film {r['film']} {r['model']}{' --smooth' if r['smooth'] else ''} | "
+    lines += [f"| {results['date']} | film {r['film']} {r['model']}{' --smooth' if r['smooth'] else ''} "
+              f"{r['precision']} | "
               f"{r['ratio']}× floor fps ({r['fps']} vs {r['floor_fps']}; in-run {r['in_run_ratio']}×) |"
               for r in results["film"]]
+    for name, s in results["stages"].items():
+        shares = ", ".join(f"{k} {v:.2f}" for k, v in sorted(s["shares"].items(), key=lambda kv: -kv[1]))
+        lines.append(f"| {results['date']} | stage shares, {name} | {s['fps']:.1f} fps in-process; busy s ÷ wall: "
+                     f"{shares} |")
     if "ray" in results:
         r = results["ray"]
         lines.append(f"| {results['date']} | ray, {r['images']} images | overhead {r['ray_overhead']}× local "

@@ -3,7 +3,6 @@
 Public API::
 
     colorize_file(src, dst, pipeline=None, max_pixels=DEFAULT_MAX_PIXELS, ab_filter=None) -> Path
-    plan_image_jobs(inputs, output, fmt=None, confidence_dir=None, stdin=None, hints=None) -> ImagePlan
     BatchOptions(out_dir, fmt=None, overwrite=False, max_pixels=DEFAULT_MAX_PIXELS, confidence_dir=None,
                  ab_filter_for=None)
     colorize_files(pipeline, jobs, options, on_result, ab_filter=None) -> list[Result]
@@ -24,16 +23,13 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import TextIO
 
 import numpy as np
 
-from colorize_cli.errors import InputError, ParameterError, os_reason
+from colorize_cli.errors import InputError, os_reason
 from colorize_cli.failures import PER_FILE, failure_reason
-from colorize_cli.io.collisions import Output, check_collisions, is_tagged
-from colorize_cli.io.image_io import (DEFAULT_MAX_PIXELS, IMAGE_EXTENSIONS, icc_colour_space, output_format, read_image, write_image)
-from colorize_cli.io.inputs import (Job, discover, drop_outputs, output_exclusions, output_path, output_target,
-                                 real_path, same_file)
+from colorize_cli.io.image_io import (DEFAULT_MAX_PIXELS, icc_colour_space, output_format, read_image, write_image)
+from colorize_cli.io.inputs import (Job, output_path, real_path, same_file)
 from colorize_cli.confidence_maps import confidence_paths, write_confidence_maps
 from colorize_cli.fullres import luminance
 from colorize_cli.pipeline import AbFilter, Pipeline
@@ -122,58 +118,6 @@ def colorize_file(src: str | Path, dst: str | Path, pipeline: Pipeline | None = 
             raise
         raise InputError(src, reason) from None
     return dst
-
-
-@dataclass
-class ImagePlan:
-    """What ``colorize images INPUTS -o OUTPUT`` will do: the jobs, the inputs that cannot be
-    used (path, reason), where and in which format outputs go, and the files left out because
-    they are this run's own outputs."""
-
-    jobs: list[Job]
-    errors: list[tuple[str, str]]
-    out_dir: Path
-    fmt: str | None
-    dropped: list[Job]
-
-
-def plan_image_jobs(inputs: Sequence[str], output: str | Path, fmt: str | None = None,
-                    confidence_dir: Path | None = None, stdin: TextIO | None = None,
-                    hints: Path | None = None) -> ImagePlan:
-    """The jobs of ``colorize images``: ``output`` as :func:`~colorize_cli.io.inputs.output_target`
-    says (one input may go to a file name with an image extension), discovery that never reads
-    the output folders (nor a ``hints`` folder) back as input, and files that are other inputs' outputs left out.
-    :class:`~colorize_cli.errors.ParameterError` for an ``output`` that cannot be."""
-    target, is_file = output_target(inputs, output, lambda p: p.suffix.lower() in IMAGE_EXTENSIONS)
-    if is_file:
-        if fmt and output_format(target) != fmt:
-            raise ParameterError("output", f"{target} and the format {fmt} disagree; give one of them")
-        plan = ImagePlan([Job(Path(inputs[0]), Path(target.name))], [], target.parent, None, [])
-    else:
-        hints_dir = hints if hints is not None and Path(hints).is_dir() else None
-        found = discover(inputs, stdin=stdin, exclude=output_exclusions(inputs, [target, confidence_dir, hints_dir]))
-        jobs, dropped = drop_outputs(found.jobs, target, fmt)
-        plan = ImagePlan(jobs, found.errors, target, fmt, dropped)
-    _check_plan_outputs(plan, confidence_dir, hints)
-    return plan
-
-
-def _check_plan_outputs(plan: ImagePlan, confidence_dir: Path | None, hints: Path | None) -> None:
-    """Last run's confidence maps are never inputs; then no output of this run may land on an
-    input or on another output (:func:`~colorize_cli.io.collisions.check_collisions`)."""
-    outputs = [Output(output_path(j, plan.out_dir, plan.fmt), "output", f"the output of {j.src}", j.src)
-               for j in plan.jobs]
-    if confidence_dir is not None:
-        maps = {real_path(p): j for j in plan.jobs for p in confidence_paths(j, confidence_dir)}
-        ours = [j for j in plan.jobs if real_path(j.src) in maps and is_tagged(j.src)]
-        plan.jobs = [j for j in plan.jobs if j not in ours]
-        plan.dropped += ours
-        outputs += [Output(p, "confidence", f"the confidence map of {j.src}")
-                    for j in plan.jobs for p in confidence_paths(j, confidence_dir)]
-    sources = [j.src for j in plan.jobs]
-    if hints is not None and Path(hints).is_file():
-        sources.append(Path(hints))
-    check_collisions(sources, outputs)
 
 
 _PIXEL_BUDGET = 24 << 20  # decoded-ahead and not-yet-written pixels; bounds memory, keeps the overlap

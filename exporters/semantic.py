@@ -120,8 +120,9 @@ def accuracy(pred: np.ndarray, labels: np.ndarray) -> dict[str, float]:
 
 def evaluate(data: Path, wnids: Path, models: Sequence[str | None], limit: int | None = None,
              net: nn.Module | None = None,
-             progress: Callable[[str], None] | None = None) -> dict:
-    """Top-1/top-5 for the colour photos, their gray versions and each model's colourisation."""
+             progress: Callable[[str], None] | None = None, precisions: Sequence[str] = ("auto",)) -> dict:
+    """Top-1/top-5 for the colour photos, their gray versions and each model's colourisation
+    (each model at each of ``precisions``; an int8 variant is reported as ``name:int8``)."""
     from colorize_cli import load
     from colorize_cli.evaluate import colorizer_from_pipeline, discover, read_rgb
     from colorize_cli.lab import from_float, image_to_L, merge
@@ -142,8 +143,8 @@ def evaluate(data: Path, wnids: Path, models: Sequence[str | None], limit: int |
         TRUTH: truths,
         GRAY: lambda: (gray(t) for t in truths()),
     }
-    for spec in models:
-        colorizer = colorizer_from_pipeline(load(spec))
+    for spec, precision in [(m, p) for m in models for p in dict.fromkeys(precisions)]:
+        colorizer = colorizer_from_pipeline(load(spec, precision=precision))
         versions[colorizer.name] = lambda c=colorizer: (c.image(t) for t in truths())
 
     preds, summary = {}, {}
@@ -165,6 +166,8 @@ def main(argv: list[str] | None = None) -> None:
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--model", action="append", default=None,
                     help="model name or .onnx path (repeatable; default: the default model)")
+    ap.add_argument("--precision", action="append", choices=("auto", "float", "int8"), default=None,
+                    help="variant of each model (repeatable; default auto: int8 on the CPU when installed)")
     ap.add_argument("--data", type=Path, default=DEFAULT_DATA)
     ap.add_argument("--wnids", type=Path, default=None,
                     help="wnid list (default: imagenet-wnids.txt beside the data folder)")
@@ -173,7 +176,8 @@ def main(argv: list[str] | None = None) -> None:
     args = ap.parse_args(argv)
     wnids = args.wnids or args.data.parent / "imagenet-wnids.txt"
     report = evaluate(args.data, wnids, args.model or [None], args.limit,
-                      progress=lambda n: print(f"scoring {n} ...", file=sys.stderr))
+                      progress=lambda n: print(f"scoring {n} ...", file=sys.stderr),
+                      precisions=args.precision or ["auto"])
     if args.json:
         args.json.write_text(json.dumps(report, indent=1) + "\n")
     print(semantic_table(report))

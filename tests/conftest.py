@@ -41,6 +41,17 @@ def _empty_dir(tmp_path_factory) -> Path:
     return tmp_path_factory.mktemp("no_models")
 
 
+@pytest.fixture(scope="session")
+def _session_cache(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("colorize-cache")
+
+
+@pytest.fixture(autouse=True)
+def _isolated_cache(monkeypatch, _session_cache):
+    """onnxruntime's optimised files go to a temporary cache, never the user's."""
+    monkeypatch.setenv("COLORIZE_CACHE", str(_session_cache))
+
+
 @pytest.fixture(autouse=True)
 def _isolated_models(monkeypatch, _empty_dir):
     """No test sees models installed on the machine (weights/ or the user's env var)."""

@@ -294,7 +294,7 @@ def test_pipeline_adapter_passes_only_L() -> None:
         seen.append(L)
         return np.full(L.shape + (3,), 0.5, np.float32)
 
-    c = E.colorizer_from_pipeline(SimpleNamespace(info=SimpleNamespace(name="stub"),
+    c = E.colorizer_from_pipeline(SimpleNamespace(info=SimpleNamespace(name="stub", label="stub"),
                                                   colorize_L=colorize_L))
     img = _colour_image()
     out = c.image(img)

@@ -60,3 +60,18 @@ def test_the_shipped_weights_are_found_from_a_checkout_or_an_install() -> None:
     found = registry.package_weights_dir()
     assert found is not None and (found / "default.txt").is_file()
     assert {p.name for p in SHIPPED} <= {p.name for p in found.glob("*.onnx")}
+
+
+FLOATS = [p for p in SHIPPED if not p.name.endswith(".int8.onnx")]
+
+
+@pytest.mark.parametrize("path", FLOATS, ids=lambda p: p.stem)
+def test_shipped_int8_variant_is_tied_to_its_float_file(path: Path) -> None:
+    from colorize_cli.model.variants import int8_sibling, tie_problem
+
+    int8 = int8_sibling(path)
+    assert int8.is_file(), f"{path.name} ships without its int8 variant (python -m exporters.quantize {path})"
+    info = read_model_info(int8)
+    assert info.precision == "int8" and read_model_info(path).precision == "float"
+    assert tie_problem(info, path) is None  # same name, version, contract; variant_of = sha256 of the float file
+    assert int8.stat().st_size < path.stat().st_size / 2

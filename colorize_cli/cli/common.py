@@ -32,7 +32,7 @@ EXIT_INTERRUPTED = 130  # Ctrl-C or SIGTERM, as shells report SIGINT
 FLAGS = {
     "batch_size": "--batch-size", "codec": "--codec", "confidence": "--confidence", "crf": "--crf",
     "csv": "--csv", "decay": "--decay", "sheet": "--sheet",
-    "device": "--device", "max_pixels": "--max-pixels", "model": "--model", "models_dir": "--models-dir",
+    "device": "--device", "precision": "--precision", "max_pixels": "--max-pixels", "model": "--model", "models_dir": "--models-dir",
     "output": "-o", "preset": "--preset", "render_size": "--render-size", "scene_threshold": "--scene-threshold",
     "segment_seconds": "--segment-seconds", "temperature": "--temperature", "threads": "--threads",
     "window": "--window", "ray": "--ray", "workers": "--workers", "split_seconds": "--split-seconds",
@@ -231,7 +231,7 @@ def load_pipeline(reporter: Reporter, args: ModelArgs, confidence: bool = False)
     with reporter.guard():
         pipeline = load(args.model, args.device.value, threads=use, batch_size=args.batch_size,
                         render_size=args.render_size, temperature=args.temperature, jbu=args.jbu,
-                        models_dirs=args.models_dir or [])
+                        models_dirs=args.models_dir or [], precision=args.precision.value)
     reporter.note(pipeline.engine.describe(args.verbose))
     given = [name for name, on in (("temperature", args.temperature is not None), ("confidence", confidence)) if on]
     unused = [FLAGS[name] for name in unused_options(pipeline, given)]

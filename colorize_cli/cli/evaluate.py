@@ -10,7 +10,8 @@ import typer
 
 from colorize_cli.cli.common import EXIT_FAILED, EXIT_OK, Reporter, app, load_pipeline
 from colorize_cli.cli.help_format import ReadableCommand
-from colorize_cli.cli.options import Device, DeviceOpt, ModelArgs, ModelsDirOpt, QuietOpt, RenderSizeOpt, TemperatureOpt
+from colorize_cli.cli.options import (Device, DeviceOpt, ModelArgs, ModelsDirOpt, Precision, QuietOpt, RenderSizeOpt,
+                                      TemperatureOpt)
 from colorize_cli.settings import DEFAULTS
 
 
@@ -35,6 +36,7 @@ class SimReference(str, Enum):
 
 
 def _colorizers(rep: Reporter, model: list[str] | None, models_dir: list[Path] | None, device: Device,
+                precisions: list[Precision] | None,
                 render_size: int | None, temperature: float | None, sim_hints: list[int] | None = None,
                 sim_keyframes: SimKeyframes | None = None, sim_reference: list[SimReference] | None = None
                 ) -> list[Any]:
@@ -50,8 +52,9 @@ def _colorizers(rep: Reporter, model: list[str] | None, models_dir: list[Path] |
             rep.note("no model installed: scoring the gray baseline only")
             specs = []
     colorizers = []
-    for spec in specs:
-        pipe = load_pipeline(rep, ModelArgs(spec, models_dir, device, None, 1, render_size, temperature))
+    for spec, precision in [(s, p) for s in specs for p in dict.fromkeys(precisions or [Precision.auto])]:
+        pipe = load_pipeline(rep, ModelArgs(spec, models_dir, device, None, 1, render_size, temperature,
+                                            precision=precision))
         colorizers.append(ev.colorizer_from_pipeline(pipe))
         # the same model steered by simulated users (fixed seeds), scored beside its automatic result
         colorizers += [ev.hinted_colorizer(pipe, n) for n in dict.fromkeys(sim_hints or [])]
@@ -109,6 +112,9 @@ def evaluate(
     render_size: RenderSizeOpt = None,
     temperature: TemperatureOpt = None,
     device: DeviceOpt = Device.auto,
+    precision: Annotated[Optional[list[Precision]], typer.Option("--precision", help="Variant of each model: auto "
+                         "(int8 on the CPU when installed, float on CUDA), float or int8; repeatable to score "
+                         "both, labelled name and name:int8.")] = None,
     smooth: Annotated[bool, typer.Option("--smooth", help="Videos: the video command's temporal kernel.")] = False,
     max_frames: Annotated[Optional[int], typer.Option("--max-frames", min=1, help="Videos: score only the first "
                           "N frames of each clip.")] = None,
@@ -144,7 +150,7 @@ def evaluate(
             label = pred.name if pred.name not in ("", ev.GRAY, ev.TRUTH) else "pred"  # type: ignore[union-attr]
             run = lambda: ev.evaluate_pairs(pred, truth, label=label, **common)  # type: ignore[arg-type]  # noqa: E731
         else:
-            colorizers = _colorizers(rep, model, models_dir, device, render_size, temperature, sim_hints,
+            colorizers = _colorizers(rep, model, models_dir, device, precision, render_size, temperature, sim_hints,
                                      sim_keyframes, sim_reference)
             run = lambda: ev.evaluate_dataset(dataset, colorizers, smooth=smooth, **common)  # type: ignore[arg-type]  # noqa: E731
         with rep.bar("scoring", total=None):

@@ -8,11 +8,12 @@ from typing import Annotated, Optional
 
 import typer
 
-from colorize_cli.batch import BatchOptions, Result, colorize_files, plan_image_jobs
+from colorize_cli.batch import BatchOptions, Result, colorize_files
+from colorize_cli.image_plan import plan_image_jobs
 from colorize_cli.cli.common import EXIT_USAGE, Reporter, app, load_pipeline, ray_connect, stdin_for
 from colorize_cli.cli.help_format import ReadableCommand
 from colorize_cli.cli.options import (BatchSizeOpt, Device, DeviceOpt, Format, JbuOpt, JsonOpt, MaxPixelsOpt, ModelArgs,
-                                      ModelOpt, ModelsDirOpt, OutputOpt, OverwriteOpt, QuietOpt, RayOpt, RenderSizeOpt,
+                                      ModelOpt, ModelsDirOpt, OutputOpt, Precision, PrecisionOpt, OverwriteOpt, QuietOpt, RayOpt, RenderSizeOpt,
                                       TemperatureOpt, ThreadsOpt, VerboseOpt, WorkersOpt)
 from colorize_cli.errors import terminate_as_interrupt
 from colorize_cli.settings import DEFAULTS
@@ -26,6 +27,7 @@ def images(
     models_dir: ModelsDirOpt = None,
     device: DeviceOpt = Device.auto,
     batch_size: BatchSizeOpt = DEFAULTS.batch_size,
+    precision: PrecisionOpt = Precision.auto,
     threads: ThreadsOpt = None,
     render_size: RenderSizeOpt = None,
     temperature: TemperatureOpt = None,
@@ -78,7 +80,7 @@ def images(
             rep.exit(EXIT_USAGE)
         rep.missing(strays, True, lambda path, reason: Result(path, None, "error", 0.0, reason).as_dict(), "images")
     pipeline = load_pipeline(rep, ModelArgs(model, models_dir, device, threads, batch_size, render_size, temperature,
-                                            jbu, verbose), confidence is not None)
+                                            jbu, verbose, precision), confidence is not None)
     options = BatchOptions(out_dir=plan.out_dir, fmt=plan.fmt, overwrite=overwrite, max_pixels=max_pixels or None,
                            confidence_dir=confidence, ab_filter_for=None if ray else ab_filter_for,
                            references=tuple(str(r) for r in reference or ()))  # workers read them again

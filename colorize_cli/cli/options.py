@@ -33,6 +33,14 @@ class Device(str, Enum):
     cpu = "cpu"
 
 
+class Precision(str, Enum):
+    """Which variant of the model runs (colorize_cli.model.variants)."""
+
+    auto = "auto"
+    float = "float"
+    int8 = "int8"
+
+
 class Format(str, Enum):
     """Image output formats."""
 
@@ -70,6 +78,8 @@ TemperatureOpt = Annotated[Optional[float], typer.Option("--temperature", callba
                            "--temperature"), help="Annealed-mean temperature for bins models, finite and > 0 "
                            "(default: the model's).")]
 DeviceOpt = Annotated[Device, typer.Option("--device", help="auto: CUDA when it really initialises, else CPU.")]
+PrecisionOpt = Annotated[Precision, typer.Option("--precision", help="auto: the model's int8 variant on the CPU "
+                         "when installed, float on CUDA; float or int8 force one.")]
 ThreadsOpt = Annotated[Optional[int], typer.Option("--threads", min=1, help="CPU threads (default: all available).")]
 JbuOpt = Annotated[bool, typer.Option("--jbu/--no-jbu", help="Joint bilateral upsampling of colour (else bilinear).")]
 RayOpt = Annotated[Optional[str], typer.Option("--ray", metavar="ADDRESS", help="Run on a Ray cluster: host:port "
@@ -123,3 +133,4 @@ class ModelArgs:
     temperature: float | None = None
     jbu: bool = True
     verbose: bool = False
+    precision: Precision = Precision.auto

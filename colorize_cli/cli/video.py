@@ -11,7 +11,7 @@ import typer
 from colorize_cli.cli.common import EXIT_USAGE, Reporter, app, load_pipeline, ray_connect, stdin_for
 from colorize_cli.cli.help_format import ReadableCommand
 from colorize_cli.cli.options import (BatchSizeOpt, DecayOpt, Device, DeviceOpt, JbuOpt, JsonOpt, KeyframeReachOpt,
-                                      MaxPixelsOpt, ModelArgs, ModelOpt, ModelsDirOpt, OutputOpt, OverwriteOpt, QuietOpt,
+                                      MaxPixelsOpt, ModelArgs, ModelOpt, ModelsDirOpt, OutputOpt, Precision, PrecisionOpt, OverwriteOpt, QuietOpt,
                                       RayOpt, RenderSizeOpt, SceneDetectOpt, SceneThresholdOpt, SegmentSecondsOpt,
                                       SmoothOpt, TemperatureOpt, ThreadsOpt, VerboseOpt, WindowOpt, WorkersOpt)
 from colorize_cli.errors import terminate_as_interrupt
@@ -29,6 +29,7 @@ def video(
     models_dir: ModelsDirOpt = None,
     device: DeviceOpt = Device.auto,
     batch_size: BatchSizeOpt = DEFAULTS.batch_size,
+    precision: PrecisionOpt = Precision.auto,
     threads: ThreadsOpt = None,
     render_size: RenderSizeOpt = None,
     temperature: TemperatureOpt = None,
@@ -79,7 +80,7 @@ def video(
     rep.missing(missing, bool(jobs), lambda path, reason: VideoReport(path, None, "error", error=reason).as_dict(),
                 "films")
     pipeline = load_pipeline(rep, ModelArgs(model, models_dir, device, threads, batch_size, render_size, temperature,
-                                            jbu, verbose))
+                                            jbu, verbose, precision))
     rep.total = len(jobs)
     frames = 0
 

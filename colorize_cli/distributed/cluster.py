@@ -88,7 +88,8 @@ def worker_args(pipeline: Pipeline, threads: int | None = None) -> dict[str, Any
     """The keyword arguments of :func:`colorize_cli.load` that rebuild ``pipeline`` on a
     worker: the model by its file (so every node must see it at the same path), the device
     as requested (a worker may have the GPU the driver lacks) and every stage setting."""
-    return {"model": str(pipeline.info.path), "device": pipeline.engine.requested_device, "threads": threads,
+    return {"model": str(pipeline.info.path), "device": pipeline.engine.requested_device,
+            "precision": pipeline.engine.requested_precision, "threads": threads,
             "batch_size": pipeline.engine.batch_size, "render_size": pipeline.render_size,
             "temperature": pipeline.temperature, "jbu": pipeline.jbu}
 

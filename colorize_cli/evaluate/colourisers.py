@@ -66,7 +66,7 @@ def colorizer_from_pipeline(pipeline: Pipeline) -> Colorizer:
         # uint8 in, uint8 out; the video path also takes only each frame's L.
         return colorize_frames(frames, pipeline, smooth=smooth)
 
-    return Colorizer(name=pipeline.info.name, image=image, clip=clip)
+    return Colorizer(name=pipeline.info.label, image=image, clip=clip)
 
 
 def hinted_colorizer(pipeline: Pipeline, n_points: int, seed: int = 0) -> Colorizer:
@@ -82,7 +82,7 @@ def hinted_colorizer(pipeline: Pipeline, n_points: int, seed: int = 0) -> Colori
         return from_float(pipeline.colorize_L(image_to_L(rgb), hint_filter(simulate_hints(rgb, n_points, seed))),
                           np.uint8)
 
-    return Colorizer(name=f"{pipeline.info.name}+{n_points}pts", image=image)
+    return Colorizer(name=f"{pipeline.info.label}+{n_points}pts", image=image)
 
 
 def keyframed_colorizer(pipeline: Pipeline, which: str = "first") -> Colorizer:
@@ -105,7 +105,7 @@ def keyframed_colorizer(pipeline: Pipeline, which: str = "first") -> Colorizer:
             return iter(())
         return colorize_frames(itertools.chain([first], it), pipeline, smooth=smooth, keyframes={0: first})
 
-    return Colorizer(name=f"{pipeline.info.name}+kf-{which}", image=image, clip=clip)
+    return Colorizer(name=f"{pipeline.info.label}+kf-{which}", image=image, clip=clip)
 
 
 def referenced_colorizer(pipeline: Pipeline, which: str = "shifted", seed: int = 0) -> Colorizer:
@@ -137,4 +137,4 @@ def referenced_colorizer(pipeline: Pipeline, which: str = "shifted", seed: int =
             return iter(())
         return colorize_frames(itertools.chain([first], it), pipeline, smooth=smooth, ab_filter=steer(first))
 
-    return Colorizer(name=f"{pipeline.info.name}+ref-{which}", image=image, clip=clip if which == "first" else None)
+    return Colorizer(name=f"{pipeline.info.label}+ref-{which}", image=image, clip=clip if which == "first" else None)

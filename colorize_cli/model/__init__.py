@@ -1,2 +1,3 @@
 """What a model is and how it runs: its self-description (``contract``), the onnxruntime
-sessions (``engine``) and where models are found (``registry``)."""
+sessions (``engine``, with onnxruntime's optimised files cached by ``session_cache``), where
+models are found (``registry``) and which precision variant of a model runs (``variants``)."""

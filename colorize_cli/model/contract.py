@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -45,6 +46,10 @@ MAX_WORKING_SIZE = 1024
 MAX_STRIDE = 256
 MAX_BINS = 4096
 
+#: Precision variants of one model (docs/models.md, "Variants"): the float file is the model;
+#: an int8 file carries ``precision = int8`` and ``variant_of`` = the float file's sha256.
+PRECISIONS = ("float", "int8")
+
 
 @dataclass(frozen=True)
 class ModelInfo:
@@ -63,6 +68,13 @@ class ModelInfo:
     temperature: float | None = None  # default annealed-mean temperature, kind bins
     description: str = ""
     license: str = ""
+    precision: str = "float"  # "float" or "int8" (a variant of the float file)
+    variant_of: str = ""  # int8: sha256 of the float file it was made from
+
+    @property
+    def label(self) -> str:
+        """The name, with ``:int8`` for an int8 variant (so the two can be told apart in a report)."""
+        return self.name if self.precision == "float" else f"{self.name}:{self.precision}"
 
     @property
     def output_name(self) -> str:
@@ -138,6 +150,7 @@ def parse_metadata(meta: Mapping[str, str], path: str | Path) -> dict[str, Any]:
         "description": str(meta.get("description", "")).strip(),
         "license": str(meta.get("license", "")).strip(),
     }
+    fields.update(_parse_variant(meta, path))
     if fields["stride"] % fields["output_stride"]:
         raise ModelError(path, f"metadata 'stride' ({fields['stride']}) must be a multiple of "
                                f"'output_stride' ({fields['output_stride']})")
@@ -154,6 +167,17 @@ def parse_metadata(meta: Mapping[str, str], path: str | Path) -> dict[str, Any]:
             raise ModelError(path, f"metadata 'temperature' must be a positive number, got {meta['temperature']!r}")
         fields["temperature"] = temperature
     return fields
+
+
+def _parse_variant(meta: Mapping[str, str], path: str | Path) -> dict[str, str]:
+    precision = str(meta.get("precision", "float")).strip() or "float"
+    if precision not in PRECISIONS:
+        raise ModelError(path, f"metadata 'precision' must be one of {', '.join(PRECISIONS)}, got {precision!r}")
+    variant_of = str(meta.get("variant_of", "")).strip().lower()
+    if precision != "float" and not re.fullmatch(r"[0-9a-f]{64}", variant_of):
+        raise ModelError(path, f"an {precision} model needs metadata 'variant_of': the sha256 of the float file "
+                               "it was made from (64 hex digits)")
+    return {"precision": precision, "variant_of": variant_of}
 
 
 def _dims(arg: Any) -> list[Any]:

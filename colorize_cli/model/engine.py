@@ -113,12 +113,27 @@ def open_session(path: str | Path, device: str = "auto", threads: int | None = N
         raise ParameterError("device", "cuda: this onnxruntime build has no CUDA provider "
                             f"(it has {', '.join(ort.get_available_providers())})")
     providers = [CUDA, CPU] if want_cuda else [CPU]
+    load_path, save_to, hit = path, None, False
+    if optimize and not want_cuda:
+        # Graph optimisation is most of a session's making: reuse onnxruntime's own optimised
+        # file from the user's cache (colorize_cli.model.session_cache), or leave one there.
+        from colorize_cli.model.session_cache import cached_model, commit
+
+        load_path, save_to, hit = cached_model(path, providers, ort.__version__)
+        if hit:
+            so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
+        elif save_to is not None:
+            so.optimized_model_filepath = str(save_to)
     with capture_fd2() as spam, warnings.catch_warnings():
         warnings.simplefilter("ignore")  # onnxruntime also warns through Python about providers
         try:
-            session = ort.InferenceSession(str(path), sess_options=so, providers=providers)
+            session = ort.InferenceSession(str(load_path), sess_options=so, providers=providers)
         except Exception as exc:  # onnxruntime raises several unrelated types
             session, error = None, exc
+    if save_to is not None:
+        commit(save_to, path, providers, ort.__version__)
+    if session is None and hit:  # a damaged cache entry: the model itself decides
+        return open_session(path, device, threads, optimize=False)[0], ""
     if session is None:
         first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
         first = re.sub(r"^\[ONNXRuntimeError\] : \d+ : \w+ : ", "", first)
@@ -152,6 +167,7 @@ class Engine:
         self.provider: str = self.session.get_providers()[0]
         self.device = "cuda" if self.provider == CUDA else "cpu"
         self.requested_device = device
+        self.requested_precision = "auto"  # what the caller asked of colorize_cli.model.variants
         self._probe()
 
     def _probe(self) -> None:
@@ -165,7 +181,7 @@ class Engine:
         words, and onnxruntime's own reason only with ``verbose``."""
         info = self.info
         where = "CUDA" if self.device == "cuda" else f"CPU ({self.session.get_session_options().intra_op_num_threads} threads)"
-        line = f"model {info.name} {info.version} ({info.kind}) on {where}"
+        line = f"model {info.name} {info.version} ({info.kind}, {info.precision}) on {where}"
         if self.fallback_note and self.requested_device == "auto":
             line += f"; {_calm_reason(self.fallback_note)}"
             if verbose:

@@ -18,13 +18,12 @@ Public API::
     list_models(extra_dirs=()) -> list[InstalledModel]      # every *.onnx, checked
     find_model(spec: str | None, extra_dirs=()) -> Path      # name, path or None (default)
     describe_models(extra_dirs=(), device="auto") -> [dict]   # what `colorize models` lists
-    file_sha256(path) -> str
+    file_sha256(path) -> str                                # (colorize_cli.model.session_cache's)
     duplicate_names(models) -> {name: [paths]}              # names carried by several models
 """
 
 from __future__ import annotations
 
-import hashlib
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -35,18 +34,10 @@ from colorize_cli.model.contract import ModelInfo
 from colorize_cli.model.engine import read_model_info
 from colorize_cli.errors import ColorizeError, ModelError, ParameterError
 from colorize_cli.io.safe_read import file_problem
+from colorize_cli.model.session_cache import file_sha256
 
 ENV_VAR = "COLORIZE_MODEL_PATH"
 DEFAULT_FILE = "default.txt"
-
-
-def file_sha256(path: str | Path) -> str:
-    """sha256 of a model file, as `colorize models` and the model cards print it."""
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def package_weights_dir() -> Path | None:
@@ -145,9 +136,10 @@ def duplicate_names(models: Sequence[InstalledModel | dict[str, Any]]) -> dict[s
     by_name: dict[str, list[Path]] = {}
     for m in models:
         if isinstance(m, dict):
-            if m["error"] is None:
+            # an int8 variant shares its float file's name on purpose (colorize_cli.model.variants)
+            if m["error"] is None and m.get("precision", "float") == "float":
                 by_name.setdefault(m["name"], []).append(Path(m["path"]))
-        elif m.info is not None:
+        elif m.info is not None and m.info.precision == "float":
             by_name.setdefault(m.name, []).append(m.path)
     return {name: paths for name, paths in by_name.items() if len(paths) > 1}
 
@@ -200,7 +192,8 @@ def find_model(spec: str | None, extra_dirs: Sequence[str | Path] = ()) -> Path:
             return cand
         for path in _model_files([d]):
             try:
-                if read_model_info(path).name == spec:
+                info = read_model_info(path)
+                if info.name == spec and info.precision == "float":
                     return path
             except ModelError:
                 continue
@@ -213,8 +206,12 @@ def describe_models(extra_dirs: Sequence[str | Path] = (), device: str = "auto")
     """One row per installed model file, as ``colorize models --json`` prints it: path, name,
     whether it is the default, size, sha256 and, for files on the contract, every metadata field
     and the execution provider it would run on with ``device`` (probed with one real session);
-    ``error`` is the reason for a file off the contract, else None."""
+    ``error`` is the reason for a file off the contract, else None. Precision variants
+    (:mod:`colorize_cli.model.variants`): every row has ``precision``; a float row has ``runs``, the
+    file that ``--model NAME`` runs with ``device`` and ``--precision auto``; an int8 row has
+    ``variant_ok`` (its tie to the float file holds) or its ``error``."""
     from colorize_cli.model.engine import CPU, open_session
+    from colorize_cli.model.variants import choose, float_sibling, tie_problem
 
     try:
         default: Path | None = find_model(None, extra_dirs).resolve()
@@ -235,6 +232,14 @@ def describe_models(extra_dirs: Sequence[str | Path] = (), device: str = "auto")
             info = m.info
             row.update(version=info.version, kind=info.kind, bins=info.num_bins, working_size=info.working_size,
                        stride=info.stride, output_stride=info.output_stride, temperature=info.temperature,
-                       description=info.description, license=info.license, provider=provider)
+                       description=info.description, license=info.license, provider=provider,
+                       precision=info.precision)
+            if info.precision == "float":
+                row["runs"] = str(choose(m.path, "auto", on_cpu=not provider.startswith("CUDA")))
+            else:
+                problem = tie_problem(info, float_sibling(m.path))
+                row["variant_of"], row["variant_ok"] = info.variant_of, problem is None
+                if problem:
+                    row["error"] = f"int8 variant not usable: {problem}"
         rows.append(row)
     return rows
