@@ -31,21 +31,22 @@ def _table(rows: list[dict[str, Any]]) -> None:
     # they are in are listed once below it (--json has every full path).
     folders = list(dict.fromkeys(str(Path(r["path"]).parent) for r in rows))
     table = Table(title="colorize models", title_justify="left")
-    for col in ("name", "version", "kind", "bins", "work size", "precision", "runs", "file size", "sha256", "provider",
-                "file"):
+    # The provider is one per machine and stands in the caption, which keeps the file names whole.
+    providers = sorted({r["provider"].replace("ExecutionProvider", "") for r in rows if not r["error"]})
+    for col in ("name", "version", "kind", "bins", "work size", "precision", "file size", "sha256", "file"):
         table.add_column(col, no_wrap=col != "file", overflow="fold", min_width=24 if col == "file" else None)
     for r in rows:
         name = r["name"] + (" *" if r["default"] else "")
         if r["error"]:
-            table.add_row(name, r.get("version", "-"), r.get("kind", "invalid"), "-", "-", r.get("precision", "-"), "-",
-                          _size(r["size_bytes"]), r["sha256"][:12], "-", _file(r["path"], folders), style="red")
+            table.add_row(name, r.get("version", "-"), r.get("kind", "invalid"), "-", "-", r.get("precision", "-"),
+                          _size(r["size_bytes"]), r["sha256"][:12], _file(r["path"], folders), style="red")
             continue
-        runs = "-" if r["precision"] != "float" else ("int8" if r["runs"] != r["path"] else "float")
-        table.add_row(name, r["version"], r["kind"], str(r["bins"] or "-"), str(r["working_size"]), r["precision"],
-                      runs, _size(r["size_bytes"]), r["sha256"][:12], r["provider"].replace("ExecutionProvider", ""),
-                      _file(r["path"], folders))
-    table.caption = ("* default model; runs: the variant --model NAME runs here (--precision auto: int8 on the CPU "
-                     "when installed, float on CUDA); --json gives full paths, full sha256 and every field")
+        # A float file whose int8 variant is what --model NAME runs here reads "float→int8".
+        runs = r["precision"] if r["precision"] != "float" or r["runs"] == r["path"] else "float→int8"
+        table.add_row(name, r["version"], r["kind"], str(r["bins"] or "-"), str(r["working_size"]), runs,
+                      _size(r["size_bytes"]), r["sha256"][:12], _file(r["path"], folders))
+    table.caption = (f"runs on: {', '.join(providers) or '-'}; * default model; float→int8: --model NAME runs its int8 variant here (--precision auto: int8 "
+                     "on the CPU when installed, float on CUDA); --json gives full paths, full sha256 and every field")
     console = Console()
     if not console.is_terminal:
         console.width = 124  # piped output: one row per model, not folded
