@@ -3,7 +3,7 @@
     python benchmarks/cast_table.py classifier-313,unet-l1,unet-gan,colorunet cast.json [--precision float]
 
 The outputs are made exactly as `colorize evaluate` makes them (its own colourisers) and scored
-with `metrics.global_cast`'s definition, without the costly SSIM/ΔE2000 of a full evaluation.
+with `metrics.global_cast`'s definition (`cast_of_ab` on each side's Lab), without the costly SSIM/ΔE2000 of a full evaluation.
 """
 from __future__ import annotations
 
@@ -36,9 +36,10 @@ def main(argv: list[str] | None = None) -> None:
         casts: dict[str, list[float]] = {m: [] for m in ["gray", *models]}
         for it in discover(DEV / d)[:args.limit]:
             truth = read_rgb(it.path)
-            casts["gray"].append(M.global_cast(M.gray_baseline(truth), truth))
+            ab_t = M.to_lab(truth)[..., 1:]  # once per photo, not once per model
+            casts["gray"].append(M.cast_of_ab(M.to_lab(M.gray_baseline(truth))[..., 1:], ab_t))
             for m, c in zip(models, cols):
-                casts[m].append(M.global_cast(c.image(truth), truth))
+                casts[m].append(M.cast_of_ab(M.to_lab(c.image(truth))[..., 1:], ab_t))
         out[d] = {m: {"mean": float(np.mean(v)), "std": float(np.std(v)), "n": len(v)} for m, v in casts.items()}
         print(d, {m: round(s["mean"], 2) for m, s in out[d].items()}, file=sys.stderr, flush=True)
     args.out.write_text(json.dumps(out, indent=1))

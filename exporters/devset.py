@@ -8,7 +8,7 @@ import numpy as np
 import torch
 
 from colorize_cli.lab import merge
-from colorize_cli.metrics import colourfulness
+from colorize_cli.metrics import cast_of_ab, colourfulness
 
 from .data import list_images, rgb_to_lab
 
@@ -46,6 +46,6 @@ class DevSet:
             gray_psnr.append(-10 * np.log10(np.mean((gray - truth) ** 2) + 1e-12))
             ci.append(colourfulness(pred))
             ci_t.append(colourfulness(truth))
-            cast.append(float(np.hypot(*(pab.reshape(-1, 2).mean(0) - lab[..., 1:].reshape(-1, 2).mean(0)))))
+            cast.append(cast_of_ab(pab, lab[..., 1:]))
         return {"psnr": float(np.mean(psnr)), "gray_psnr": float(np.mean(gray_psnr)),
                 "ci_ratio": float(np.mean(ci) / max(np.mean(ci_t), 1e-6)), "cast": float(np.mean(cast))}

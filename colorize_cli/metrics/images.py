@@ -169,10 +169,9 @@ def _ab_psnr_lab(lab_p: np.ndarray, lab_t: np.ndarray) -> float:
     return float(20.0 * np.log10(AB_PEAK / rmse))
 
 
-def _cast_lab(lab_p: np.ndarray, lab_t: np.ndarray) -> float:
-    mean_p = lab_p[..., 1:].reshape(-1, 2).mean(0)
-    mean_t = lab_t[..., 1:].reshape(-1, 2).mean(0)
-    return float(np.hypot(*(mean_p - mean_t)))
+def cast_of_ab(ab_p: np.ndarray, ab_t: np.ndarray) -> float:
+    """:func:`global_cast` of two ab maps (..., 2) in Lab units, for callers that hold Lab already."""
+    return float(np.hypot(*(ab_p.reshape(-1, 2).mean(0) - ab_t.reshape(-1, 2).mean(0))))
 
 
 def global_cast(pred: np.ndarray, truth: np.ndarray) -> float:
@@ -184,7 +183,7 @@ def global_cast(pred: np.ndarray, truth: np.ndarray) -> float:
     """
     pred, truth = _check_rgb(pred), _check_rgb(truth)
     _same_shape(pred, truth)
-    return _cast_lab(to_lab(pred), to_lab(truth))
+    return cast_of_ab(to_lab(pred)[..., 1:], to_lab(truth)[..., 1:])
 
 
 def _ab_ssim_lab(lab_p: np.ndarray, lab_t: np.ndarray) -> float:
@@ -329,7 +328,7 @@ def image_scores(
         "harmony": _harmony_of(hue),
         "balance": _balance_of(hue),
         "delta_e": float(require("skimage.color").deltaE_ciede2000(lab_t, lab_p).mean()),
-        "cast": _cast_lab(lab_p, lab_t),
+        "cast": cast_of_ab(lab_p[..., 1:], lab_t[..., 1:]),
     }
 
 
