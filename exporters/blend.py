@@ -42,10 +42,17 @@ def _prefixed(model: onnx.ModelProto, prefix: str) -> onnx.GraphProto:
     return graph
 
 
-def blend(bins_path: Path, ab_path: Path, weight: float, temperature: float | None = None) -> onnx.ModelProto:
-    """The blended model (metadata: the ab model's, to be overwritten by the caller's)."""
+def blend(bins_path: Path, ab_path: Path, weight: float, temperature: float | None = None,
+          gain: float = 1.0) -> onnx.ModelProto:
+    """The blended model (metadata: the ab model's, to be overwritten by the caller's).
+
+    ``gain`` scales the blended ab: averaging two models that err differently also averages away
+    some of each one's chroma, and a gain > 1 gives it back (the runtime's gamut mapping holds
+    whatever overshoots)."""
     if not 0.0 < weight < 1.0:
         raise ValueError(f"weight must be in (0, 1), got {weight}")
+    if not 0.0 < gain <= 3.0:
+        raise ValueError(f"gain must be in (0, 3], got {gain}")
     mb, ma = onnx.load(str(bins_path)), onnx.load(str(ab_path))
     meta_b, meta_a = _meta(mb), _meta(ma)
     if meta_b.get("kind") != "bins" or meta_a.get("kind") != "ab":
@@ -66,8 +73,8 @@ def blend(bins_path: Path, ab_path: Path, weight: float, temperature: float | No
         "blend/inv_t": np.array(1.0 / t, np.float32),
         "blend/centres": centres,
         "blend/scales": np.array([1.0, 1.0, scale, scale], np.float32),
-        "blend/w_bins": np.array(weight, np.float32),
-        "blend/w_ab": np.array(1.0 - weight, np.float32),
+        "blend/w_bins": np.array(gain * weight, np.float32),
+        "blend/w_ab": np.array(gain * (1.0 - weight), np.float32),
     }
     nodes += [
         helper.make_node("Mul", [logits, "blend/inv_t"], ["blend/tempered"]),
@@ -99,6 +106,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--weight", type=float, default=0.5, help="share of the bins model (the ab model gets the rest)")
     ap.add_argument("--temperature", type=float, default=None, help="annealed-mean temperature baked in "
                     "(default: the bins model's)")
+    ap.add_argument("--gain", type=float, default=1.0, help="scale of the blended ab (default 1)")
     ap.add_argument("--working-size", type=int, default=None, help="default: the ab model's")
     ap.add_argument("--name", required=True)
     ap.add_argument("--version", required=True)
@@ -106,12 +114,13 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--out", type=Path, required=True)
     args = ap.parse_args(argv)
 
-    model = blend(args.bins_model, args.ab_model, args.weight, args.temperature)
+    model = blend(args.bins_model, args.ab_model, args.weight, args.temperature, args.gain)
     meta_b, meta_a = _meta(onnx.load(str(args.bins_model))), _meta(onnx.load(str(args.ab_model)))
     t = args.temperature if args.temperature is not None else float(meta_b["temperature"])
     description = args.description or (
         f"{args.weight:g} × {meta_b['name']} {meta_b['version']} (annealed mean, T {t:g}) + "
-        f"{1 - args.weight:g} × {meta_a['name']} {meta_a['version']}, one graph")
+        f"{1 - args.weight:g} × {meta_a['name']} {meta_a['version']}"
+        + (f", ab × {args.gain:g}" if args.gain != 1.0 else "") + ", one graph")
     meta = {"colorize.contract": "1", "name": args.name, "version": args.version, "kind": "ab", "input": "L:0..100",
             "working_size": str(args.working_size or meta_a["working_size"]),
             "stride": str(max(int(meta_a["stride"]), int(meta_b["stride"]))), "output_stride": "1",
@@ -123,7 +132,7 @@ def main(argv: list[str] | None = None) -> None:
     os.replace(tmp, args.out)
     print(json.dumps({"file": str(args.out), "sha256": file_sha256(args.out), "bytes": args.out.stat().st_size,
                       "parts": [f"{meta_b['name']} {meta_b['version']}", f"{meta_a['name']} {meta_a['version']}"],
-                      "weight": args.weight, "temperature": t}))
+                      "weight": args.weight, "temperature": t, "gain": args.gain}))
 
 
 if __name__ == "__main__":

@@ -53,3 +53,16 @@ def test_blend_refuses_wrong_kinds(tmp_path):
     coarse = make_ab_model(tmp_path / "c.onnx", output_stride=2)
     with pytest.raises(ValueError, match="output_stride 1"):
         blend.blend(bins_path, coarse, 0.5)
+
+
+def test_gain_scales_the_blended_ab(tmp_path):
+    bins_path = make_bins_model(tmp_path / "b.onnx", q=8, output_stride=2, temperature=0.5)
+    ab_path = make_ab_model(tmp_path / "a.onnx")
+    L = np.tile(np.linspace(0, 100, 24, dtype=np.float32), (16, 1))
+    plain, boosted = tmp_path / "plain.onnx", tmp_path / "boosted.onnx"
+    for out, extra in ((plain, []), (boosted, ["--gain", "1.25"])):
+        blend.main([str(bins_path), str(ab_path), "--weight", "0.5", "--name", "mix", "--version", "1.0.0",
+                    "--out", str(out), *extra])
+    np.testing.assert_allclose(_run(boosted, L), 1.25 * _run(plain, L), rtol=1e-5, atol=1e-4)
+    with pytest.raises(ValueError, match="gain"):
+        blend.blend(bins_path, ab_path, 0.5, gain=0.0)
