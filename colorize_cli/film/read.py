@@ -174,7 +174,10 @@ def _first_frame(container: Any, stream: Any) -> Any:
 
 
 def _display_matrix(frame: Any) -> list[int] | None:
-    for sd in frame.side_data:
+    side_data = frame.side_data
+    # PyAV 18 made the container a mapping (iterating it gives the types); earlier ones iterate
+    # the side data themselves.
+    for sd in side_data.values() if hasattr(side_data, "values") else side_data:
         if getattr(sd.type, "name", "") == "DISPLAYMATRIX":
             m = np.frombuffer(bytes(sd), np.int32)
             identity = [65536, 0, 0, 0, 65536, 0, 0, 0, 1 << 30]
