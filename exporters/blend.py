@@ -27,6 +27,8 @@ from onnx import TensorProto, helper, numpy_helper
 
 from colorize_cli.model.registry import file_sha256
 
+from .quantize import PRECISION_KEY, VARIANT_KEY
+
 OPSET = 17
 
 
@@ -112,6 +114,9 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--version", required=True)
     ap.add_argument("--description", default="")
     ap.add_argument("--out", type=Path, required=True)
+    ap.add_argument("--int8-of", type=Path, default=None, metavar="FLOAT_BLEND",
+                    help="the two inputs are int8 variants: mark the output as the int8 variant of this float "
+                    "blend (made from their float files with the same options)")
     args = ap.parse_args(argv)
 
     model = blend(args.bins_model, args.ab_model, args.weight, args.temperature, args.gain)
@@ -125,6 +130,12 @@ def main(argv: list[str] | None = None) -> None:
             "working_size": str(args.working_size or meta_a["working_size"]),
             "stride": str(max(int(meta_a["stride"]), int(meta_b["stride"]))), "output_stride": "1",
             "description": description, "license": meta_b.get("license", "")}
+    if args.int8_of is not None:
+        # The runtime pairs the files by this (docs/models.md, "Variants"): same name, version and
+        # contract, and the float file's sha256.
+        if _meta(onnx.load(str(args.int8_of))).get("name") != args.name:
+            raise SystemExit(f"{args.int8_of}: not a blend named {args.name}")
+        meta.update({PRECISION_KEY: "int8", VARIANT_KEY: file_sha256(args.int8_of)})
     for k, v in meta.items():
         model.metadata_props.add(key=k, value=v)
     tmp = args.out.with_suffix(".tmp.onnx")

@@ -66,3 +66,20 @@ def test_gain_scales_the_blended_ab(tmp_path):
     np.testing.assert_allclose(_run(boosted, L), 1.25 * _run(plain, L), rtol=1e-5, atol=1e-4)
     with pytest.raises(ValueError, match="gain"):
         blend.blend(bins_path, ab_path, 0.5, gain=0.0)
+
+
+def test_an_int8_blend_is_tied_to_its_float_blend(tmp_path):
+    from colorize_cli.model.variants import variants
+
+    bins_path = make_bins_model(tmp_path / "b.onnx", q=8, output_stride=2, temperature=0.5)
+    ab_path = make_ab_model(tmp_path / "a.onnx")
+    common = [str(bins_path), str(ab_path), "--weight", "0.5", "--gain", "1.2", "--name", "mix", "--version", "1.0.0"]
+    float_blend, int8_blend = tmp_path / "mix.onnx", tmp_path / "mix.int8.onnx"
+    blend.main([*common, "--out", str(float_blend)])
+    # the fixtures stand in for int8 files here: what is checked is the tie, not the arithmetic
+    blend.main([*common, "--out", str(int8_blend), "--int8-of", str(float_blend)])
+    assert variants(float_blend) == {"float": float_blend, "int8": int8_blend}
+    assert colorize_cli.load(str(float_blend), precision="int8").info.precision == "int8"
+    with pytest.raises(SystemExit, match="not a blend named other"):
+        blend.main([*common[:-4], "--name", "other", "--version", "1.0.0", "--out", str(tmp_path / "o.onnx"),
+                    "--int8-of", str(float_blend)])
