@@ -138,6 +138,7 @@ def main(argv: list[str] | None = None) -> None:
         meta.update({PRECISION_KEY: "int8", VARIANT_KEY: file_sha256(args.int8_of)})
     for k, v in meta.items():
         model.metadata_props.add(key=k, value=v)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
     tmp = args.out.with_suffix(".tmp.onnx")
     onnx.save(model, str(tmp))
     os.replace(tmp, args.out)
