@@ -41,7 +41,8 @@ def test_weights_are_shipped_with_a_valid_default(monkeypatch) -> None:
 
 @pytest.mark.parametrize("path", SHIPPED, ids=lambda p: p.stem)
 def test_shipped_model_colourises(path: Path) -> None:
-    assert path.stat().st_size <= 25 * 2**20
+    # One network is under 20 MiB; a blend (exporters/blend.py) carries two in one graph.
+    assert path.stat().st_size <= 40 * 2**20
     info = read_model_info(path)
     assert info.stride in (8, 32) and info.working_size % info.stride == 0
     pipe = Pipeline(Engine(path, device="cpu", threads=1))
