@@ -44,9 +44,14 @@ def _prefixed(model: onnx.ModelProto, prefix: str) -> onnx.GraphProto:
     return graph
 
 
-def blend(bins_path: Path, ab_path: Path, weight: float, temperature: float | None = None,
-          gain: float = 1.0) -> onnx.ModelProto:
-    """The blended model (metadata: the ab model's, to be overwritten by the caller's).
+def _model(part: Path | onnx.ModelProto) -> onnx.ModelProto:
+    return part if isinstance(part, onnx.ModelProto) else onnx.load(str(part))
+
+
+def blend(bins_model: Path | onnx.ModelProto, ab_model: Path | onnx.ModelProto, weight: float,
+          temperature: float | None = None, gain: float = 1.0) -> onnx.ModelProto:
+    """The blended model of two files (or models already loaded), without metadata: the caller
+    writes the contract's.
 
     ``gain`` scales the blended ab: averaging two models that err differently also averages away
     some of each one's chroma, and a gain > 1 gives it back (the runtime's gamut mapping holds
@@ -55,7 +60,7 @@ def blend(bins_path: Path, ab_path: Path, weight: float, temperature: float | No
         raise ValueError(f"weight must be in (0, 1), got {weight}")
     if not 0.0 < gain <= 3.0:
         raise ValueError(f"gain must be in (0, 3], got {gain}")
-    mb, ma = onnx.load(str(bins_path)), onnx.load(str(ab_path))
+    mb, ma = _model(bins_model), _model(ab_model)
     meta_b, meta_a = _meta(mb), _meta(ma)
     if meta_b.get("kind") != "bins" or meta_a.get("kind") != "ab":
         raise ValueError("blend takes a bins model then an ab model")
@@ -119,8 +124,9 @@ def main(argv: list[str] | None = None) -> None:
                     "blend (made from their float files with the same options)")
     args = ap.parse_args(argv)
 
-    model = blend(args.bins_model, args.ab_model, args.weight, args.temperature, args.gain)
-    meta_b, meta_a = _meta(onnx.load(str(args.bins_model))), _meta(onnx.load(str(args.ab_model)))
+    mb, ma = onnx.load(str(args.bins_model)), onnx.load(str(args.ab_model))  # once: the ab file is ~17 MB
+    meta_b, meta_a = _meta(mb), _meta(ma)
+    model = blend(mb, ma, args.weight, args.temperature, args.gain)
     t = args.temperature if args.temperature is not None else float(meta_b["temperature"])
     description = args.description or (
         f"{args.weight:g} × {meta_b['name']} {meta_b['version']} (annealed mean, T {t:g}) + "
