@@ -13,6 +13,11 @@ softmax(logits / T), which is exactly the runtime's annealed mean p ∝ exp(log 
 over the bin centres, a bilinear ×output_stride resize (half-pixel centres, as OpenCV's) to the
 ab model's grid, then `weight`·bins + (1 − `weight`)·ab. No torch is needed: it composes the
 two shipped ONNX files, so it reproduces them exactly.
+
+`--global-weight` splits the two roles: each photo's mean ab (its overall colour, where a GAN's
+cast lives) is taken in that share from the bins model, the colour around that mean in
+`--weight`'s share. ``--weight 0 --global-weight 1`` is the ab model's detail laid on the
+classifier's overall colour.
 """
 from __future__ import annotations
 
@@ -28,6 +33,7 @@ from onnx import TensorProto, helper, numpy_helper
 from colorize_cli.model.registry import file_sha256
 
 from .quantize import PRECISION_KEY, VARIANT_KEY
+from .storage import half_stored
 
 OPSET = 17
 
@@ -49,14 +55,23 @@ def _model(part: Path | onnx.ModelProto) -> onnx.ModelProto:
 
 
 def blend(bins_model: Path | onnx.ModelProto, ab_model: Path | onnx.ModelProto, weight: float,
-          temperature: float | None = None, gain: float = 1.0) -> onnx.ModelProto:
+          temperature: float | None = None, gain: float = 1.0,
+          global_weight: float | None = None) -> onnx.ModelProto:
     """The blended model of two files (or models already loaded), without metadata: the caller
     writes the contract's.
 
     ``gain`` scales the blended ab: averaging two models that err differently also averages away
     some of each one's chroma, and a gain > 1 gives it back (the runtime's gamut mapping holds
-    whatever overshoots)."""
-    if not 0.0 < weight < 1.0:
+    whatever overshoots).
+
+    ``global_weight`` (default: ``weight``) is the bins model's share of each photo's mean ab:
+    the output is gain·(w·bins + (1 − w)·ab) + gain·(global_weight − w)·(mean(bins) − mean(ab)),
+    the means over the image. With it, ``weight`` may be 0 or 1."""
+    split = global_weight is not None and global_weight != weight
+    if split:
+        if not (0.0 <= weight <= 1.0 and 0.0 <= global_weight <= 1.0):
+            raise ValueError(f"weight and global_weight must be in [0, 1], got {weight}, {global_weight}")
+    elif not 0.0 < weight < 1.0:
         raise ValueError(f"weight must be in (0, 1), got {weight}")
     if not 0.0 < gain <= 3.0:
         raise ValueError(f"gain must be in (0, 3], got {gain}")
@@ -93,8 +108,16 @@ def blend(bins_model: Path | onnx.ModelProto, ab_model: Path | onnx.ModelProto, 
                          coordinate_transformation_mode="half_pixel"),
         helper.make_node("Mul", ["blend/ab_bins", "blend/w_bins"], ["blend/part_bins"]),
         helper.make_node("Mul", ["ab/ab", "blend/w_ab"], ["blend/part_ab"]),
-        helper.make_node("Add", ["blend/part_bins", "blend/part_ab"], ["ab"]),
+        helper.make_node("Add", ["blend/part_bins", "blend/part_ab"], ["blend/mixed" if split else "ab"]),
     ]
+    if split:
+        consts["blend/w_global"] = np.array(gain * (global_weight - weight), np.float32)
+        nodes += [
+            helper.make_node("Sub", ["blend/ab_bins", "ab/ab"], ["blend/diff"]),
+            helper.make_node("ReduceMean", ["blend/diff"], ["blend/mean_diff"], axes=[2, 3], keepdims=1),  # opset 17: axes an attribute
+            helper.make_node("Mul", ["blend/mean_diff", "blend/w_global"], ["blend/shift"]),
+            helper.make_node("Add", ["blend/mixed", "blend/shift"], ["ab"]),
+        ]
     inits = list(gb.initializer) + list(ga.initializer) + [numpy_helper.from_array(v, k) for k, v in consts.items()]
     L = helper.make_tensor_value_info("L", TensorProto.FLOAT, ["N", 1, "H", "W"])
     ab = helper.make_tensor_value_info("ab", TensorProto.FLOAT, ["N", 2, "H", "W"])
@@ -114,7 +137,12 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--temperature", type=float, default=None, help="annealed-mean temperature baked in "
                     "(default: the bins model's)")
     ap.add_argument("--gain", type=float, default=1.0, help="scale of the blended ab (default 1)")
+    ap.add_argument("--global-weight", type=float, default=None, help="share of the bins model in each photo's "
+                    "mean ab (default: --weight); the rest of the colour keeps --weight's share")
     ap.add_argument("--working-size", type=int, default=None, help="default: the ab model's")
+    ap.add_argument("--storage", choices=("float16", "float32"), default="float16",
+                    help="how the weights are stored (computed in float32 either way; float16 halves the "
+                    "file, see exporters/storage.py)")
     ap.add_argument("--name", required=True)
     ap.add_argument("--version", required=True)
     ap.add_argument("--description", default="")
@@ -126,11 +154,15 @@ def main(argv: list[str] | None = None) -> None:
 
     mb, ma = onnx.load(str(args.bins_model)), onnx.load(str(args.ab_model))  # once: the ab file is ~17 MB
     meta_b, meta_a = _meta(mb), _meta(ma)
-    model = blend(mb, ma, args.weight, args.temperature, args.gain)
+    model = blend(mb, ma, args.weight, args.temperature, args.gain, args.global_weight)
+    if args.storage == "float16":
+        model = half_stored(model)
     t = args.temperature if args.temperature is not None else float(meta_b["temperature"])
     description = args.description or (
         f"{args.weight:g} × {meta_b['name']} {meta_b['version']} (annealed mean, T {t:g}) + "
         f"{1 - args.weight:g} × {meta_a['name']} {meta_a['version']}"
+        + (f", mean ab {args.global_weight:g} × {meta_b['name']}"
+           if args.global_weight is not None and args.global_weight != args.weight else "")
         + (f", ab × {args.gain:g}" if args.gain != 1.0 else "") + ", one graph")
     meta = {"colorize.contract": "1", "name": args.name, "version": args.version, "kind": "ab", "input": "L:0..100",
             "working_size": str(args.working_size or meta_a["working_size"]),
@@ -150,7 +182,8 @@ def main(argv: list[str] | None = None) -> None:
     os.replace(tmp, args.out)
     print(json.dumps({"file": str(args.out), "sha256": file_sha256(args.out), "bytes": args.out.stat().st_size,
                       "parts": [f"{meta_b['name']} {meta_b['version']}", f"{meta_a['name']} {meta_a['version']}"],
-                      "weight": args.weight, "temperature": t, "gain": args.gain}))
+                      "weight": args.weight, "global_weight": args.global_weight, "temperature": t,
+                      "gain": args.gain, "storage": args.storage}))
 
 
 if __name__ == "__main__":

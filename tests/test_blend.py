@@ -83,3 +83,23 @@ def test_an_int8_blend_is_tied_to_its_float_blend(tmp_path):
     with pytest.raises(SystemExit, match="not a blend named other"):
         blend.main([*common[:-4], "--name", "other", "--version", "1.0.0", "--out", str(tmp_path / "o.onnx"),
                     "--int8-of", str(float_blend)])
+
+
+def test_global_weight_takes_each_photos_mean_ab_from_the_bins_model(tmp_path):
+    bins_path = make_bins_model(tmp_path / "b.onnx", q=8, output_stride=2, temperature=0.5)
+    ab_path = make_ab_model(tmp_path / "a.onnx")
+    out = tmp_path / "split.onnx"
+    blend.main([str(bins_path), str(ab_path), "--weight", "0", "--global-weight", "1", "--gain", "1.1",
+                "--name", "mix", "--version", "1.0.0", "--out", str(out)])
+    L = np.tile(np.linspace(0, 100, 24, dtype=np.float32), (16, 1))
+    ab_bins = cv2.resize(annealed_mean(_run(bins_path, L), ring_bins(8), 0.5), (24, 16),
+                         interpolation=cv2.INTER_LINEAR)
+    ab = ab_of_L(L)
+    want = 1.1 * (ab - ab.mean(axis=(0, 1)) + ab_bins.mean(axis=(0, 1)))
+    got = _run(out, L).transpose(1, 2, 0)
+    np.testing.assert_allclose(got, want, atol=1e-3)
+    # the detail is the ab model's, the overall colour the bins model's
+    np.testing.assert_allclose(got.mean(axis=(0, 1)), 1.1 * ab_bins.mean(axis=(0, 1)), atol=1e-3)
+    assert np.abs(ab.mean(axis=(0, 1)) - ab_bins.mean(axis=(0, 1))).max() > 1.0  # the test can tell them apart
+    with pytest.raises(ValueError, match="global_weight"):
+        blend.blend(bins_path, ab_path, 0.0, global_weight=1.5)
