@@ -29,7 +29,8 @@ PYRAMID_BLOCKS = (0, 2, 4, 10, 15)
 PYRAMID_CHANNELS = (16, 24, 40, 112, 320)
 
 
-def _bn(c: int) -> nn.BatchNorm2d:
+def batch_norm(c: int) -> nn.BatchNorm2d:
+    """BatchNorm2d with EfficientNet's eps (``BN_EPS``) and PyTorch's default momentum."""
     return nn.BatchNorm2d(c, eps=BN_EPS, momentum=0.1)
 
 
@@ -40,11 +41,11 @@ class MBConv(nn.Module):
         self.has_expand = expand != 1
         if self.has_expand:
             self._expand_conv = nn.Conv2d(cin, mid, 1, bias=False)
-            self._bn0 = _bn(mid)
+            self._bn0 = batch_norm(mid)
         self._depthwise_conv = nn.Conv2d(mid, mid, k, stride, k // 2, groups=mid, bias=False)
-        self._bn1 = _bn(mid)
+        self._bn1 = batch_norm(mid)
         self._project_conv = nn.Conv2d(mid, cout, 1, bias=False)
-        self._bn2 = _bn(cout)
+        self._bn2 = batch_norm(cout)
         self.skip = stride == 1 and cin == cout
         self.act = nn.ReLU6(inplace=True)
 
@@ -69,7 +70,7 @@ class Lite0Encoder(nn.Module):
     def __init__(self, in_channels: int = 1) -> None:
         super().__init__()
         self._conv_stem = nn.Conv2d(in_channels, 32, 3, 2, 1, bias=False)
-        self._bn0 = _bn(32)
+        self._bn0 = batch_norm(32)
         blocks = []
         for expand, k, stride, cin, cout, repeats in STAGES:
             for r in range(repeats):

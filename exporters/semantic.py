@@ -31,7 +31,7 @@ import torch
 from torch import nn
 
 from .card import semantic_table
-from .lite0 import Lite0Encoder, _bn, pretrained_path
+from .lite0 import Lite0Encoder, batch_norm, pretrained_path
 
 SHORT_SIDE = 256
 CROP = 224
@@ -47,7 +47,7 @@ class Lite0Classifier(Lite0Encoder):
         super().__init__()
         self._conv_stem = nn.Conv2d(3, 32, 3, 2, 1, bias=False)
         self._conv_head = nn.Conv2d(320, 1280, 1, bias=False)
-        self._bn1 = _bn(1280)
+        self._bn1 = batch_norm(1280)
         self._fc = nn.Linear(1280, 1000)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:  # type: ignore[override]

@@ -9,8 +9,9 @@ where Ray is installed, a two-node ``--ray`` film that must equal the local one.
 Pictures are compared byte for byte. Films are compared twice: the container's bytes and the
 decoded frames with their timestamps (the decoded digest says whether a difference is in the
 pictures or only in the muxing). The evaluate report is compared as canonical JSON with the
-wall-clock fields removed. The inputs' own digests are stored too: if they differ, the machine's
-encoders changed and the golden file must be recorded again, which says nothing about the code.
+wall-clock fields removed and its numbers to 8 significant digits (``REPORT_DIGITS``). The
+inputs' own digests are stored too: if they differ, the machine's encoders changed and the
+golden file must be recorded again, which says nothing about the code.
 Each film records the FFmpeg build that wrote it (``encoder``): written by another build (a new
 PyAV wheel), a film is compared without its container bytes, which hold the encoder's version.
 """
@@ -33,6 +34,12 @@ from video_clips import make_clip  # noqa: E402
 GOLDEN = Path(__file__).parent / "golden" / "golden.json"
 # Fields of the evaluate report that are wall-clock times or machine facts, not results.
 VOLATILE = {"seconds", "elapsed", "time", "fps", "frames_per_second", "runtime", "timestamp", "date", "host"}
+# Significant digits the evaluate report's numbers are compared to. NumPy picks its SIMD kernels by
+# CPU, and they differ in the last bits: on an AVX-512 EPYC the report's measures moved by up to
+# 2e-13 (relative) against the same run with NPY_DISABLE_CPU_FEATURES="X86_V4 AVX512_ICL", so the
+# digest of the full-precision report depended on the machine. 8 digits hide that, and any real
+# change of a measure still shows.
+REPORT_DIGITS = 8
 
 
 def sha(data: bytes) -> str:
@@ -134,6 +141,8 @@ def _strip(value):
         return {k: _strip(v) for k, v in value.items() if k not in VOLATILE}
     if isinstance(value, list):
         return [_strip(v) for v in value]
+    if isinstance(value, float):
+        return float(f"{value:.{REPORT_DIGITS}g}")
     return value
 
 

@@ -1,5 +1,6 @@
 """The package's layout rules (issue 19), checked on the source: no module imports another
-module's private names, and no runtime module grows past about 400 lines."""
+module's private names (the runtime's, and the training code's among its own modules), and no
+runtime module grows past about 400 lines."""
 
 from __future__ import annotations
 
@@ -10,6 +11,8 @@ ROOT = Path(__file__).resolve().parent.parent
 PACKAGE = ROOT / "colorize_cli"
 # Code outside the runtime that uses it, held to the same rule (the tests may reach inside).
 USERS = [ROOT / "exporters", ROOT / "benchmarks"]
+# Packages whose modules' private names stay inside them (exporters' relative imports included).
+PACKAGES = ("colorize_cli", "exporters")
 MAX_LINES = 400
 
 
@@ -18,13 +21,21 @@ def _private(name: str) -> bool:
 
 
 def _module_name(path: Path) -> str | None:
-    if PACKAGE not in path.parents:
+    parts = list(path.relative_to(ROOT).with_suffix("").parts)
+    if parts[0] not in PACKAGES:
         return None
-    rel = path.relative_to(ROOT).with_suffix("")
-    parts = list(rel.parts)
     if parts[-1] == "__init__":
         parts.pop()
     return ".".join(parts)
+
+
+def _imported_module(node: ast.ImportFrom, path: Path) -> str | None:
+    """The module a ``from ... import`` names, a relative one resolved against ``path``."""
+    if not node.level:
+        return node.module
+    package = list(path.relative_to(ROOT).with_suffix("").parts[:-1])
+    package = package[:len(package) - (node.level - 1)]
+    return ".".join(package + ([node.module] if node.module else [])) or None
 
 
 def _is_module(dotted: str) -> bool:
@@ -34,22 +45,24 @@ def _is_module(dotted: str) -> bool:
 
 def private_crossings(path: Path) -> list[str]:
     """``from colorize_cli.x import _y``, ``import colorize_cli.x as m; m._y`` and
-    ``from colorize_cli import x; x._y`` in one file, as ``file:line: text``."""
+    ``from colorize_cli import x; x._y`` in one file (the same for ``exporters``, relative
+    imports too), as ``file:line: text``."""
     tree = ast.parse(path.read_text(encoding="utf-8"))
     here = _module_name(path)
     found: list[str] = []
     aliases: dict[str, str] = {}  # local name -> colorize_cli module it is bound to
     for node in ast.walk(tree):
-        if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("colorize_cli"):
+        module = _imported_module(node, path) if isinstance(node, ast.ImportFrom) else None
+        if module and module.split(".")[0] in PACKAGES:
             for a in node.names:
-                full = f"{node.module}.{a.name}"
+                full = f"{module}.{a.name}"
                 if _is_module(full):
                     aliases[a.asname or a.name] = full
-                elif _private(a.name) and node.module != here:
-                    found.append(f"{path.relative_to(ROOT)}:{node.lineno}: from {node.module} import {a.name}")
+                elif _private(a.name) and module != here:
+                    found.append(f"{path.relative_to(ROOT)}:{node.lineno}: from {module} import {a.name}")
         elif isinstance(node, ast.Import):
             for a in node.names:
-                if a.name.startswith("colorize_cli") and a.asname:
+                if a.name.split(".")[0] in PACKAGES and a.asname:
                     aliases[a.asname] = a.name
     for node in ast.walk(tree):
         if (isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id in aliases
@@ -86,3 +99,17 @@ def test_no_runtime_module_is_over_about_400_lines():
     long = {str(p.relative_to(ROOT)): n for p in _sources(PACKAGE)
             if (n := len(p.read_text(encoding="utf-8").splitlines())) > MAX_LINES}
     assert long == {}
+
+
+def test_the_check_finds_a_private_import_in_the_training_code(monkeypatch):
+    """Relative imports inside ``exporters`` are resolved: the same forms are caught there."""
+    src = ROOT / "exporters" / "families" / "_probe_for_test.py"
+    monkeypatch.setattr(Path, "read_text", lambda self, encoding=None: (
+        "from ..lite0 import _private_helper, Lite0Encoder\n"
+        "from .. import nets\n"
+        "from .base import _own_helper\n"
+        "x = nets._private_block + nets.conv_bn\n"))
+    hits = private_crossings(src)
+    assert sorted(h.split(": ", 1)[1] for h in hits) == ["from exporters.families.base import _own_helper",
+                                                         "from exporters.lite0 import _private_helper",
+                                                         "nets._private_block"]
