@@ -604,3 +604,32 @@ def test_the_one_failure_mapping_names_each_per_file_failure_and_lets_the_rest_t
     for run_wide in (ModelError("m.onnx", "bad"), ParameterError("render_size", "bad"), KeyboardInterrupt(),
                      RuntimeError("a bug")):
         assert failure_reason(run_wide) is None
+
+
+# ------------------------------------------------------------------ gaps found when the round was audited
+
+
+def _coloured(h: int = 40, w: int = 60) -> np.ndarray:
+    rgb = np.zeros((h, w, 3), np.uint8)
+    rgb[..., 0] = 200
+    rgb[..., 1] = np.linspace(30, 220, w, dtype=np.uint8)
+    rgb[..., 2] = 60
+    return rgb
+
+
+@pytest.mark.skipif(not has_module("skimage"), reason="the eval extra (scikit-image) is not installed")
+def test_evaluate_out_of_memory_on_one_file_is_its_line_and_the_rest_is_scored(tmp_path, bins_model, bomb):
+    # Under 3 GB the picture passes the check made before decoding (16 bytes a pixel) but not
+    # the scoring, which holds several float64 copies of it: it used to be a numpy traceback.
+    d = tmp_path / "set"
+    d.mkdir()
+    shutil.copy(bomb, d / "bomb_90mp.png")
+    write(d / "small.png", _coloured())
+    res = _run("evaluate", d, "--model", bins_model, "--device", "cpu", "--json", limit_as="3000000000",
+               timeout=300)
+    assert res.returncode == 1, res.stderr
+    assert "Traceback" not in res.stderr and "[E:onnxruntime" not in res.stderr, res.stderr
+    out = json.loads(res.stdout)
+    assert sorted({r["file"] for r in out["rows"]}) == ["small.png"], out["rows"]
+    (skipped,) = out["skipped"]
+    assert skipped["file"] == "bomb_90mp.png" and "not enough memory for 9500×9500" in skipped["reason"], skipped
