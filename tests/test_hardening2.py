@@ -633,3 +633,17 @@ def test_evaluate_out_of_memory_on_one_file_is_its_line_and_the_rest_is_scored(t
     assert sorted({r["file"] for r in out["rows"]}) == ["small.png"], out["rows"]
     (skipped,) = out["skipped"]
     assert skipped["file"] == "bomb_90mp.png" and "not enough memory for 9500×9500" in skipped["reason"], skipped
+
+
+@pytest.mark.skipif(not has_module("skimage"), reason="the eval extra (scikit-image) is not installed")
+def test_evaluate_names_fifos_and_devices_instead_of_passing_over_them(tmp_path, bins_model):
+    d = tmp_path / "set"
+    write(d / "good.png", _coloured())
+    os.mkfifo(d / "p.png")
+    res = _run("evaluate", d, "--model", bins_model, "--device", "cpu", "--json", timeout=60)
+    assert res.returncode == 1, res.stderr
+    out = json.loads(res.stdout)
+    assert sorted({r["file"] for r in out["rows"]}) == ["good.png"]
+    assert [s["file"] for s in out["skipped"]] == ["p.png"] and "FIFO" in out["skipped"][0]["reason"], out
+    res = _run("evaluate", "/dev/zero", "--model", bins_model, "--device", "cpu", timeout=60)
+    assert res.returncode == 2 and "/dev/zero: not a regular file (a device)" in res.stderr, res.stderr

@@ -20,7 +20,7 @@ from colorize_cli.failures import PER_FILE, failure_reason
 from colorize_cli.io.image_io import DEFAULT_MAX_PIXELS
 from colorize_cli.evaluate.colourisers import SMOOTH_UNAVAILABLE, Colorizer
 from colorize_cli.evaluate.sheet import sheet_tile
-from colorize_cli.evaluate.data import discover, match_pairs, read_rgb, read_video
+from colorize_cli.evaluate.data import find_items, match_pairs, read_rgb, read_video
 from colorize_cli.evaluate.report import GRAY, TRUTH, Report
 
 
@@ -182,14 +182,15 @@ def evaluate_dataset(
     names = [c.name for c in colorizers]
     if len(set(names)) != len(names) or {GRAY, TRUTH} & set(names):
         raise EvaluateError(f"model labels must be unique and not {GRAY!r}/{TRUTH!r}: {names}")
-    items = discover(root)
+    items, unreadable = find_items(root)
     if not items:
-        raise EvaluateError(f"{root}: no images or videos found")
+        raise EvaluateError(unreadable[0][1] if unreadable else f"{root}: no images or videos found")
     items = items[:limit] if limit else items
     if smooth and any(it.kind == "video" for it in items) and any(c.clip is None for c in colorizers):
         raise EvaluateError(SMOOTH_UNAVAILABLE)
     report = Report("dataset", {"dataset": str(root)}, [GRAY, *names, TRUTH])
     report.sheet_columns = [GRAY, *names, TRUTH]
+    report.skipped += unreadable  # FIFOs, devices, broken links: each named, none opened
     for i, it in enumerate(items):
         _progress(progress, i, len(items), it.rel)
         want_sheet = len(report.sheet_rows) < sheet_count
@@ -242,6 +243,7 @@ def evaluate_pairs(
                     [GRAY, label, TRUTH], unmatched_pred=m.unmatched_pred,
                     unmatched_truth=m.unmatched_truth)
     report.sheet_columns = [GRAY, label, TRUTH]
+    report.skipped += m.unreadable
     pairs = m.pairs[:limit] if limit else m.pairs
     for i, (p, t) in enumerate(pairs):
         _progress(progress, i, len(pairs), t.rel)
