@@ -617,6 +617,28 @@ def _coloured(h: int = 40, w: int = 60) -> np.ndarray:
     return rgb
 
 
+@pytest.mark.parametrize("how", ["hints folder", "reference folder", "reference file"])
+def test_no_output_lands_on_a_hint_file_or_a_reference_photo(cli, tmp_path, bins_model, how):
+    photos, steer = tmp_path / "photos", tmp_path / "steer"
+    write(photos / "a.png", gradient(40, 60))
+    if how == "hints folder":
+        hint = np.zeros((40, 60, 4), np.uint8)
+        hint[10:15, 10:15] = (200, 40, 40, 255)  # an RGBA hint picture, transparent elsewhere
+        kept = write(steer / "a.png", hint)
+        opts = ["--hints", steer]
+    else:
+        kept = write(steer / "a.png", _coloured())
+        opts = ["--reference", steer if how == "reference folder" else kept]
+    before = kept.read_bytes()
+    # -o the folder of hint files or references: a.png's colour output is steer/a.png
+    res = cli("images", photos, "-o", f"{steer}/", "--model", bins_model, "--overwrite", *opts)
+    assert res.exit_code == 2, res
+    errors = [ln for ln in res.stderr.splitlines() if "error:" in ln]
+    assert len(errors) == 1 and "would overwrite the input" in errors[0] and str(kept) in errors[0], res
+    assert "model fixture-bins" not in res.stderr  # refused before the model loads
+    assert kept.read_bytes() == before
+
+
 @pytest.mark.skipif(not has_module("skimage"), reason="the eval extra (scikit-image) is not installed")
 def test_evaluate_out_of_memory_on_one_file_is_its_line_and_the_rest_is_scored(tmp_path, bins_model, bomb):
     # Under 3 GB the picture passes the check made before decoding (16 bytes a pixel) but not

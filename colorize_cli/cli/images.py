@@ -53,7 +53,7 @@ def images(
     rep = Reporter(as_json, quiet, unit="images", noun="image(s)")
     stdin = stdin_for(inputs)
     with rep.guard():
-        plan = plan_image_jobs(inputs, output, fmt.value if fmt else None, confidence, stdin, hints)
+        plan = plan_image_jobs(inputs, output, fmt.value if fmt else None, confidence, stdin, hints, reference or ())
     if plan.dropped:
         rep.note(f"{len(plan.dropped)} file(s) are this run's own outputs (colour outputs or confidence maps); "
                  "not read as inputs")
