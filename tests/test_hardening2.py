@@ -639,6 +639,15 @@ def test_no_output_lands_on_a_hint_file_or_a_reference_photo(cli, tmp_path, bins
     assert kept.read_bytes() == before
 
 
+def test_a_reference_that_is_a_fifo_is_named_as_one(cli, tmp_path, bins_model):
+    photo = write(tmp_path / "a.png", gradient(40, 60))
+    os.mkfifo(tmp_path / "ref.png")
+    res = _run("images", photo, "-o", f"{tmp_path / 'out'}/", "--model", bins_model, "--device", "cpu",
+               "--reference", tmp_path / "ref.png", timeout=60)
+    assert res.returncode == 2 and "Traceback" not in res.stderr, res.stderr
+    assert "ref.png" in res.stderr and "FIFO" in res.stderr and "no such file" not in res.stderr, res.stderr
+
+
 @pytest.mark.skipif(not has_module("skimage"), reason="the eval extra (scikit-image) is not installed")
 def test_evaluate_out_of_memory_on_one_file_is_its_line_and_the_rest_is_scored(tmp_path, bins_model, bomb):
     # Under 3 GB the picture passes the check made before decoding (16 bytes a pixel) but not
