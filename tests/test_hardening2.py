@@ -678,3 +678,16 @@ def test_evaluate_names_fifos_and_devices_instead_of_passing_over_them(tmp_path,
     assert [s["file"] for s in out["skipped"]] == ["p.png"] and "FIFO" in out["skipped"][0]["reason"], out
     res = _run("evaluate", "/dev/zero", "--model", bins_model, "--device", "cpu", timeout=60)
     assert res.returncode == 2 and "/dev/zero: not a regular file (a device)" in res.stderr, res.stderr
+
+
+def test_flag_names_never_rewrite_file_names_with_spaces(cli, tmp_path, bins_model):
+    names = ["old render_size scan.png", "max_pixels (copy).png"]
+    for name in names:
+        write(tmp_path / name, gradient(40, 60))
+    res = cli("images", *(tmp_path / n for n in names), "-o", f"{tmp_path / 'out'}/", "--model", bins_model,
+              "--max-pixels", "10")
+    assert res.exit_code == 1, res
+    for name in names:
+        lines = [ln for ln in res.stderr.splitlines() if f"error: {tmp_path / name}: 60x40" in ln]
+        assert len(lines) == 1 and "--max-pixels 10" in lines[0], (name, res.stderr)
+    assert "--render-size scan" not in res.stderr and "--max-pixels (copy)" not in res.stderr, res.stderr

@@ -75,7 +75,7 @@ def images(
             ab_filter_for, bad, strays = references_for_jobs(reference, plan.jobs, max_pixels or None, threads,
                                                              ab_filter_for)
         for path, reason in bad:  # the run would not be what was asked for: stop before any output
-            rep.error(f"{path}: {reason}")
+            rep.error(f"{path}: {reason}", keep=(str(path),))
         if bad:
             rep.exit(EXIT_USAGE)
         rep.missing(strays, True, lambda path, reason: Result(path, None, "error", 0.0, reason).as_dict(), "images")

@@ -139,7 +139,7 @@ def _read_keyframes(rep: Reporter, folder: Path, options: VideoOptions, jobs: li
         for w in warnings:
             rep.warning(w)
     for path, reason in bad:
-        rep.error(f"{path}: {reason}")
+        rep.error(f"{path}: {reason}", keep=(str(path),))
     if bad:
         rep.exit(EXIT_USAGE)
     if not options.keyframes:
@@ -158,7 +158,7 @@ def _read_references(rep: Reporter, refs: list[Path], options: VideoOptions) -> 
         files = reference_files(refs)
         bad = check_references(files, options.max_pixels)
     for path, reason in bad:
-        rep.error(f"{path}: {reason}")
+        rep.error(f"{path}: {reason}", keep=(str(path),))
     if bad:
         rep.exit(EXIT_USAGE)
     options.references = tuple(str(f) for f in files)
