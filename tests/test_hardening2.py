@@ -691,3 +691,13 @@ def test_flag_names_never_rewrite_file_names_with_spaces(cli, tmp_path, bins_mod
         lines = [ln for ln in res.stderr.splitlines() if f"error: {tmp_path / name}: 60x40" in ln]
         assert len(lines) == 1 and "--max-pixels 10" in lines[0], (name, res.stderr)
     assert "--render-size scan" not in res.stderr and "--max-pixels (copy)" not in res.stderr, res.stderr
+
+
+@pytest.mark.parametrize("command", ["images", "video"])
+def test_help_names_the_value_of_reference_a_path_not_a_folder(command):
+    # --reference takes a photo or a folder of them; its list type was shown as DIR
+    res = subprocess.run([sys.executable, "-m", "colorize_cli", command, "--help"], env={**_env(), "COLUMNS": "200"},
+                         capture_output=True, text=True, timeout=60)
+    assert res.returncode == 0, res.stderr
+    (line,) = [ln for ln in res.stdout.splitlines() if "--reference" in ln]
+    assert line.split("--reference", 1)[1].split()[0] == "PATH", line

@@ -39,7 +39,7 @@ def images(
                           "(bins models): <name>_top.png and <name>_ratio.png.")] = None,
     hints: Annotated[Optional[Path], typer.Option("--hints", help="Colour hints (docs/hints.md): a JSON, RGBA or "
                      "scribbled-copy file for one photo, or a folder of them matched by relative path and name.")] = None,
-    reference: Annotated[Optional[list[Path]], typer.Option("--reference", help="A colour photo of the same place, "
+    reference: Annotated[Optional[list[Path]], typer.Option("--reference", metavar="PATH", help="A colour photo of the same place, "
                          "uniform or people (docs/reference.md), or a folder of them matched by relative path and "
                          "name; repeatable: each region takes its best match. With --hints, hints win where they "
                          "are.")] = None,

@@ -52,7 +52,7 @@ def video(
                          "by their 0-based index (000120.png), carried through their shots by optical flow "
                          "(one film at a time; docs/hints.md).")] = None,
     keyframe_reach: KeyframeReachOpt = DEFAULTS.keyframe_reach,
-    reference: Annotated[Optional[list[Path]], typer.Option("--reference", help="A colour photo of the same "
+    reference: Annotated[Optional[list[Path]], typer.Option("--reference", metavar="PATH", help="A colour photo of the same "
                          "place, costumes or actors, or a folder of them (every image in it); repeatable: each "
                          "region of each frame takes its best match (docs/reference.md).")] = None,
     as_json: JsonOpt = False,
