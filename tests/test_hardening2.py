@@ -701,3 +701,21 @@ def test_help_names_the_value_of_reference_a_path_not_a_folder(command):
     assert res.returncode == 0, res.stderr
     (line,) = [ln for ln in res.stdout.splitlines() if "--reference" in ln]
     assert line.split("--reference", 1)[1].split()[0] == "PATH", line
+
+
+def test_the_install_name_is_the_one_in_pyproject_everywhere():
+    # "colorize" and "colorize-cli" on PyPI are unrelated tools: the distribution, every hint
+    # the program prints and the README say colorize-films; command and import name stay.
+    import re
+    import tomllib
+
+    from colorize_cli.errors import DISTRIBUTION
+
+    project = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    assert project["name"] == DISTRIBUTION == "colorize-films"
+    assert project["scripts"] == {"colorize": "colorize_cli.cli:main"}
+    texts = {p: p.read_text(encoding="utf-8") for p in [REPO / "README.md", *(REPO / "docs").glob("*.md"),
+                                                          *(REPO / "colorize_cli").rglob("*.py")]}
+    wrong = re.compile(r"pip install '?(colorize|colorize-cli)(\[|\b(?![-_.]))")
+    assert {str(p.relative_to(REPO)): m.group(0) for p, t in texts.items() if (m := wrong.search(t))} == {}
+    assert f"pip install '{DISTRIBUTION}[cpu]'" in texts[REPO / "README.md"]
