@@ -41,8 +41,9 @@ def test_weights_are_shipped_with_a_valid_default(monkeypatch) -> None:
 
 @pytest.mark.parametrize("path", SHIPPED, ids=lambda p: p.stem)
 def test_shipped_model_colourises(path: Path) -> None:
-    # One network is under 20 MiB; a blend (exporters/blend.py) carries two in one graph.
-    assert path.stat().st_size <= 40 * 2**20
+    # A blend (exporters/blend.py) carries two networks in one graph: its weights are stored in
+    # float16 (exporters/storage.py) to stay under the same bound as one network.
+    assert path.stat().st_size <= 25 * 2**20
     info = read_model_info(path)
     assert info.stride in (8, 32) and info.working_size % info.stride == 0
     pipe = Pipeline(Engine(path, device="cpu", threads=1))
@@ -66,6 +67,14 @@ def test_the_shipped_weights_are_found_from_a_checkout_or_an_install() -> None:
 FLOATS = [p for p in SHIPPED if not p.name.endswith(".int8.onnx")]
 
 
+def _float32_weight_bytes(path: Path) -> int:
+    """What the model's floating-point initializers take at 4 bytes per value."""
+    import onnx
+
+    floats = (onnx.TensorProto.FLOAT, onnx.TensorProto.FLOAT16)
+    return sum(4 * int(np.prod(i.dims)) for i in onnx.load(str(path)).graph.initializer if i.data_type in floats)
+
+
 @pytest.mark.parametrize("path", FLOATS, ids=lambda p: p.stem)
 def test_shipped_int8_variant_is_tied_to_its_float_file(path: Path) -> None:
     from colorize_cli.model.variants import int8_sibling, tie_problem
@@ -75,4 +84,6 @@ def test_shipped_int8_variant_is_tied_to_its_float_file(path: Path) -> None:
     info = read_model_info(int8)
     assert info.precision == "int8" and read_model_info(path).precision == "float"
     assert tie_problem(info, path) is None  # same name, version, contract; variant_of = sha256 of the float file
-    assert int8.stat().st_size < path.stat().st_size / 2
+    # int8 at least halves the weights' float32 bytes, however the float file stores them (a blend
+    # keeps float16 on disk, exporters/storage.py).
+    assert int8.stat().st_size < _float32_weight_bytes(path) / 2
