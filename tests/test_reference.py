@@ -211,6 +211,31 @@ def test_cli_bad_references_one_line_each_and_no_output(cli, tmp_path, ab_model)
     assert res.exit_code == 2 and "the reference is gray" in res.stderr, res
 
 
+def test_cli_reference_folder_that_matches_no_photo_is_one_line_and_no_output(cli, tmp_path, ab_model):
+    _photos(tmp_path / "in")
+    refs = tmp_path / "refs"
+    for name in ("x.png", "y.png", "sub/z.png"):  # three colour photos, none named like a.png or sub/b.png
+        write(refs / name, scene("stripes", "checker", RED, BLUE))
+    (tmp_path / "empty").mkdir()
+    for folder, reason in ((refs, "no photo matches any of its 3 image(s)"), (tmp_path / "empty", "no image in this folder")):
+        res = cli("images", tmp_path / "in", "-o", tmp_path / "out", "-m", ab_model, "--reference", folder)
+        assert res.exit_code == 2, res
+        errors = [ln for ln in res.stderr.splitlines() if ln.startswith("colorize: error:")]
+        assert len(errors) == 1 and f"{folder.name}: {reason}" in errors[0], res
+        assert not (tmp_path / "out").exists() or not any((tmp_path / "out").rglob("*.png"))  # nothing coloured
+
+
+def test_matching_uses_three_feature_levels_equally(net):
+    """Whole-object (stride 32) and texture (stride 8) matches both count: each cell's feature row
+    holds the three levels' unit vectors, each weighted 1/3 of the squared length."""
+    gray = texture("checker", H, W)
+    feats, grid = net.cells(gray)
+    assert feats.shape == (grid[0] * grid[1], 40 + 112 + 320)
+    parts = np.split(feats, [40, 40 + 112], axis=1)
+    for part in parts:
+        np.testing.assert_allclose((part ** 2).sum(axis=1), 1 / 3, atol=1e-4)
+
+
 def test_cli_hints_win_over_the_reference_where_they_are(cli, tmp_path, ab_model):
     photo = write(tmp_path / "in" / "a.png", cv2.cvtColor(scene("checker", "stripes"), cv2.COLOR_RGB2GRAY))
     ref = write(tmp_path / "ref.png", scene("stripes", "checker", RED, BLUE))
