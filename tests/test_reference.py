@@ -248,14 +248,15 @@ def test_cli_hints_win_over_the_reference_where_they_are(cli, tmp_path, ab_model
     assert right[0] < -15  # green (a < 0) where the hint is, not the reference's red
 
 
-def test_film_with_a_reference_resumes_equal(tmp_path, pipe):
+@pytest.mark.parametrize("smooth", [False, True], ids=["plain", "smooth"])
+def test_film_with_a_reference_resumes_equal(tmp_path, pipe, smooth):
     frames = []
     for i in range(12):
         g = cv2.cvtColor(scene("checker", "stripes"), cv2.COLOR_RGB2GRAY)
         frames.append(np.dstack([np.roll(g, i, axis=1)] * 3))
     src = make_clip(tmp_path / "in.mkv", frames=frames, n=12, w=W, h=H, codec="ffv1", pix_fmt="yuv444p", audio=None)
     ref = write(tmp_path / "still.png", scene("stripes", "checker", RED, BLUE))
-    opts = VideoOptions(segment_seconds=0.2, codec="ffv1", references=(str(ref),))  # 6-frame segments at 30 fps
+    opts = VideoOptions(segment_seconds=0.2, codec="ffv1", references=(str(ref),), smooth=smooth)  # 6-frame segments
     whole = tmp_path / "whole.mkv"
     assert colorize_video(src, whole, pipe, opts).status == "ok"
     first = _decoded(whole)[0]
