@@ -56,7 +56,7 @@ def _model(part: Path | onnx.ModelProto) -> onnx.ModelProto:
 
 def blend(bins_model: Path | onnx.ModelProto, ab_model: Path | onnx.ModelProto, weight: float,
           temperature: float | None = None, gain: float = 1.0,
-          global_weight: float | None = None) -> onnx.ModelProto:
+          global_weight: float | None = None, global_gain: float | None = None) -> onnx.ModelProto:
     """The blended model of two files (or models already loaded), without metadata: the caller
     writes the contract's.
 
@@ -64,10 +64,16 @@ def blend(bins_model: Path | onnx.ModelProto, ab_model: Path | onnx.ModelProto, 
     some of each one's chroma, and a gain > 1 gives it back (the runtime's gamut mapping holds
     whatever overshoots).
 
-    ``global_weight`` (default: ``weight``) is the bins model's share of each photo's mean ab:
-    the output is gain·(w·bins + (1 − w)·ab) + gain·(global_weight − w)·(mean(bins) − mean(ab)),
-    the means over the image. With it, ``weight`` may be 0 or 1."""
-    split = global_weight is not None and global_weight != weight
+    ``global_weight`` (default: ``weight``) is the bins model's share of each photo's mean ab, and
+    ``global_gain`` (default: ``gain``) that mean's scale. With m(x) the mean of x over the image,
+    mix = w·bins + (1 − w)·ab and overall = wg·m(bins) + (1 − wg)·m(ab), the output is
+    gain·(mix − m(mix)) + global_gain·overall: the colour around each photo's mean from one share,
+    the mean itself from another. With them, ``weight`` may be 0 or 1."""
+    global_weight = weight if global_weight is None else global_weight
+    global_gain = gain if global_gain is None else global_gain
+    split = global_weight != weight or global_gain != gain
+    if not 0.0 < global_gain <= 3.0:
+        raise ValueError(f"global_gain must be in (0, 3], got {global_gain}")
     if split:
         if not (0.0 <= weight <= 1.0 and 0.0 <= global_weight <= 1.0):
             raise ValueError(f"weight and global_weight must be in [0, 1], got {weight}, {global_weight}")
@@ -111,12 +117,16 @@ def blend(bins_model: Path | onnx.ModelProto, ab_model: Path | onnx.ModelProto, 
         helper.make_node("Add", ["blend/part_bins", "blend/part_ab"], ["blend/mixed" if split else "ab"]),
     ]
     if split:
-        consts["blend/w_global"] = np.array(gain * (global_weight - weight), np.float32)
+        # out = mixed + m(shift_bins·bins + shift_ab·ab), mixed already carrying gain·m(mix)
+        consts["blend/shift_bins"] = np.array(global_gain * global_weight - gain * weight, np.float32)
+        consts["blend/shift_ab"] = np.array(global_gain * (1 - global_weight) - gain * (1 - weight), np.float32)
         nodes += [
-            helper.make_node("Sub", ["blend/ab_bins", "ab/ab"], ["blend/diff"]),
-            helper.make_node("ReduceMean", ["blend/diff"], ["blend/mean_diff"], axes=[2, 3], keepdims=1),  # opset 17: axes an attribute
-            helper.make_node("Mul", ["blend/mean_diff", "blend/w_global"], ["blend/shift"]),
-            helper.make_node("Add", ["blend/mixed", "blend/shift"], ["ab"]),
+            helper.make_node("Mul", ["blend/ab_bins", "blend/shift_bins"], ["blend/shift_b"]),
+            helper.make_node("Mul", ["ab/ab", "blend/shift_ab"], ["blend/shift_a"]),
+            helper.make_node("Add", ["blend/shift_b", "blend/shift_a"], ["blend/shift"]),
+            # opset 17: ReduceMean's axes are an attribute
+            helper.make_node("ReduceMean", ["blend/shift"], ["blend/mean_shift"], axes=[2, 3], keepdims=1),
+            helper.make_node("Add", ["blend/mixed", "blend/mean_shift"], ["ab"]),
         ]
     inits = list(gb.initializer) + list(ga.initializer) + [numpy_helper.from_array(v, k) for k, v in consts.items()]
     L = helper.make_tensor_value_info("L", TensorProto.FLOAT, ["N", 1, "H", "W"])
@@ -139,6 +149,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--gain", type=float, default=1.0, help="scale of the blended ab (default 1)")
     ap.add_argument("--global-weight", type=float, default=None, help="share of the bins model in each photo's "
                     "mean ab (default: --weight); the rest of the colour keeps --weight's share")
+    ap.add_argument("--global-gain", type=float, default=None, help="scale of each photo's mean ab (default: --gain)")
     ap.add_argument("--working-size", type=int, default=None, help="default: the ab model's")
     ap.add_argument("--storage", choices=("float16", "float32"), default="float16",
                     help="how the weights are stored (computed in float32 either way; float16 halves the "
@@ -154,7 +165,7 @@ def main(argv: list[str] | None = None) -> None:
 
     mb, ma = onnx.load(str(args.bins_model)), onnx.load(str(args.ab_model))  # once: the ab file is ~17 MB
     meta_b, meta_a = _meta(mb), _meta(ma)
-    model = blend(mb, ma, args.weight, args.temperature, args.gain, args.global_weight)
+    model = blend(mb, ma, args.weight, args.temperature, args.gain, args.global_weight, args.global_gain)
     if args.storage == "float16":
         model = half_stored(model)
     t = args.temperature if args.temperature is not None else float(meta_b["temperature"])
@@ -163,6 +174,7 @@ def main(argv: list[str] | None = None) -> None:
         f"{1 - args.weight:g} × {meta_a['name']} {meta_a['version']}"
         + (f", mean ab {args.global_weight:g} × {meta_b['name']}"
            if args.global_weight is not None and args.global_weight != args.weight else "")
+        + (f", mean ab × {args.global_gain:g}" if args.global_gain is not None and args.global_gain != args.gain else "")
         + (f", ab × {args.gain:g}" if args.gain != 1.0 else "") + ", one graph")
     meta = {"colorize.contract": "1", "name": args.name, "version": args.version, "kind": "ab", "input": "L:0..100",
             "working_size": str(args.working_size or meta_a["working_size"]),
@@ -182,7 +194,8 @@ def main(argv: list[str] | None = None) -> None:
     os.replace(tmp, args.out)
     print(json.dumps({"file": str(args.out), "sha256": file_sha256(args.out), "bytes": args.out.stat().st_size,
                       "parts": [f"{meta_b['name']} {meta_b['version']}", f"{meta_a['name']} {meta_a['version']}"],
-                      "weight": args.weight, "global_weight": args.global_weight, "temperature": t,
+                      "weight": args.weight, "global_weight": args.global_weight, "global_gain": args.global_gain,
+                      "temperature": t,
                       "gain": args.gain, "storage": args.storage}))
 
 

@@ -15,8 +15,10 @@ from exporters import blend  # noqa: E402
 from onnx_fixtures import ab_of_L, make_ab_model, make_bins_model, ring_bins  # noqa: E402
 
 
-def _run(path, L):
-    sess = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+def _run(model, L):
+    """Run a model file, or a model built in memory, on one L plane."""
+    source = model.SerializeToString() if hasattr(model, "SerializeToString") else str(model)
+    sess = ort.InferenceSession(source, providers=["CPUExecutionProvider"])
     return sess.run(None, {"L": L[None, None].astype(np.float32)})[0][0]
 
 
@@ -103,3 +105,19 @@ def test_global_weight_takes_each_photos_mean_ab_from_the_bins_model(tmp_path):
     assert np.abs(ab.mean(axis=(0, 1)) - ab_bins.mean(axis=(0, 1))).max() > 1.0  # the test can tell them apart
     with pytest.raises(ValueError, match="global_weight"):
         blend.blend(bins_path, ab_path, 0.0, global_weight=1.5)
+
+
+def test_global_gain_scales_only_each_photos_mean(tmp_path):
+    bins_path = make_bins_model(tmp_path / "b.onnx", q=8, output_stride=2, temperature=0.5)
+    ab_path = make_ab_model(tmp_path / "a.onnx")
+    L = np.tile(np.linspace(0, 100, 24, dtype=np.float32), (16, 1))
+    ab_bins = cv2.resize(annealed_mean(_run(bins_path, L), ring_bins(8), 0.5), (24, 16),
+                         interpolation=cv2.INTER_LINEAR)
+    mix = 0.3 * ab_bins + 0.7 * ab_of_L(L)
+    overall = 0.8 * ab_bins.mean(axis=(0, 1)) + 0.2 * ab_of_L(L).mean(axis=(0, 1))
+    got = _run(blend.blend(bins_path, ab_path, 0.3, gain=1.2, global_weight=0.8, global_gain=1.5), L)
+    want = 1.2 * (mix - mix.mean(axis=(0, 1))) + 1.5 * overall
+    np.testing.assert_allclose(got.transpose(1, 2, 0), want, atol=1e-3)
+    # equal shares and gains are the plain blend
+    np.testing.assert_allclose(_run(blend.blend(bins_path, ab_path, 0.3, gain=1.2, global_weight=0.3,
+                                                global_gain=1.2), L).transpose(1, 2, 0), 1.2 * mix, atol=1e-3)
