@@ -1,7 +1,7 @@
 """Colour from a reference photo: seconds per 2 MP photo and per 480p frame, with one reference
 against the automatic run of the same picture.
 
-    python benchmarks/bench_reference.py [--model NAME_OR_PATH] [--count 4] [--photos DIR] [--clip FILE] [--cpu-time] [--uncapped]
+    python benchmarks/bench_reference.py [--model NAME_OR_PATH] [--count 4] [--photos DIR] [--clip FILE] [--precision auto] [--cpu-time] [--uncapped]
 
 Photos: ``--count`` photos of ``--photos`` (default ../shared/data/eval/bsds500-test) scaled to
 1728×1152 (2 MP); each one's reference is its own colour photo flipped, cropped to 80 % and
@@ -33,7 +33,7 @@ import numpy as np  # noqa: E402
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from colorize_cli.model.engine import Engine  # noqa: E402
+from colorize_cli.model.variants import open_engine  # noqa: E402
 from colorize_cli.io.image_io import read_image  # noqa: E402
 from colorize_cli.pipeline import Pipeline  # noqa: E402
 from colorize_cli.steer.reference import (FILM_MATCH_SIZE, FILM_REACH, FUSION_CELLS, FeatureNet, ReferenceFilter, read_reference,  # noqa: E402
@@ -73,13 +73,15 @@ def main() -> None:
     ap.add_argument("--photos", type=Path, default=DATA / "eval" / "bsds500-test")
     ap.add_argument("--clip", type=Path, default=DATA / "video" / "davis" / "dance-twirl.mp4")
     ap.add_argument("--device", default="cpu")
+    ap.add_argument("--precision", default="auto", choices=("auto", "float", "int8"),
+                    help="the model's variant, as the runtime picks it (auto: int8 on the CPU when installed)")
     ap.add_argument("--cpu-time", action="store_true", help="time CPU seconds of this process (one thread "
                     "everywhere) instead of wall seconds: steadier on a loaded machine")
     ap.add_argument("--uncapped", action="store_true", help="also time the fusion solved on the whole ab grid "
                     "(before FUSION_CELLS), interleaved in the same loop")
     args = ap.parse_args()
     threads = 1 if args.cpu_time else None
-    pipe = Pipeline(Engine(find_model(args.model), device=args.device, threads=threads))
+    pipe = Pipeline(open_engine(find_model(args.model), device=args.device, precision=args.precision, threads=threads))
     net = FeatureNet(threads=threads)
     files = sorted(p for p in args.photos.iterdir() if p.suffix.lower() in (".jpg", ".png"))[:args.count]
     photos = [cv2.resize(read_image(f).pixels[:, :, :3], (W, H), interpolation=cv2.INTER_CUBIC) for f in files]
