@@ -604,3 +604,118 @@ def test_the_one_failure_mapping_names_each_per_file_failure_and_lets_the_rest_t
     for run_wide in (ModelError("m.onnx", "bad"), ParameterError("render_size", "bad"), KeyboardInterrupt(),
                      RuntimeError("a bug")):
         assert failure_reason(run_wide) is None
+
+
+# ------------------------------------------------------------------ gaps found when the round was audited
+
+
+def _coloured(h: int = 40, w: int = 60) -> np.ndarray:
+    rgb = np.zeros((h, w, 3), np.uint8)
+    rgb[..., 0] = 200
+    rgb[..., 1] = np.linspace(30, 220, w, dtype=np.uint8)
+    rgb[..., 2] = 60
+    return rgb
+
+
+@pytest.mark.parametrize("how", ["hints folder", "reference folder", "reference file"])
+def test_no_output_lands_on_a_hint_file_or_a_reference_photo(cli, tmp_path, bins_model, how):
+    photos, steer = tmp_path / "photos", tmp_path / "steer"
+    write(photos / "a.png", gradient(40, 60))
+    if how == "hints folder":
+        hint = np.zeros((40, 60, 4), np.uint8)
+        hint[10:15, 10:15] = (200, 40, 40, 255)  # an RGBA hint picture, transparent elsewhere
+        kept = write(steer / "a.png", hint)
+        opts = ["--hints", steer]
+    else:
+        kept = write(steer / "a.png", _coloured())
+        opts = ["--reference", steer if how == "reference folder" else kept]
+    before = kept.read_bytes()
+    # -o the folder of hint files or references: a.png's colour output is steer/a.png
+    res = cli("images", photos, "-o", f"{steer}/", "--model", bins_model, "--overwrite", *opts)
+    assert res.exit_code == 2, res
+    errors = [ln for ln in res.stderr.splitlines() if "error:" in ln]
+    assert len(errors) == 1 and "would overwrite the input" in errors[0] and str(kept) in errors[0], res
+    assert "model fixture-bins" not in res.stderr  # refused before the model loads
+    assert kept.read_bytes() == before
+
+
+def test_a_reference_that_is_a_fifo_is_named_as_one(cli, tmp_path, bins_model):
+    photo = write(tmp_path / "a.png", gradient(40, 60))
+    os.mkfifo(tmp_path / "ref.png")
+    res = _run("images", photo, "-o", f"{tmp_path / 'out'}/", "--model", bins_model, "--device", "cpu",
+               "--reference", tmp_path / "ref.png", timeout=60)
+    assert res.returncode == 2 and "Traceback" not in res.stderr, res.stderr
+    assert "ref.png" in res.stderr and "FIFO" in res.stderr and "no such file" not in res.stderr, res.stderr
+
+
+@pytest.mark.skipif(not has_module("skimage"), reason="the eval extra (scikit-image) is not installed")
+def test_evaluate_out_of_memory_on_one_file_is_its_line_and_the_rest_is_scored(tmp_path, bins_model, bomb):
+    # Under 3 GB the picture passes the check made before decoding (16 bytes a pixel) but not
+    # the scoring, which holds several float64 copies of it: it used to be a numpy traceback.
+    d = tmp_path / "set"
+    d.mkdir()
+    shutil.copy(bomb, d / "bomb_90mp.png")
+    write(d / "small.png", _coloured())
+    res = _run("evaluate", d, "--model", bins_model, "--device", "cpu", "--json", limit_as="3000000000",
+               timeout=300)
+    assert res.returncode == 1, res.stderr
+    assert "Traceback" not in res.stderr and "[E:onnxruntime" not in res.stderr, res.stderr
+    out = json.loads(res.stdout)
+    assert sorted({r["file"] for r in out["rows"]}) == ["small.png"], out["rows"]
+    (skipped,) = out["skipped"]
+    assert skipped["file"] == "bomb_90mp.png" and "not enough memory for 9500×9500" in skipped["reason"], skipped
+
+
+@pytest.mark.skipif(not has_module("skimage"), reason="the eval extra (scikit-image) is not installed")
+def test_evaluate_names_fifos_and_devices_instead_of_passing_over_them(tmp_path, bins_model):
+    d = tmp_path / "set"
+    write(d / "good.png", _coloured())
+    os.mkfifo(d / "p.png")
+    res = _run("evaluate", d, "--model", bins_model, "--device", "cpu", "--json", timeout=60)
+    assert res.returncode == 1, res.stderr
+    out = json.loads(res.stdout)
+    assert sorted({r["file"] for r in out["rows"]}) == ["good.png"]
+    assert [s["file"] for s in out["skipped"]] == ["p.png"] and "FIFO" in out["skipped"][0]["reason"], out
+    res = _run("evaluate", "/dev/zero", "--model", bins_model, "--device", "cpu", timeout=60)
+    assert res.returncode == 2 and "/dev/zero: not a regular file (a device)" in res.stderr, res.stderr
+
+
+def test_flag_names_never_rewrite_file_names_with_spaces(cli, tmp_path, bins_model):
+    names = ["old render_size scan.png", "max_pixels (copy).png"]
+    for name in names:
+        write(tmp_path / name, gradient(40, 60))
+    res = cli("images", *(tmp_path / n for n in names), "-o", f"{tmp_path / 'out'}/", "--model", bins_model,
+              "--max-pixels", "10")
+    assert res.exit_code == 1, res
+    for name in names:
+        lines = [ln for ln in res.stderr.splitlines() if f"error: {tmp_path / name}: 60x40" in ln]
+        assert len(lines) == 1 and "--max-pixels 10" in lines[0], (name, res.stderr)
+    assert "--render-size scan" not in res.stderr and "--max-pixels (copy)" not in res.stderr, res.stderr
+
+
+@pytest.mark.parametrize("command", ["images", "video"])
+def test_help_names_the_value_of_reference_a_path_not_a_folder(command):
+    # --reference takes a photo or a folder of them; its list type was shown as DIR
+    res = subprocess.run([sys.executable, "-m", "colorize_cli", command, "--help"], env={**_env(), "COLUMNS": "200"},
+                         capture_output=True, text=True, timeout=60)
+    assert res.returncode == 0, res.stderr
+    (line,) = [ln for ln in res.stdout.splitlines() if "--reference" in ln]
+    assert line.split("--reference", 1)[1].split()[0] == "PATH", line
+
+
+def test_the_install_name_is_the_one_in_pyproject_everywhere():
+    # "colorize" and "colorize-cli" on PyPI are unrelated tools: the distribution, every hint
+    # the program prints and the README say colorize-films; command and import name stay.
+    import re
+    import tomllib
+
+    from colorize_cli.errors import DISTRIBUTION
+
+    project = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    assert project["name"] == DISTRIBUTION == "colorize-films"
+    assert project["scripts"] == {"colorize": "colorize_cli.cli:main"}
+    texts = {p: p.read_text(encoding="utf-8") for p in [REPO / "README.md", *(REPO / "docs").glob("*.md"),
+                                                          *(REPO / "colorize_cli").rglob("*.py")]}
+    wrong = re.compile(r"pip install '?(colorize|colorize-cli)(\[|\b(?![-_.]))")
+    assert {str(p.relative_to(REPO)): m.group(0) for p, t in texts.items() if (m := wrong.search(t))} == {}
+    assert f"pip install '{DISTRIBUTION}[cpu]'" in texts[REPO / "README.md"]

@@ -14,14 +14,14 @@ import json
 import re
 import sys
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from typing import Annotated, Any, NoReturn
 
 import typer
 
 from colorize_cli import __version__
 from colorize_cli.cli.options import ModelArgs
-from colorize_cli.errors import ColorizeError, Interrupted, ParameterError
+from colorize_cli.errors import ColorizeError, InputError, Interrupted, ModelError, ParameterError
 
 EXIT_OK = 0  # everything done (skipped outputs count as done)
 EXIT_FAILED = 1  # some inputs failed
@@ -51,11 +51,22 @@ app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_
                   help="Colourise black-and-white photos and films with self-describing ONNX models.")
 
 
-def flagged(err: BaseException | str) -> str:
-    """A library message in the CLI's words: parameter names become flags."""
+def flagged(err: BaseException | str, keep: Sequence[str] = ()) -> str:
+    """A library message in the CLI's words: parameter names become flags, except inside the
+    paths in ``keep`` and an input's or model's own path, which are echoed as they are (a file
+    named ``old render_size scan.png`` has spaces round the word, so the word rule alone took it)."""
     if isinstance(err, ParameterError):
-        return f"{FLAGS.get(err.param, err.param)} {_IN_TEXT.sub(lambda m: FLAGS[m.group(1)], err.detail)}"
-    return _IN_TEXT.sub(lambda m: FLAGS[m.group(1)], str(err))
+        return f"{FLAGS.get(err.param, err.param)} {_flag_words(err.detail, keep)}"
+    if isinstance(err, (InputError, ModelError)):
+        return f"{err.path}: {_flag_words(err.reason, (err.path, *keep))}"
+    return _flag_words(str(err), keep)
+
+
+def _flag_words(text: str, keep: Sequence[str]) -> str:
+    spans = sorted({k for k in keep if k}, key=len, reverse=True)
+    parts = re.split("(" + "|".join(map(re.escape, spans)) + ")", text) if spans else [text]
+    # re.split with one group: the kept paths are the odd parts
+    return "".join(part if i % 2 else _IN_TEXT.sub(lambda m: FLAGS[m.group(1)], part) for i, part in enumerate(parts))
 
 
 def _version(value: bool) -> None:
@@ -88,9 +99,10 @@ class Reporter:
 
     # ---- lines
 
-    def error(self, message: BaseException | str) -> None:
-        """One ``colorize: error: ...`` line on stderr, in the CLI's words (:func:`flagged`)."""
-        sys.stderr.write(f"colorize: error: {flagged(message)}\n")
+    def error(self, message: BaseException | str, keep: Sequence[str] = ()) -> None:
+        """One ``colorize: error: ...`` line on stderr, in the CLI's words (:func:`flagged`; the
+        paths in ``keep`` as they are)."""
+        sys.stderr.write(f"colorize: error: {flagged(message, keep)}\n")
         sys.stderr.flush()
 
     def note(self, message: str) -> None:
@@ -117,7 +129,7 @@ class Reporter:
         failed, its JSON line, and a step of the progress bar."""
         self.counts[status] += 1
         if status == "error":
-            self.error(f"{input}: {error}")
+            self.error(f"{input}: {error}", keep=(str(input),))
         self.json_line(row)
         if advance:
             self.advance()
@@ -127,7 +139,7 @@ class Reporter:
         """One error line (and JSON row) per input that cannot be used; then, with nothing left
         to do, exit: usage error when every input named was unusable, else 0 with a note."""
         for path, reason in missing:
-            self.error(f"{path}: {reason}")
+            self.error(f"{path}: {reason}", keep=(str(path),))
             self.json_line(error_row(path, reason))
         self.counts["missing"] += len(missing)
         if not have_jobs:
@@ -200,7 +212,8 @@ class Reporter:
             yield
         except Interrupted as exc:
             self.error(f"{exc.src}: interrupted; {self._done()} done, and {exc.frames_kept} finished frames of "
-                       f"this one are kept in {exc.work_dir}; run the same command again to resume")
+                       f"this one are kept in {exc.work_dir}; run the same command again to resume",
+                       keep=(str(exc.src), str(exc.work_dir)))
             raise typer.Exit(EXIT_INTERRUPTED) from None
         except KeyboardInterrupt:
             if self.total is None:

@@ -39,7 +39,7 @@ def images(
                           "(bins models): <name>_top.png and <name>_ratio.png.")] = None,
     hints: Annotated[Optional[Path], typer.Option("--hints", help="Colour hints (docs/hints.md): a JSON, RGBA or "
                      "scribbled-copy file for one photo, or a folder of them matched by relative path and name.")] = None,
-    reference: Annotated[Optional[list[Path]], typer.Option("--reference", help="A colour photo of the same place, "
+    reference: Annotated[Optional[list[Path]], typer.Option("--reference", metavar="PATH", help="A colour photo of the same place, "
                          "uniform or people (docs/reference.md), or a folder of them matched by relative path and "
                          "name; repeatable: each region takes its best match. With --hints, hints win where they "
                          "are.")] = None,
@@ -53,7 +53,7 @@ def images(
     rep = Reporter(as_json, quiet, unit="images", noun="image(s)")
     stdin = stdin_for(inputs)
     with rep.guard():
-        plan = plan_image_jobs(inputs, output, fmt.value if fmt else None, confidence, stdin, hints)
+        plan = plan_image_jobs(inputs, output, fmt.value if fmt else None, confidence, stdin, hints, reference or ())
     if plan.dropped:
         rep.note(f"{len(plan.dropped)} file(s) are this run's own outputs (colour outputs or confidence maps); "
                  "not read as inputs")
@@ -75,7 +75,7 @@ def images(
             ab_filter_for, bad, strays = references_for_jobs(reference, plan.jobs, max_pixels or None, threads,
                                                              ab_filter_for, whole_batch=True)
         for path, reason in bad:  # the run would not be what was asked for: stop before any output
-            rep.error(f"{path}: {reason}")
+            rep.error(f"{path}: {reason}", keep=(str(path),))
         if bad:
             rep.exit(EXIT_USAGE)
         rep.missing(strays, True, lambda path, reason: Result(path, None, "error", 0.0, reason).as_dict(), "images")

@@ -70,7 +70,7 @@ def models(
     rows = describe_models(models_dir or [], device.value)
     for row in rows:
         if row["error"]:
-            rep.error(f"{row['path']}: {row['error']}")
+            rep.error(f"{row['path']}: {row['error']}", keep=(str(row['path']),))
     for name, paths in duplicate_names(rows).items():
         rep.warning(f"{len(paths)} models are named {name}: {', '.join(str(p) for p in paths)}; "
                     f"--model {name} takes the first (--models-dir, then {ENV_VAR}, then the installed ones)")

@@ -52,7 +52,7 @@ def video(
                          "by their 0-based index (000120.png), carried through their shots by optical flow "
                          "(one film at a time; docs/hints.md).")] = None,
     keyframe_reach: KeyframeReachOpt = DEFAULTS.keyframe_reach,
-    reference: Annotated[Optional[list[Path]], typer.Option("--reference", help="A colour photo of the same "
+    reference: Annotated[Optional[list[Path]], typer.Option("--reference", metavar="PATH", help="A colour photo of the same "
                          "place, costumes or actors, or a folder of them (every image in it); repeatable: each "
                          "region of each frame takes its best match (docs/reference.md).")] = None,
     as_json: JsonOpt = False,
@@ -139,7 +139,7 @@ def _read_keyframes(rep: Reporter, folder: Path, options: VideoOptions, jobs: li
         for w in warnings:
             rep.warning(w)
     for path, reason in bad:
-        rep.error(f"{path}: {reason}")
+        rep.error(f"{path}: {reason}", keep=(str(path),))
     if bad:
         rep.exit(EXIT_USAGE)
     if not options.keyframes:
@@ -158,7 +158,7 @@ def _read_references(rep: Reporter, refs: list[Path], options: VideoOptions) -> 
         files = reference_files(refs)
         bad = check_references(files, options.max_pixels)
     for path, reason in bad:
-        rep.error(f"{path}: {reason}")
+        rep.error(f"{path}: {reason}", keep=(str(path),))
     if bad:
         rep.exit(EXIT_USAGE)
     options.references = tuple(str(f) for f in files)

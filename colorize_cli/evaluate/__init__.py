@@ -26,7 +26,7 @@ file written goes to a temporary name first. Models run through
 
 from colorize_cli.errors import EvaluateError
 from colorize_cli.evaluate.data import (
-    IMAGE_EXTS, VIDEO_EXTS, Item, discover, PairMatch, match_pairs, read_rgb, read_video,
+    IMAGE_EXTS, VIDEO_EXTS, Item, discover, find_items, PairMatch, match_pairs, read_rgb, read_video,
 )
 from colorize_cli.evaluate.colourisers import (
     SMOOTH_UNAVAILABLE, Colorizer, colorizer_from_pipeline, hinted_colorizer, keyframed_colorizer, referenced_colorizer,
@@ -43,7 +43,7 @@ from colorize_cli.evaluate.score import (
 )
 
 __all__ = [
-    "EvaluateError", "IMAGE_EXTS", "VIDEO_EXTS", "Item", "discover", "PairMatch", "match_pairs", "read_rgb",
+    "EvaluateError", "IMAGE_EXTS", "VIDEO_EXTS", "Item", "discover", "find_items", "PairMatch", "match_pairs", "read_rgb",
     "read_video", "SMOOTH_UNAVAILABLE", "Colorizer", "colorizer_from_pipeline", "hinted_colorizer",
     "keyframed_colorizer", "referenced_colorizer", "GRAY", "TRUTH", "VIDEO_KEYS", "Report", "summarise_rows", "TABLE_COLUMNS",
     "VIDEO_COLUMNS", "format_stat", "summary_table", "report_notes", "to_jsonable", "from_jsonable",

@@ -1,10 +1,10 @@
-"""What is scored: files found and paired (:func:`discover`, :func:`match_pairs`), and
+"""What is scored: files found and paired (:func:`discover`, :func:`find_items`, :func:`match_pairs`), and
 read as ``uint8`` RGB the way the commands read them (:func:`read_rgb`, :func:`read_video`)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -46,6 +46,13 @@ def discover(root: str | Path) -> list[Item]:
     Hidden files and folders (``.name``) are skipped: they are thumbnails and editor debris,
     never part of a data set.
     """
+    return find_items(root)[0]
+
+
+def find_items(root: str | Path) -> tuple[list[Item], list[tuple[str, str]]]:
+    """:func:`discover`, and (relative path, ``"path: reason"``) for every entry with an image or
+    video extension that cannot be read: a FIFO, a device or a socket (refused before it is
+    opened), a broken link, a link loop. Those are listed as skipped, never passed over."""
     root = Path(root)
     if root.is_file() and _kind(root) is None:
         raise EvaluateError(f"{root}: not an image or video file")
@@ -53,7 +60,15 @@ def discover(root: str | Path) -> list[Item]:
         raise EvaluateError(f"{root}: no such folder")
     found = discover_inputs([str(root)], extensions=IMAGE_EXTS | VIDEO_EXTS)
     items = [Item(job.rel.as_posix(), job.src, _kind(job.src)) for job in found.jobs]  # type: ignore[arg-type]
-    return sorted(items, key=lambda it: it.rel)
+    problems = [(_relative(root, path), f"{path}: {reason}") for path, reason in found.errors]
+    return sorted(items, key=lambda it: it.rel), sorted(problems)
+
+
+def _relative(root: Path, path: str) -> str:
+    try:
+        return Path(path).relative_to(root).as_posix()
+    except ValueError:
+        return path
 
 
 @dataclass
@@ -61,6 +76,7 @@ class PairMatch:
     pairs: list[tuple[Item, Item]]  # (prediction, truth)
     unmatched_pred: list[str]
     unmatched_truth: list[str]
+    unreadable: list[tuple[str, str]] = field(default_factory=list)  # as find_items gives them, both sides
 
 
 def match_pairs(pred_dir: str | Path, truth_dir: str | Path) -> PairMatch:
@@ -68,7 +84,7 @@ def match_pairs(pred_dir: str | Path, truth_dir: str | Path) -> PairMatch:
     extension (``a/x.png`` ↔ ``a/x.jpg``), then by file stem where the stem is unique on both
     sides (tools that flatten folders).  Everything left over is listed, not dropped silently.
     """
-    preds, truths = discover(pred_dir), discover(truth_dir)
+    (preds, bad_pred), (truths, bad_truth) = find_items(pred_dir), find_items(truth_dir)
     left_p = {it.rel: it for it in preds}
     left_t = {it.rel: it for it in truths}
     pairs: list[tuple[Item, Item]] = []
@@ -90,7 +106,7 @@ def match_pairs(pred_dir: str | Path, truth_dir: str | Path) -> PairMatch:
     take(lambda r: r.rsplit(".", 1)[0] if "." in r.rsplit("/", 1)[-1] else r)
     take(lambda r: Path(r).stem)
     pairs.sort(key=lambda pt: pt[1].rel)
-    return PairMatch(pairs, sorted(left_p), sorted(left_t))
+    return PairMatch(pairs, sorted(left_p), sorted(left_t), bad_pred + bad_truth)
 
 
 # ------------------------------------------------------------------------------ decoding

@@ -16,10 +16,11 @@ import numpy as np
 from colorize_cli import metrics as M
 from colorize_cli.errors import ColorizeError, EvaluateError, ModelError, NonFiniteOutput
 from colorize_cli.extras import require
+from colorize_cli.failures import PER_FILE, failure_reason
 from colorize_cli.io.image_io import DEFAULT_MAX_PIXELS
 from colorize_cli.evaluate.colourisers import SMOOTH_UNAVAILABLE, Colorizer
 from colorize_cli.evaluate.sheet import sheet_tile
-from colorize_cli.evaluate.data import discover, match_pairs, read_rgb, read_video
+from colorize_cli.evaluate.data import find_items, match_pairs, read_rgb, read_video
 from colorize_cli.evaluate.report import GRAY, TRUTH, Report
 
 
@@ -181,20 +182,23 @@ def evaluate_dataset(
     names = [c.name for c in colorizers]
     if len(set(names)) != len(names) or {GRAY, TRUTH} & set(names):
         raise EvaluateError(f"model labels must be unique and not {GRAY!r}/{TRUTH!r}: {names}")
-    items = discover(root)
+    items, unreadable = find_items(root)
     if not items:
-        raise EvaluateError(f"{root}: no images or videos found")
+        raise EvaluateError(unreadable[0][1] if unreadable else f"{root}: no images or videos found")
     items = items[:limit] if limit else items
     if smooth and any(it.kind == "video" for it in items) and any(c.clip is None for c in colorizers):
         raise EvaluateError(SMOOTH_UNAVAILABLE)
     report = Report("dataset", {"dataset": str(root)}, [GRAY, *names, TRUTH])
     report.sheet_columns = [GRAY, *names, TRUTH]
+    report.skipped += unreadable  # FIFOs, devices, broken links: each named, none opened
     for i, it in enumerate(items):
         _progress(progress, i, len(items), it.rel)
         want_sheet = len(report.sheet_rows) < sheet_count
+        size = None
         try:
             if it.kind == "image":
                 truth = read_rgb(it.path, max_pixels)
+                size = (int(truth.shape[1]), int(truth.shape[0]))
                 preds = {GRAY: M.gray_baseline(truth)}
                 for c in colorizers:
                     try:
@@ -211,6 +215,9 @@ def evaluate_dataset(
         except (ColorizeError, M.TooSmall) as err:
             _drop_rows(report, it.rel)
             report.skipped.append((it.rel, str(err)))
+        except PER_FILE as err:  # out of memory, OpenCV...: that file's line, as colorize images says it
+            if not _skip_failed(report, it.rel, it.path, err, size):
+                raise
     _progress(progress, len(items), len(items), "")
     return report
 
@@ -236,15 +243,18 @@ def evaluate_pairs(
                     [GRAY, label, TRUTH], unmatched_pred=m.unmatched_pred,
                     unmatched_truth=m.unmatched_truth)
     report.sheet_columns = [GRAY, label, TRUTH]
+    report.skipped += m.unreadable
     pairs = m.pairs[:limit] if limit else m.pairs
     for i, (p, t) in enumerate(pairs):
         _progress(progress, i, len(pairs), t.rel)
         want_sheet = len(report.sheet_rows) < sheet_count
+        size = None
         try:
             if p.kind != t.kind:
                 raise ColorizeError(f"{p.rel} is a {p.kind} but {t.rel} is a {t.kind}")
             if t.kind == "image":
                 truth = read_rgb(t.path, max_pixels)
+                size = (int(truth.shape[1]), int(truth.shape[0]))
                 pred = _check_out(read_rgb(p.path, max_pixels), truth, label, t.rel)
                 _score_image(t.rel, truth, {GRAY: M.gray_baseline(truth), label: pred},
                              report, sheet_height, want_sheet)
@@ -256,8 +266,23 @@ def evaluate_pairs(
         except (ColorizeError, M.TooSmall) as err:
             _drop_rows(report, t.rel)
             report.skipped.append((t.rel, str(err)))
+        except PER_FILE as err:
+            if not _skip_failed(report, t.rel, t.path, err, size):
+                raise
     _progress(progress, len(pairs), len(pairs), "")
     return report
+
+
+def _skip_failed(report: Report, rel: str, path: Path, err: BaseException, size: tuple[int, int] | None) -> bool:
+    # The one failure mapping (colorize_cli.failures): one file's failure is listed and the
+    # others are scored; False for what is not one file's fault (it goes on up). ``size``
+    # (width, height) once the picture is read, for "not enough memory for W×H".
+    reason = failure_reason(err, size)
+    if reason is None:
+        return False
+    _drop_rows(report, rel)
+    report.skipped.append((rel, f"{path}: {reason}"))
+    return True
 
 
 def _drop_rows(report: Report, rel: str) -> None:

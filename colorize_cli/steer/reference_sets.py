@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import os
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -28,6 +29,7 @@ from colorize_cli.errors import InputError, ParameterError
 from colorize_cli.extras import require
 from colorize_cli.io.image_io import DEFAULT_MAX_PIXELS, IMAGE_EXTENSIONS
 from colorize_cli.io.inputs import Job
+from colorize_cli.io.safe_read import file_problem
 from colorize_cli.pipeline import AbFilter, chain_ab_filters
 from colorize_cli.steer.hints import hint_file_for
 from colorize_cli.steer.reference import (FILM_MATCH_SIZE, FILM_REACH, FeatureNet, Reference, ReferenceFilter,
@@ -60,7 +62,7 @@ def reference_files(refs: Sequence[str | Path]) -> list[Path]:
                 raise ParameterError("reference", f"{r}: no image in this folder")
             out += found
         else:
-            raise ParameterError("reference", f"{r}: no such file or folder")
+            raise ParameterError("reference", f"{r}: {_not_there(r)}")
     return out
 
 
@@ -98,6 +100,12 @@ def reference_identity(refs: Sequence[str | Path]) -> list[str]:
         except OSError as exc:
             out.append(f"unreadable: {r} ({exc.strerror or exc})")
     return out
+
+
+def _not_there(r: Path) -> str:
+    # Why a --reference is neither a file nor a folder: a FIFO or a device is named as one
+    # (never opened), only a missing path is "no such file or folder".
+    return (file_problem(r) if os.path.lexists(r) else None) or "no such file or folder"
 
 
 def _reference_files(folder: Path) -> list[Path]:
@@ -172,7 +180,7 @@ def references_for_jobs(refs: Sequence[str | Path], jobs: Sequence[Job], max_pix
             strays += [(str(p), "no photo matches this reference (matched by relative path and name)")
                        for p in unmatched]
         else:
-            raise ParameterError("reference", f"{r}: no such file or folder")
+            raise ParameterError("reference", f"{r}: {_not_there(r)}")
     shared = ReferenceFilter(common, net) if common else None
 
     def ab_filter_for(job: Job, pixels: np.ndarray) -> AbFilter | None:
