@@ -17,7 +17,7 @@ from helpers import write
 from colorize_cli.model.engine import Engine
 from colorize_cli.errors import InputError, Interrupted, ParameterError
 from colorize_cli.pipeline import Pipeline, chain_ab_filters
-from colorize_cli.steer.reference import (FEATURES_FILE, FeatureNet, ReferenceFilter, fuse, read_reference,
+from colorize_cli.steer.reference import (FEATURES_FILE, FUSION_CELLS, FeatureNet, ReferenceFilter, fuse, read_reference,
                                     reference_filter, simulate_reference)
 from colorize_cli.film.options import VideoOptions
 from colorize_cli.film.run import colorize_video
@@ -97,9 +97,17 @@ def test_each_region_takes_its_best_reference(pipe, net):
     assert left[1] < -25 and right[0] > 25  # blue where the checkerboard is, red where the stripes are
 
 
-def test_L_is_kept_exactly(pipe, net):
+@pytest.mark.parametrize("cells", [FUSION_CELLS, None], ids=["capped", "full-solve"])
+def test_L_is_kept_exactly(pipe, net, cells, monkeypatch):
+    import colorize_cli.steer.reference as R
+
+    grids, real = [], R.fuse
+    monkeypatch.setattr(R, "fuse", lambda L, *a: grids.append(L.shape) or real(L, *a))
+    steer = reference_filter(scene("stripes", "checker", RED, BLUE), net=net)
+    steer.fusion_cells = cells
     gray = cv2.cvtColor(scene("checker", "stripes"), cv2.COLOR_RGB2GRAY)
-    out = pipe.colorize_array(gray, ab_filter=reference_filter(scene("stripes", "checker", RED, BLUE), net=net))
+    out = pipe.colorize_array(gray, ab_filter=steer)
+    assert grids and grids[0][0] * grids[0][1] > FUSION_CELLS  # the fixture's ab grid is over the cap
     src = gray.astype(np.float32) / 255.0
     L_in = cv2.cvtColor(np.dstack([src] * 3), cv2.COLOR_RGB2Lab)[..., 0]
     L_out = cv2.cvtColor(out.astype(np.float32) / 255.0, cv2.COLOR_RGB2Lab)[..., 0]
@@ -122,6 +130,61 @@ def test_fusion_follows_confidence_and_the_photos_edges():
     out = fuse(L, prior, matched, conf)
     assert out[:, 8:14, 1].mean() < -25  # spread over its own flat region
     assert abs(out[:, 20:, 1]).max() < 1 and np.allclose(out[:, 20:, 0], 10, atol=1)  # not across the edge
+
+
+def _edge_scene(h, w):
+    """L with a strong vertical edge at w/2, the model's ab (a = 10) and a matched ab (b = -40)."""
+    rng = np.random.default_rng(3)
+    L = np.full((h, w), 30.0, np.float32)
+    L[:, w // 2:] = 75.0
+    L += rng.normal(0, 1.0, L.shape).astype(np.float32)  # some texture: not a degenerate solve
+    prior = np.zeros((h, w, 2), np.float32)
+    prior[..., 0] = 10.0 + rng.normal(0, 2.0, (h, w)).astype(np.float32)
+    matched = np.zeros_like(prior)
+    matched[..., 1] = -40.0
+    conf = np.zeros((h, w), np.float32)
+    conf[:, w // 16:w // 4] = 1.0  # confident only in a strip of the dark side
+    return L, prior, matched, conf
+
+
+@pytest.mark.parametrize("shape", [(32, 56), (32, 64), (24, 32)])  # classifier-313's 480p and 2:1 grids
+def test_fusion_under_the_cap_is_the_uncapped_solve_bit_for_bit(shape):
+    assert shape[0] * shape[1] <= FUSION_CELLS
+    L, prior, matched, conf = _edge_scene(*shape)
+    capped = fuse(L, prior, matched, conf)
+    assert np.array_equal(capped, fuse(L, prior, matched, conf, max_cells=None))
+    assert capped.dtype == np.float32
+
+
+def test_fusion_over_the_cap_follows_confidence_and_edges_on_a_smaller_solve():
+    h, w = 128, 224  # blend's grid of a 480p frame: 14x the cap
+    assert h * w > FUSION_CELLS
+    L, prior, matched, conf = _edge_scene(h, w)
+    out = fuse(L, prior, matched, conf)
+    assert out.shape == (h, w, 2) and out.dtype == np.float32
+    assert out[:, w // 16 + 2:w // 4 - 2, 1].mean() < -35  # the reference where confident
+    assert out[:, w // 4 + 4:w // 2 - 4, 1].mean() < -25  # spread over its own flat region
+    # Across the edge, where nothing is confident: the model's own colour, cell by cell, to within
+    # the small leak of the area-resized grid (its one column of mixed L bridges the two sides:
+    # about 1.7 ab units here, against 0.0001 for the full solve; bsds500-test scores it better).
+    right = out[:, w // 2 + 4:]
+    assert abs(right[..., 1]).max() < 4 and abs(right[..., 1]).mean() < 2.5
+    assert np.abs(right[..., 0] - prior[:, w // 2 + 4:, 0]).max() < 1
+    np.testing.assert_allclose(fuse(L, prior, matched, np.zeros((h, w))), prior, atol=1e-5)  # no confidence
+    uncapped = fuse(L, prior, matched, conf, max_cells=None)
+    assert np.abs(out - uncapped)[..., 1].mean() < 2.0  # close to the full solve
+
+
+def test_over_the_cap_the_solve_is_small(monkeypatch):
+    import colorize_cli.steer.reference as R
+
+    sizes = []
+    real = R._solve
+    monkeypatch.setattr(R, "_solve", lambda L, *a: sizes.append(L.shape) or real(L, *a))
+    fuse(*_edge_scene(128, 224))
+    fuse(*_edge_scene(32, 56))
+    assert sizes[0][0] * sizes[0][1] <= FUSION_CELLS and abs(sizes[0][1] / sizes[0][0] - 224 / 128) < 0.1
+    assert sizes[1] == (32, 56)
 
 
 def test_chained_filters_pass_the_full_L_on(pipe, net):
@@ -211,6 +274,31 @@ def test_cli_bad_references_one_line_each_and_no_output(cli, tmp_path, ab_model)
     assert res.exit_code == 2 and "the reference is gray" in res.stderr, res
 
 
+def test_cli_reference_folder_that_matches_no_photo_is_one_line_and_no_output(cli, tmp_path, ab_model):
+    _photos(tmp_path / "in")
+    refs = tmp_path / "refs"
+    for name in ("x.png", "y.png", "sub/z.png"):  # three colour photos, none named like a.png or sub/b.png
+        write(refs / name, scene("stripes", "checker", RED, BLUE))
+    (tmp_path / "empty").mkdir()
+    for folder, reason in ((refs, "no photo matches any of its 3 image(s)"), (tmp_path / "empty", "no image in this folder")):
+        res = cli("images", tmp_path / "in", "-o", tmp_path / "out", "-m", ab_model, "--reference", folder)
+        assert res.exit_code == 2, res
+        errors = [ln for ln in res.stderr.splitlines() if ln.startswith("colorize: error:")]
+        assert len(errors) == 1 and f"{folder.name}: {reason}" in errors[0], res
+        assert not (tmp_path / "out").exists() or not any((tmp_path / "out").rglob("*.png"))  # nothing coloured
+
+
+def test_matching_uses_three_feature_levels_equally(net):
+    """Whole-object (stride 32) and texture (stride 8) matches both count: each cell's feature row
+    holds the three levels' unit vectors, each weighted 1/3 of the squared length."""
+    gray = texture("checker", H, W)
+    feats, grid = net.cells(gray)
+    assert feats.shape == (grid[0] * grid[1], 40 + 112 + 320)
+    parts = np.split(feats, [40, 40 + 112], axis=1)
+    for part in parts:
+        np.testing.assert_allclose((part ** 2).sum(axis=1), 1 / 3, atol=1e-4)
+
+
 def test_cli_hints_win_over_the_reference_where_they_are(cli, tmp_path, ab_model):
     photo = write(tmp_path / "in" / "a.png", cv2.cvtColor(scene("checker", "stripes"), cv2.COLOR_RGB2GRAY))
     ref = write(tmp_path / "ref.png", scene("stripes", "checker", RED, BLUE))
@@ -223,14 +311,15 @@ def test_cli_hints_win_over_the_reference_where_they_are(cli, tmp_path, ab_model
     assert right[0] < -15  # green (a < 0) where the hint is, not the reference's red
 
 
-def test_film_with_a_reference_resumes_equal(tmp_path, pipe):
+@pytest.mark.parametrize("smooth", [False, True], ids=["plain", "smooth"])
+def test_film_with_a_reference_resumes_equal(tmp_path, pipe, smooth):
     frames = []
     for i in range(12):
         g = cv2.cvtColor(scene("checker", "stripes"), cv2.COLOR_RGB2GRAY)
         frames.append(np.dstack([np.roll(g, i, axis=1)] * 3))
     src = make_clip(tmp_path / "in.mkv", frames=frames, n=12, w=W, h=H, codec="ffv1", pix_fmt="yuv444p", audio=None)
     ref = write(tmp_path / "still.png", scene("stripes", "checker", RED, BLUE))
-    opts = VideoOptions(segment_seconds=0.2, codec="ffv1", references=(str(ref),))  # 6-frame segments at 30 fps
+    opts = VideoOptions(segment_seconds=0.2, codec="ffv1", references=(str(ref),), smooth=smooth)  # 6-frame segments
     whole = tmp_path / "whole.mkv"
     assert colorize_video(src, whole, pipe, opts).status == "ok"
     first = _decoded(whole)[0]

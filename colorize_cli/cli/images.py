@@ -73,7 +73,7 @@ def images(
 
         with rep.guard():
             ab_filter_for, bad, strays = references_for_jobs(reference, plan.jobs, max_pixels or None, threads,
-                                                             ab_filter_for)
+                                                             ab_filter_for, whole_batch=True)
         for path, reason in bad:  # the run would not be what was asked for: stop before any output
             rep.error(f"{path}: {reason}", keep=(str(path),))
         if bad:

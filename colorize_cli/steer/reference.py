@@ -24,6 +24,13 @@ with p the model's ab, m the matched ab, W the Levin et al. affinities on the ph
 it is confident, spread along the photo's edges, the model's prediction where no match is
 confident. L is never touched (the pipeline merges with the photo's own L).
 
+The solve runs on at most ``FUSION_CELLS`` cells: a larger ab grid (an ``ab`` model such as
+``blend`` predicts at the full working size) is solved on an area-resized copy of L, p, m and c,
+and only the correction u − p is brought back to the grid, by the joint bilateral upsampling
+guided by the grid's own L (``upsample.joint_bilateral_upsample``), then added to p there. A grid
+of at most ``FUSION_CELLS`` cells (classifier-313's stride-4 grid of photos up to 2:1) is solved
+as it is.
+
 Reference features are computed once, when the filter is made, and shared by every photo or
 frame; the input's features once per photo or frame. The filter holds no state between calls,
 so a film resumed anywhere gives the same frames as an uninterrupted run.
@@ -57,8 +64,9 @@ from colorize_cli.extras import require
 from colorize_cli.io.image_io import DEFAULT_MAX_PIXELS, read_image
 from colorize_cli.lab import to_float_rgb
 from colorize_cli.steer.propagate import levin_weights, prior_weight_for
+from colorize_cli.upsample import joint_bilateral_upsample
 
-__all__ = ["CONF_HIGH", "CONF_LOW", "FEATURES_FILE", "FILM_MATCH_SIZE", "FILM_REACH", "FIT", "FeatureNet", "GRAY_CHROMA", "MATCH_SIZE", "Reference",
+__all__ = ["CONF_HIGH", "CONF_LOW", "FEATURES_FILE", "FILM_MATCH_SIZE", "FILM_REACH", "FIT", "FUSION_CELLS", "FeatureNet", "GRAY_CHROMA", "MATCH_SIZE", "Reference",
            "ReferenceFilter", "TEMPERATURE", "read_reference", "reference_filter",
            "simulate_reference"]
 
@@ -87,6 +95,15 @@ REACH = 2.0  # how far a confident match's correction spreads, × the short side
 # (first frame as reference): reach 2 → 0.1 took bmx-trees from 20.39 to 21.38 dB (automatic
 # 22.40) and dog from 33.83 to 33.67 dB.
 FILM_REACH = 0.1
+# The fusion's sparse solve runs on at most this many cells (see fuse). With blend (int8, ab grid
+# at the full working size: 128×224 = 28,672 cells per 480p frame, 16× classifier-313's stride-4
+# grid) the full solve took 0.306 s CPU per frame against 0.009 s for classifier-313's 32×56, and
+# the reference cost ×2.5–2.8 per 2 MP photo and ×4.1 per 480p frame against the automatic run
+# (aims ×2 and ×1.5). Solved on ≤ 2048 cells with the correction upsampled it cost ×1.42 / ×1.57,
+# with 30.65 dB / ΔE2000 4.57 against 30.30 / 4.50 on 16 bsds500-test photos with their shifted
+# references (docs/reference.md, "Cost"). 2048 = 32 × 64: classifier-313's grid (working short
+# side 128, stride 4) of any photo up to 2:1 is under it and solved exactly as before.
+FUSION_CELLS = 2048
 GRAY_CHROMA = 4.0  # a reference whose 99th percentile of chroma √(a²+b²) is below this carries no colour
 _STRIDE = 32  # the net's input must be a multiple of this
 _MAX_ASPECT = 4
@@ -209,7 +226,7 @@ class ReferenceFilter:
     wants_full_L = True
 
     def __init__(self, references: Sequence[Reference], net: FeatureNet, temperature: float = TEMPERATURE,
-                 fit: float = FIT, reach: float = REACH) -> None:
+                 fit: float = FIT, reach: float = REACH, fusion_cells: int | None = FUSION_CELLS) -> None:
         if not references:
             raise ParameterError("reference", "no reference given")
         self.references = list(references)
@@ -217,6 +234,7 @@ class ReferenceFilter:
         self.temperature = float(temperature)
         self.fit = float(fit)
         self.reach = float(reach)
+        self.fusion_cells = fusion_cells  # None: the full grid is solved (benchmarks' "before")
         self._feats = np.concatenate([r.features for r in self.references]).T.copy()  # C × n_ref
         ab = np.concatenate([r.ab for r in self.references])
         self._ab1 = np.concatenate([ab, np.ones((len(ab), 1), np.float32)], axis=1)
@@ -226,7 +244,7 @@ class ReferenceFilter:
         """What the output depends on, for a film's resume manifest."""
         return {"kind": "reference", "references": [r.digest for r in self.references],
                 "match_size": self.net.match_size, "temperature": self.temperature, "fit": self.fit, "reach": self.reach,
-                "levels": list(LEVEL_WEIGHTS), "confidence": [CONF_LOW, CONF_HIGH]}
+                "levels": list(LEVEL_WEIGHTS), "confidence": [CONF_LOW, CONF_HIGH], "fusion_cells": self.fusion_cells}
 
     def match(self, L_full: np.ndarray) -> tuple[np.ndarray, np.ndarray, tuple[int, int]]:
         """Matched ab (h×w×2) and confidence (h×w) on the input's stride-8 grid (h, w)."""
@@ -252,13 +270,37 @@ class ReferenceFilter:
         # Without the full L (a caller that does not pass it) match on the working L.
         m, c, _ = self.match(L_full if L_full is not None else L_work)
         m, c = _resize(m, (h, w)), _resize(c, (h, w))
-        return fuse(L_work, ab_work, m, c, self.fit, self.reach)
+        return fuse(L_work, ab_work, m, c, self.fit, self.reach, self.fusion_cells)
 
 
 def fuse(L_work: np.ndarray, prior_ab: np.ndarray, matched_ab: np.ndarray, conf: np.ndarray,
-         fit: float = FIT, reach: float = REACH) -> np.ndarray:
+         fit: float = FIT, reach: float = REACH, max_cells: int | None = FUSION_CELLS) -> np.ndarray:
     """The model's ``prior_ab`` corrected towards ``matched_ab`` by confidence ``conf`` and spread
-    along the edges of ``L_work``: the sparse solve of the module doc (h×w×2 float32)."""
+    along the edges of ``L_work``: the sparse solve of the module doc (h×w×2 float32). A grid of
+    more than ``max_cells`` cells (``None``: no cap) is solved on an area-resized grid of at most
+    ``max_cells`` cells, and the correction is upsampled guided by ``L_work`` (the module doc)."""
+    h, w = L_work.shape
+    if max_cells is None or h * w <= max_cells:
+        return _solve(L_work, prior_ab, matched_ab, conf, fit, reach)
+    s = (max_cells / (h * w)) ** 0.5
+    hw = (max(1, int(h * s)), max(1, int(w * s)))  # rounded down: at most max_cells cells
+
+    def small(x: np.ndarray) -> np.ndarray:
+        return _resize(np.ascontiguousarray(x, np.float32), hw)
+
+    L = np.asarray(L_work, np.float32)
+    p = small(prior_ab)
+    d = _solve(small(L), p, small(matched_ab), small(np.clip(conf, 0.0, 1.0)), fit, reach) - p
+    d = joint_bilateral_upsample(d, L, _JBU_SIGMA_S, _JBU_SIGMA_R)
+    return (np.asarray(prior_ab, np.float32) + d).astype(np.float32)
+
+
+_JBU_SIGMA_S, _JBU_SIGMA_R = 3.0, 15.0  # the pipeline's own upsampling (upsample.joint_bilateral_upsample)
+
+
+def _solve(L_work: np.ndarray, prior_ab: np.ndarray, matched_ab: np.ndarray, conf: np.ndarray,
+           fit: float, reach: float) -> np.ndarray:
+    """The sparse solve on the grid of ``L_work`` itself."""
     sp = require("scipy.sparse")
     splu = require("scipy.sparse.linalg").splu
     h, w = L_work.shape

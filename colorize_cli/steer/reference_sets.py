@@ -113,9 +113,20 @@ def _reference_files(folder: Path) -> list[Path]:
                   and not any(part.startswith(".") for part in p.relative_to(folder).parts))
 
 
+def _no_match(files: Sequence[Path], unmatched: Sequence[Path]) -> str:
+    """Why a reference folder gives no photo a reference (``files``: its images)."""
+    if not files:
+        return "no image in this folder"
+    if not unmatched:
+        return "its images are the photos being coloured (keep references outside the input folder)"
+    return (f"no photo matches any of its {len(unmatched)} image(s) (a folder is matched by relative path and "
+            "name, as --hints: the photo a/b/name.tif takes DIR/a/b/name.* or DIR/name.*)")
+
+
 def references_for_jobs(refs: Sequence[str | Path], jobs: Sequence[Job], max_pixels: int | None = DEFAULT_MAX_PIXELS,
                         threads: int | None = None,
                         hints_for: Callable[[Job, np.ndarray], AbFilter | None] | None = None,
+                        whole_batch: bool = False,
                         ) -> tuple[Callable[[Job, np.ndarray], AbFilter | None], list[tuple[str, str]],
                                    list[tuple[str, str]]]:
     """``--reference FILE|DIR`` (repeatable) for a batch of photos. A file applies to every photo;
@@ -124,7 +135,11 @@ def references_for_jobs(refs: Sequence[str | Path], jobs: Sequence[Job], max_pix
     references, so hints win where they are. Returns the ``BatchOptions.ab_filter_for``,
     (reference, reason) for every reference that cannot be used (unreadable, gray, over
     ``max_pixels``: each read once), and (reference, reason) for files in a folder no photo
-    matches. :class:`ParameterError` (``reference``) for a path that does not exist."""
+    matches. With ``whole_batch`` (the command, which sees every photo of the run; not a
+    cluster worker's share) a folder that matches no photo at all, or holds no image, is one
+    (folder, reason) among the unusable references instead of a line per file: the run would
+    colour every photo without it. :class:`ParameterError` (``reference``) for a path that does
+    not exist."""
     require("scipy.sparse")
     net = FeatureNet(threads=threads)
     bad: list[tuple[str, str]] = []
@@ -157,8 +172,13 @@ def references_for_jobs(refs: Sequence[str | Path], jobs: Sequence[Job], max_pix
                     ref = load(f)
                     if ref is not None:
                         per_job.setdefault(j.src, []).append(ref)
+            files = _reference_files(r)
+            unmatched = [p for p in files if p.resolve() not in used | skip]
+            if whole_batch and not used:
+                bad.append((str(r), _no_match(files, unmatched)))
+                continue
             strays += [(str(p), "no photo matches this reference (matched by relative path and name)")
-                       for p in _reference_files(r) if p.resolve() not in used | skip]
+                       for p in unmatched]
         else:
             raise ParameterError("reference", f"{r}: {_not_there(r)}")
     shared = ReferenceFilter(common, net) if common else None
