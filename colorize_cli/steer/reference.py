@@ -291,11 +291,9 @@ def fuse(L_work: np.ndarray, prior_ab: np.ndarray, matched_ab: np.ndarray, conf:
     L = np.asarray(L_work, np.float32)
     p = small(prior_ab)
     d = _solve(small(L), p, small(matched_ab), small(np.clip(conf, 0.0, 1.0)), fit, reach) - p
-    d = joint_bilateral_upsample(d, L, _JBU_SIGMA_S, _JBU_SIGMA_R)
+    d = joint_bilateral_upsample(d, L)  # the pipeline's own σs, σr: upsample's defaults
     return (np.asarray(prior_ab, np.float32) + d).astype(np.float32)
 
-
-_JBU_SIGMA_S, _JBU_SIGMA_R = 3.0, 15.0  # the pipeline's own upsampling (upsample.joint_bilateral_upsample)
 
 
 def _solve(L_work: np.ndarray, prior_ab: np.ndarray, matched_ab: np.ndarray, conf: np.ndarray,
