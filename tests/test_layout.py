@@ -7,6 +7,8 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGE = ROOT / "colorize_cli"
 # Code outside the runtime that uses it, held to the same rule (the tests may reach inside).
@@ -80,19 +82,30 @@ def test_no_module_imports_another_modules_private_names():
     assert found == []
 
 
-def test_the_check_finds_a_private_import(tmp_path, monkeypatch):
-    """The checker itself: each form it must catch, and what it must let pass."""
-    src = PACKAGE / "_probe_for_test.py"
-    monkeypatch.setattr(Path, "read_text", lambda self, encoding=None: (
-        "from colorize_cli.batch import _write_error, check_job\n"
-        "from colorize_cli import lab\n"
-        "import colorize_cli.film.run as run\n"
-        "from colorize_cli import __version__\n"
-        "x = lab._REMAP_MAX_W + lab.merge\n"
-        "y = run._keyframes_identity\n"))
+@pytest.mark.parametrize("src, text, expected", [
+    # runtime modules: each form the checker must catch, and what it must let pass
+    (PACKAGE / "_probe_for_test.py",
+     "from colorize_cli.batch import _write_error, check_job\n"
+     "from colorize_cli import lab\n"
+     "import colorize_cli.film.run as run\n"
+     "from colorize_cli import __version__\n"
+     "x = lab._REMAP_MAX_W + lab.merge\n"
+     "y = run._keyframes_identity\n",
+     ["from colorize_cli.batch import _write_error", "lab._REMAP_MAX_W", "run._keyframes_identity"]),
+    # relative imports inside ``exporters`` are resolved: the same forms are caught there
+    (ROOT / "exporters" / "families" / "_probe_for_test.py",
+     "from ..lite0 import _private_helper, Lite0Encoder\n"
+     "from .. import nets\n"
+     "from .base import _own_helper\n"
+     "x = nets._private_block + nets.conv_bn\n",
+     ["from exporters.families.base import _own_helper", "from exporters.lite0 import _private_helper",
+      "nets._private_block"]),
+], ids=["runtime", "training-code"])
+def test_the_check_finds_a_private_import(monkeypatch, src, text, expected):
+    """The checker itself."""
+    monkeypatch.setattr(Path, "read_text", lambda self, encoding=None: text)
     hits = private_crossings(src)
-    assert sorted(h.split(": ", 1)[1] for h in hits) == ["from colorize_cli.batch import _write_error",
-                                                         "lab._REMAP_MAX_W", "run._keyframes_identity"]
+    assert sorted(h.split(": ", 1)[1] for h in hits) == expected
 
 
 def test_no_runtime_module_is_over_about_400_lines():
@@ -100,16 +113,3 @@ def test_no_runtime_module_is_over_about_400_lines():
             if (n := len(p.read_text(encoding="utf-8").splitlines())) > MAX_LINES}
     assert long == {}
 
-
-def test_the_check_finds_a_private_import_in_the_training_code(monkeypatch):
-    """Relative imports inside ``exporters`` are resolved: the same forms are caught there."""
-    src = ROOT / "exporters" / "families" / "_probe_for_test.py"
-    monkeypatch.setattr(Path, "read_text", lambda self, encoding=None: (
-        "from ..lite0 import _private_helper, Lite0Encoder\n"
-        "from .. import nets\n"
-        "from .base import _own_helper\n"
-        "x = nets._private_block + nets.conv_bn\n"))
-    hits = private_crossings(src)
-    assert sorted(h.split(": ", 1)[1] for h in hits) == ["from exporters.families.base import _own_helper",
-                                                         "from exporters.lite0 import _private_helper",
-                                                         "nets._private_block"]
